@@ -1,0 +1,60 @@
+# qsnn-pynq: every target installs what it needs first (into .venv), so a fresh clone works.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEB_PACKAGES := dataset-fashion-mnist iverilog yosys verilator clang-format
+RUN ?= runs/demo
+MODEL ?= $(RUN)
+BOARD ?= Pynq-Z2
+NAME ?= $(notdir $(MODEL))
+
+.PHONY: install system-deps demo test test-fast lint format csim cosim bitstream bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/pins.txt requirements/nodeps.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements/pins.txt
+	$(BIN)/pip install -q --no-deps -r requirements/nodeps.txt
+	$(BIN)/pip install -q --no-deps -e .
+	@$(MAKE) --no-print-directory system-deps
+	@touch $(STAMP)
+
+# Debian packages (Fashion-MNIST files, RTL simulators, clang-format). Optional: without root or
+# apt-get the project still installs, and what needs them says so (tests skip with the reason).
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "Debian packages present: $(DEB_PACKAGES)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages: $$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	    || echo "warning: apt-get could not install $$missing; features that need them will say so"; \
+	else echo "warning: not root or no apt-get; missing Debian packages: $$missing"; fi
+
+demo: install
+	$(BIN)/qsnn train --dataset digits --weight-bits 4 --membrane-bits 16 --epochs 20 --out $(RUN) --force
+	$(BIN)/qsnn eval $(RUN) --integer
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check toolchain tests board
+	$(BIN)/ruff format --check toolchain tests board
+	@if command -v clang-format >/dev/null; then \
+	  find hls_templates -name '*.hpp' -o -name '*.cpp' -o -name '*.h' | xargs -r clang-format --dry-run --Werror; \
+	else echo "clang-format not found: skipped the C++ format check ('make system-deps' installs it)"; fi
+
+format: install
+	$(BIN)/ruff format toolchain tests board
+	$(BIN)/ruff check --fix toolchain tests board
+
+clean:
+	rm -rf runs build .pytest_cache

@@ -1,0 +1,214 @@
+"""The golden integer model: hand-computed cases, and equality with the PyTorch integer mode."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+from helpers import random_net
+
+from toolchain.errors import QsnnError
+from toolchain.golden import GoldenModel, LIFParams, encode, fmix32, hash_table, lif, rate_encode
+from toolchain.models.lif import QuantLIF
+
+M32 = 0xFFFFFFFF
+
+
+def ref_fmix32(h):
+    """DESIGN.md's fmix32 in plain Python integers (independent of numpy's uint32 wrap-around)."""
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & M32
+    return h ^ (h >> 16)
+
+
+def test_fmix32_and_hash_table_match_plain_python():
+    keys = [0, 1, 2, 0xDEADBEEF, M32, 123456789]
+    assert fmix32(np.array(keys, dtype=np.uint32)).tolist() == [ref_fmix32(k) for k in keys]
+    seed, table = 0xC0FFEE, hash_table(0xC0FFEE, 5, 7)
+    for t, i in itertools.product(range(5), range(7)):
+        key = seed ^ ((t * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
+        assert int(table[t, i]) == ref_fmix32(key)
+
+
+def test_lif_hand_computed_subtract_reset_and_saturation():
+    # B = 4 (range -8..7), theta = 5, no leak: U = sat(V + I)
+    p = LIFParams(membrane_bits=4, threshold=5)
+    s, v = lif(np.array([[3, 3, 3, 10, -20, 2]]), p, return_membrane=True)
+    assert s.tolist() == [[0, 1, 0, 1, 0, 0]]
+    assert v.tolist() == [[3, 1, 4, 2, -8, -6]]  # 7 - 5 = 2 after saturating 14; -18 saturates to -8
+
+
+def test_lif_hand_computed_beta_leak_roundings_and_zero_reset():
+    # beta = 3/4 (beta_int 3, F 2); V = 7 -> V * 3 = 21 -> floor 5, nearest (21 + 2) >> 2 = 5; V = -7 -> -21
+    base = dict(membrane_bits=8, threshold=100, leak_mode="beta", beta_int=3, beta_frac_bits=2)
+    for rounding, expected in (("floor", [7, 5 + 0, -2]), ("nearest", [7, 5, -1])):
+        _, v = lif(np.array([[7, 0, -7]]), LIFParams(**base, rounding=rounding), return_membrane=True)
+        # t1: leak(7) = 21 >> 2 = 5 (floor) / 23 >> 2 = 5 (nearest); t2: leak(5) = 15 >> 2 = 3 / 17 >> 2 = 4
+        assert v[0, 1] == expected[1]
+    _, v = lif(np.array([[-7, 0]]), LIFParams(**base, rounding="floor"), return_membrane=True)
+    assert v[0, 1] == (-21) >> 2 == -6  # arithmetic shift floors towards -inf
+    _, v = lif(np.array([[-7, 0]]), LIFParams(**base, rounding="nearest"), return_membrane=True)
+    assert v[0, 1] == (-21 + 2) >> 2 == -5
+    s, v = lif(np.array([[9, 1]]), LIFParams(membrane_bits=8, threshold=5, reset="zero"), return_membrane=True)
+    assert s.tolist() == [[1, 0]] and v.tolist() == [[0, 1]]
+
+
+def test_lif_shift_leak_floors_negative_values():
+    _, v = lif(
+        np.array([[-9, 0]]),
+        LIFParams(membrane_bits=8, threshold=50, leak_mode="shift", leak_shift=2),
+        return_membrane=True,
+    )
+    assert v[0, 1] == -9 - ((-9) >> 2) == -6
+
+
+def test_stochastic_rounding_uses_the_hash_offsets():
+    p = LIFParams(
+        membrane_bits=12, threshold=2000, leak_mode="beta", beta_int=5, beta_frac_bits=3, rounding="stochastic", seed=99
+    )
+    current = np.zeros((1, 3, 4), dtype=np.int64)
+    current[0, 0] = [101, -77, 13, 1]
+    _, v = lif(current, p, return_membrane=True)
+    for i, v0 in enumerate(current[0, 0]):
+        key = 99 ^ ((1 * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
+        r = ref_fmix32(key) % 8
+        assert v[0, 1, i] == (int(v0) * 5 + r) >> 3
+
+
+@pytest.mark.parametrize("bits", [4, 8, 16, 24])
+def test_saturation_at_both_ends_matches_torch(bits):
+    rng = np.random.default_rng(bits)
+    big = 1 << (bits + 1)
+    current = rng.integers(-big, big, (5, 10, 7))
+    current[:, :3] = big  # drive to the top
+    current[:, 5:8] = -big  # and to the bottom
+    for leak, rounding in itertools.product(("none", "shift", "beta"), ("floor", "nearest", "stochastic")):
+        p = LIFParams(
+            membrane_bits=bits,
+            threshold=(1 << (bits - 1)) - 1,
+            leak_mode=leak,
+            leak_shift=3,
+            beta_int=200,
+            beta_frac_bits=8,
+            rounding=rounding,
+            seed=3,
+        )
+        s, v = lif(current, p, return_membrane=True)
+        assert v.max() == p.v_max - p.threshold or v.max() <= p.v_max
+        assert v.min() == p.v_min, "the membrane must saturate at -2^(B-1)"
+        q = QuantLIF(_neuron(leak), bits, rounding, seed=3)
+        q.params = lambda scale, p=p: p  # use exactly these integer parameters
+        ours = q(torch.from_numpy(current)).numpy()
+        assert int((ours != s).sum()) == 0
+
+
+def _neuron(leak):
+    from toolchain.config import NeuronConfig
+
+    return NeuronConfig(leak=leak, leak_shift=3)
+
+
+GRID = list(
+    itertools.product(
+        [1, 2, 4, 8, 16], ["none", "shift", "beta"], ["floor", "nearest", "stochastic"], ["subtract", "zero"]
+    )
+)
+
+
+@pytest.mark.parametrize("weight_bits,leak,rounding,reset", GRID)
+def test_golden_equals_torch_integer_mode_on_random_networks(weight_bits, leak, rounding, reset):
+    # binary and ternary weights have a coarse scale, so they need a larger real threshold
+    cfg, net = random_net(
+        weight_bits,
+        leak,
+        rounding,
+        reset,
+        membrane_bits=20 if weight_bits == 16 else 16,
+        seed=weight_bits,
+        threshold={1: 0.5, 2: 0.25}.get(weight_bits, 0.05),
+    )
+    x = np.random.default_rng(1).integers(0, 256, (24, 4, 4, 1))
+    x[:4] = 255  # saturating inputs
+    xe = encode(x, cfg.data.steps, "direct", 8, 1)
+    ours, trace = net(torch.from_numpy(xe), integer=True, record=True)
+    golden = net.to_golden()
+    counts, gtrace = golden.run(x, record=True)
+    assert int((ours.numpy() != counts).sum()) == 0
+    for a, b in zip(trace, gtrace):
+        assert int((a.numpy() != b).sum()) == 0  # every layer's spikes, not only the counts
+    assert all(t.sum() > 0 for t in gtrace), "a silent layer proves nothing"
+
+
+@pytest.mark.parametrize("encoding", ["direct", "rate"])
+def test_golden_equals_torch_on_conv_networks(encoding):
+    cfg, net = random_net(
+        4,
+        "beta",
+        "stochastic",
+        "subtract",
+        arch="conv",
+        hidden=(3,),
+        shape=(6, 6, 1),
+        encoding=encoding,
+        threshold=0.05 if encoding == "direct" else 1.0,
+    )
+    x = np.random.default_rng(2).integers(0, 256, (16, 6, 6, 1))
+    xe = encode(x, cfg.data.steps, encoding, 8, 1)
+    ours = net(torch.from_numpy(xe), integer=True).numpy()
+    counts = net.to_golden().run(x)
+    assert int((ours != counts).sum()) == 0 and counts.sum() > 0
+
+
+def test_rate_encoding_is_seeded_bernoulli():
+    x = np.full((1, 4000), 64)
+    s = rate_encode(x, 20, 8, seed=5)
+    assert abs(s.mean() - 0.25) < 0.01
+    assert np.array_equal(s, rate_encode(x, 20, 8, seed=5))
+    assert not np.array_equal(s, rate_encode(x, 20, 8, seed=6))
+    assert rate_encode(np.zeros((1, 10)), 5, 8, 1).sum() == 0
+
+
+def test_golden_save_load_roundtrip(tmp_path):
+    _, net = random_net(3, "shift", "nearest", "zero")
+    g = net.to_golden(meta={"k": 1})
+    g.save(tmp_path / "g.npz")
+    g2 = GoldenModel.load(tmp_path / "g.npz")
+    x = np.random.default_rng(0).integers(0, 256, (10, 4, 4, 1))
+    assert np.array_equal(g.run(x), g2.run(x)) and g2.meta == {"k": 1}
+
+
+def test_golden_bad_inputs(tmp_path):
+    _, net = random_net()
+    g = net.to_golden()
+    with pytest.raises(QsnnError, match="input shape"):
+        g.run(np.zeros((2, 5, 5, 1), dtype=np.int64))
+    with pytest.raises(QsnnError, match="non-integers"):
+        g.run(np.full((2, 4, 4, 1), 0.5))
+    with pytest.raises(QsnnError, match="outside"):
+        g.run(np.full((2, 4, 4, 1), 300))
+    with pytest.raises(QsnnError, match="not found"):
+        GoldenModel.load(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(QsnnError, match="corrupted"):
+        GoldenModel.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("membrane_bits", 40, "membrane_bits"),
+        ("threshold", 128, "does not fit a 8-bit membrane"),
+        ("threshold", 0, "threshold"),
+        ("leak_mode", "exp", "leak_mode"),
+        ("rounding", "up", "rounding"),
+        ("reset", "hard", "reset"),
+        ("beta_int", 300, "beta_int"),
+    ],
+)
+def test_lif_params_validation_names_the_attribute(field, value, match):
+    p = LIFParams(membrane_bits=8, threshold=10, leak_mode="beta", beta_int=100, beta_frac_bits=8)
+    setattr(p, field, value)
+    with pytest.raises(QsnnError, match=match):
+        p.validate("node LIF_0")

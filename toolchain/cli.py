@@ -1,0 +1,198 @@
+"""The ``qsnn`` command: parses arguments and calls library functions (no logic of its own).
+
+Errors from bad input are printed as one line, ``error: ...``, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from toolchain.errors import QsnnError
+
+
+def _weight_bits(text):
+    if text.lower() in ("float", "fp32", "none"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'float'") from None
+
+
+def _int_list(text):
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+
+
+def add_train_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `qsnn train` and `qsnn sweep` (defaults from toolchain.config)."""
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="digits", help="dataset name (see 'qsnn datasets'); default digits")
+    g.add_argument("--data-path", default=None, help="folder or file for datasets that need one")
+    g.add_argument("--steps", type=int, default=8, help="time steps T per sample (default 8)")
+    g.add_argument("--encoding", default="direct", help="direct (integer input each step) or rate (default direct)")
+    g.add_argument("--snrs", type=_int_list, default=(0, 6, 12, 18), help="RF SNRs in dB (default 0,6,12,18)")
+    g.add_argument("--limit", type=int, default=None, help="use at most this many training samples")
+    g = p.add_argument_group("model")
+    g.add_argument("--arch", default="mlp", help="mlp or conv (default mlp)")
+    g.add_argument("--hidden", type=_int_list, default=(128,), help="hidden sizes / conv channels (default 128)")
+    g = p.add_argument_group("quantization")
+    g.add_argument("--membrane-bits", type=int, default=16, help="signed membrane width B (default 16)")
+    g.add_argument("--rounding", default="floor", help="floor | nearest | stochastic (default floor)")
+    g.add_argument("--scheme", default="qat", help="qat (in-training) or ptq (post-training); default qat")
+    g = p.add_argument_group("neuron")
+    g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")
+    g.add_argument("--leak", default="beta", help="none | shift | beta (default beta)")
+    g.add_argument("--beta", type=float, default=0.9375, help="decay for --leak beta (default 0.9375)")
+    g.add_argument("--beta-frac-bits", type=int, default=8, help="fraction bits F of beta (default 8)")
+    g.add_argument("--leak-shift", type=int, default=4, help="k of --leak shift, beta = 1 - 2^-k (default 4)")
+    g.add_argument("--reset", default="subtract", help="subtract or zero (default subtract)")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=2e-3)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--prune", type=float, default=0.0, help="global magnitude pruning fraction (default 0)")
+    g.add_argument("--prune-mode", default="cumulative", help="cumulative or joint (default cumulative)")
+
+
+def config_from_args(a, weight_bits=None, **override):
+    """A validated RunConfig from parsed options; ``override`` replaces single fields (sweeps)."""
+    from toolchain.config import DataConfig, ModelConfig, NeuronConfig, QuantConfig, RunConfig, TrainConfig
+
+    v = {**vars(a), "weight_bits": weight_bits, **override}
+    cfg = RunConfig(
+        data=DataConfig(
+            dataset=v["dataset"],
+            steps=v["steps"],
+            encoding=v["encoding"],
+            path=v["data_path"],
+            snrs=tuple(v["snrs"]),
+            limit=v["limit"],
+        ),
+        model=ModelConfig(arch=v["arch"], hidden=tuple(v["hidden"])),
+        quant=QuantConfig(
+            weight_bits=v["weight_bits"], membrane_bits=v["membrane_bits"], rounding=v["rounding"], scheme=v["scheme"]
+        ),
+        neuron=NeuronConfig(
+            threshold=v["threshold"],
+            leak=v["leak"],
+            beta=v["beta"],
+            beta_frac_bits=v["beta_frac_bits"],
+            leak_shift=v["leak_shift"],
+            reset=v["reset"],
+        ),
+        train=TrainConfig(
+            epochs=v["epochs"],
+            batch_size=v["batch_size"],
+            lr=v["lr"],
+            seed=v["seed"],
+            prune=v["prune"],
+            prune_mode=v["prune_mode"],
+        ),
+    )
+    if cfg.quant.weight_bits is None:
+        cfg.quant.membrane_bits = None
+    return cfg.validate()
+
+
+def cmd_train(a):
+    from toolchain.data import get
+    from toolchain.train import run
+
+    get(a.dataset)  # unknown names fail before anything is built
+    cfg = config_from_args(a, weight_bits=a.weight_bits)
+    m = run(cfg, a.out, force=a.force)
+    _print_summary(m, a.out)
+    return 0
+
+
+def _print_summary(m, where):
+    print(f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  "
+          f"memory {m['memory_bits']:,} bits ({m['memory_ratio']:.3f} of float)")
+    if "float_top1" in m:
+        print(f"float model before PTQ: top-1 {m['float_top1']:.4f}")
+    if "mismatches" in m:
+        print(
+            f"golden integer model agreement {m['integer_agreement']:.4f} ({m['mismatches']} mismatches "
+            f"over {m['samples']} test samples)"
+        )
+    print(f"written to {where}")
+
+
+def cmd_eval(a):
+    from toolchain.train import evaluate, golden_agreement, load_run
+
+    cfg, net, ds = load_run(a.run_dir)
+    m = evaluate(net, cfg, ds, integer=a.integer and cfg.quantized)
+    out = {k: m[k] for k in ("top1", "top5", "memory_bits", "memory_ratio", "per_class")}
+    if "per_snr" in m:
+        out["per_snr"] = m["per_snr"]
+    if a.integer:
+        if not cfg.quantized:
+            raise QsnnError(f"{a.run_dir} holds a float network; --integer needs a quantized run")
+        from pathlib import Path
+
+        from toolchain.golden import GoldenModel
+
+        out.update(golden_agreement(net, GoldenModel.load(Path(a.run_dir) / "golden.npz"), cfg, ds))
+    if not a.json:
+        print(f"top-1 {out['top1']:.4f}  top-5 {out['top5']:.4f}  memory ratio {out['memory_ratio']:.4f}")
+        if a.integer:
+            print(f"integer agreement {out['integer_agreement']:.4f}, mismatches {out['mismatches']}")
+    if a.json:
+        print(json.dumps(out))
+    return 0
+
+
+def cmd_datasets(a):
+    from toolchain.data import dataset_table
+
+    rows = dataset_table(a.data_path)
+    w = max(len(r[0]) for r in rows)
+    for name, ok, why, desc in rows:
+        print(f"{name:<{w}}  {'available' if ok else 'missing  '}  {desc}\n{'':<{w}}  {'':9}  ({why})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qsnn", description="Quantized spiking neural networks for PYNQ boards")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a spiking network (QAT or PTQ) into a run directory")
+    t.add_argument("--out", required=True, help="run directory to create")
+    t.add_argument("--weight-bits", type=_weight_bits, default=4, help="1..16, or 'float' (default 4)")
+    t.add_argument("--force", action="store_true", help="replace an existing run directory")
+    add_train_options(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a run directory on its test set")
+    e.add_argument("run_dir")
+    e.add_argument("--integer", action="store_true", help="also run the integer model and the golden model")
+    e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    e.set_defaults(func=cmd_eval)
+
+    d = sub.add_parser("datasets", help="list datasets and whether they are available here")
+    d.add_argument("--data-path", default=None)
+    d.set_defaults(func=cmd_datasets)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QsnnError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

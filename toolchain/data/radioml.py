@@ -1,0 +1,78 @@
+"""RadioML 2016.10a from the user's RML2016.10a_dict.pkl (11 classes, 2x128 I/Q, SNR -20..18 dB).
+
+The file is a Python pickle: that is RadioML's own distribution format, and the only place this
+project unpickles a user file. Load only a copy you obtained from its publisher. Splits are
+stratified per (modulation, SNR), so per-SNR accuracy is measured on every SNR.
+"""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.data.base import Dataset, limit, split
+from toolchain.data.rf import FRAME, IQ_BITS, MODULATIONS, quantize_iq
+from toolchain.errors import QsnnError
+
+NAME = "radioml2016"
+DESCRIPTION = "RadioML 2016.10a from your RML2016.10a_dict.pkl (--data-path); none can be downloaded here"
+FILE = "RML2016.10a_dict.pkl"
+
+
+def _file(path):
+    if not path:
+        return None
+    p = Path(path)
+    return p / FILE if p.is_dir() else p
+
+
+def available(path=None):
+    f = _file(path)
+    if f is None:
+        return False, f"needs --data-path to your {FILE} (use rf-synth for synthetic data)"
+    if not f.is_file():
+        return False, f"{f} not found"
+    return True, str(f)
+
+
+def load(cfg) -> Dataset:
+    ok, why = available(cfg.path)
+    if not ok:
+        raise QsnnError(f"radioml2016: {why}")
+    try:
+        with open(_file(cfg.path), "rb") as fh:
+            d = pickle.load(fh, encoding="latin1")  # RadioML's own format (see module docstring)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise QsnnError(f"{_file(cfg.path)} is not a RadioML 2016.10a pickle ({e})") from None
+    keep = set(cfg.snrs) if cfg.snrs else None
+    frames, labels, snrs = [], [], []
+    for (mod, snr), arr in sorted(d.items()):
+        if mod not in MODULATIONS or (keep and snr not in keep):
+            continue
+        arr = np.asarray(arr)
+        if arr.ndim != 3 or arr.shape[1:] != (2, FRAME):
+            raise QsnnError(f"{_file(cfg.path)}: entry {(mod, snr)} has shape {arr.shape}, expected (N, 2, 128)")
+        frames.append(arr)
+        labels += [MODULATIONS.index(mod)] * len(arr)
+        snrs += [snr] * len(arr)
+    if not frames:
+        raise QsnnError(f"{_file(cfg.path)} holds no frames at SNRs {sorted(keep or [])}")
+    x = quantize_iq(np.concatenate(frames))
+    y, snr = np.array(labels, dtype=np.int64), np.array(snrs, dtype=np.int64)
+    strat = y * 1000 + (snr + 100)
+    x_tr, x_te, s_tr, s_te, snr_tr, snr_te = split(x, strat, extra=snr)
+    x_tr, y_tr, snr_tr = limit(x_tr, s_tr // 1000, cfg.limit, extra=snr_tr)
+    return Dataset(
+        NAME,
+        x_tr,
+        y_tr,
+        x_te,
+        s_te // 1000,
+        (FRAME, 2),
+        list(MODULATIONS),
+        input_bits=IQ_BITS,
+        input_signed=True,
+        snr_train=snr_tr,
+        snr_test=snr_te,
+        notes={"source": str(_file(cfg.path))},
+    )

@@ -1,0 +1,1 @@
+"""Estimates without vendor tools: memory footprint, resources, cycles, energy."""

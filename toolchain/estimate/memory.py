@@ -1,0 +1,68 @@
+"""Memory footprint of a spiking network (tinySNN, Putra & Shafique, Eq. 4).
+
+    M = Nw * Bw + sum_k Nn_k * Bn_k
+
+Weights are stored densely at Bw bits (``nonzero_weights`` is reported beside for pruned nets).
+Neuron parameters k, per layer of n neurons with membrane width B:
+  - bias:      n values at B bits (it is added into the membrane, so it never needs more)
+  - membrane:  n values at B bits (the state V)
+  - threshold: 1 value at B bits (one integer threshold per layer)
+  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none'
+The float baseline M_0 stores every one of these at 32 bits.
+"""
+
+from __future__ import annotations
+
+FLOAT_BITS = 32
+
+
+def leak_bits(leak: str, beta_frac_bits: int) -> int:
+    return {"none": 0, "shift": 5, "beta": beta_frac_bits + 1}[leak]
+
+
+def footprint(layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8, nonzero_weights=None):
+    """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. Returns a dict of bit counts."""
+    bw = FLOAT_BITS if weight_bits is None else weight_bits
+    bn = FLOAT_BITS if membrane_bits is None else membrane_bits
+    bl = FLOAT_BITS if membrane_bits is None and leak != "none" else leak_bits(leak, beta_frac_bits)
+    n_w = sum(w for w, _ in layers)
+    n_n = sum(n for _, n in layers)
+    parts = {
+        "weights": n_w * bw,
+        "bias": n_n * bn,
+        "membrane": n_n * bn,
+        "threshold": len(layers) * bn,
+        "leak": len(layers) * bl,
+    }
+    total = sum(parts.values())
+    float_total = (
+        footprint(layers, None, None, leak, beta_frac_bits)["memory_bits"]
+        if (weight_bits is not None or membrane_bits is not None)
+        else total
+    )
+    return {
+        "memory_bits": total,
+        "memory_float_bits": float_total,
+        "memory_ratio": total / float_total,
+        "parts": parts,
+        "n_weights": n_w,
+        "n_neurons": n_n,
+        "nonzero_weights": n_w if nonzero_weights is None else int(nonzero_weights),
+    }
+
+
+def network_footprint(net):
+    """Footprint of a SpikingNet at its configured widths."""
+    cfg = net.cfg
+    layers = [(syn.op.weight.numel(), int(_prod(syn.out_shape))) for syn in net.synapses]
+    nonzero = sum(int((syn.op.weight * syn.mask != 0).sum()) for syn in net.synapses)
+    wb = cfg.quant.weight_bits if net.quantized else None
+    mb = cfg.quant.membrane_bits if net.quantized else None
+    return footprint(layers, wb, mb, cfg.neuron.leak, cfg.neuron.beta_frac_bits, nonzero)
+
+
+def _prod(shape):
+    out = 1
+    for d in shape:
+        out *= d
+    return out

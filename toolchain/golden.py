@@ -1,0 +1,346 @@
+"""The integer reference model: the law every backend of this project must match bit for bit.
+
+Pure numpy, no torch. It computes the fixed-point LIF neuron of DESIGN.md:
+
+    V[-1] = 0
+    L     = leak(V[t-1])                 none: V;  shift: V - (V >> k);  beta: R(V * beta_int, F)
+    U     = sat_B(L + I[t])              I[t] = W x[t] + b, integer
+    s[t]  = U >= theta
+    V[t]  = U - theta (subtract) | 0 (zero)   if s[t],   U otherwise
+
+with R the floor / nearest / stochastic rounding of x / 2^F, stochastic offsets from the stateless
+fmix32 hash of (seed, t, i). The readout is the per-class spike count over the T steps; the
+prediction is the argmax, ties to the lowest index.
+
+Layouts are channels-last: a conv layer's activations are (N, T, H, W, C) and a neuron's flat index
+``i`` is row-major over (H, W, C). Weights keep PyTorch's layout ((out, in) and (out, in, kh, kw)); a
+dense layer after a conv layer takes its input flattened in (H, W, C) order.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.errors import QsnnError
+from toolchain.fsutil import atomic_path
+
+MASK32 = 0xFFFFFFFF
+GOLDEN_T = 0x9E3779B1
+GOLDEN_I = 0x85EBCA77
+
+
+def fmix32(h):
+    """MurmurHash3's 32-bit finaliser on uint32 arrays (products mod 2^32)."""
+    h = np.asarray(h, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        h = h ^ (h >> np.uint32(16))
+    return h
+
+
+def hash_table(seed: int, steps: int, size: int) -> np.ndarray:
+    """fmix32(seed ^ (t * 0x9E3779B1) ^ (i * 0x85EBCA77)) for t < steps, i < size, as uint32 (T, size)."""
+    t = (np.arange(steps, dtype=np.uint64) * GOLDEN_T) & MASK32
+    i = (np.arange(size, dtype=np.uint64) * GOLDEN_I) & MASK32
+    key = (np.uint64(seed & MASK32) ^ t[:, None] ^ i[None, :]).astype(np.uint32)
+    return fmix32(key)
+
+
+def stochastic_offsets(seed: int, steps: int, size: int, frac_bits: int) -> np.ndarray:
+    """The offsets r of stochastic rounding: hash mod 2^F, int64 (T, size)."""
+    return (hash_table(seed, steps, size) & np.uint32((1 << frac_bits) - 1)).astype(np.int64)
+
+
+def rate_encode(x: np.ndarray, steps: int, bits: int, seed: int) -> np.ndarray:
+    """Seeded Bernoulli spikes: s[n, t, i] = (hash(seed, t, i) mod 2^bits) < x[n, i].
+
+    ``x`` holds unsigned integers in [0, 2^bits); the firing probability is x / 2^bits. The hash is
+    the same stateless fmix32 rule as stochastic rounding, so the board driver reproduces it exactly.
+    """
+    x = np.asarray(x)
+    flat = x.reshape(x.shape[0], -1).astype(np.int64)
+    u = (hash_table(seed, steps, flat.shape[1]) & np.uint32((1 << bits) - 1)).astype(np.int64)
+    spikes = (u[None, :, :] < flat[:, None, :]).astype(np.int64)
+    return spikes.reshape((x.shape[0], steps) + x.shape[1:])
+
+
+def encode(x: np.ndarray, steps: int, encoding: str, bits: int, seed: int) -> np.ndarray:
+    """(N, ...) integer input -> (N, T, ...) integer input per time step."""
+    x = np.asarray(x).astype(np.int64)
+    if encoding == "direct":
+        return np.repeat(x[:, None], steps, axis=1)
+    if encoding == "rate":
+        if x.min(initial=0) < 0:
+            raise QsnnError("rate encoding needs unsigned inputs; use --encoding direct for signed data")
+        return rate_encode(x, steps, bits, seed)
+    raise QsnnError(f"encoding {encoding!r} is not supported; choose direct or rate")
+
+
+@dataclass
+class LIFParams:
+    """Integer neuron parameters of one layer; the field names are the QONNX LIF op's attributes."""
+
+    membrane_bits: int
+    threshold: int
+    leak_mode: str = "none"
+    leak_shift: int = 1
+    beta_int: int = 0
+    beta_frac_bits: int = 8
+    rounding: str = "floor"
+    seed: int = 0
+    reset: str = "subtract"
+
+    def validate(self, where: str = "LIF") -> LIFParams:
+        """Raise QsnnError naming ``where`` and the attribute if any value is out of range."""
+        b = self.membrane_bits
+        if not isinstance(b, int) or not 2 <= b <= 32:
+            raise QsnnError(f"{where}: membrane_bits={b!r} is out of range; use 2..32")
+        hi = (1 << (b - 1)) - 1
+        if not 1 <= self.threshold <= hi:
+            raise QsnnError(
+                f"{where}: threshold={self.threshold} does not fit a {b}-bit membrane (1..{hi}); "
+                f"raise membrane_bits to at least {max(2, int(self.threshold).bit_length() + 1)} "
+                "or lower the threshold"
+            )
+        checks = (
+            ("leak_mode", self.leak_mode, ("none", "shift", "beta")),
+            ("rounding", self.rounding, ("floor", "nearest", "stochastic")),
+            ("reset", self.reset, ("subtract", "zero")),
+        )
+        for name, value, allowed in checks:
+            if value not in allowed:
+                raise QsnnError(f"{where}: {name}={value!r} is not one of {', '.join(allowed)}")
+        if self.leak_mode == "shift" and not 1 <= self.leak_shift <= 31:
+            raise QsnnError(f"{where}: leak_shift={self.leak_shift} is out of range; use 1..31")
+        if self.leak_mode == "beta":
+            f = self.beta_frac_bits
+            if not 1 <= f <= 16:
+                raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
+            if not 0 <= self.beta_int <= (1 << f):
+                raise QsnnError(f"{where}: beta_int={self.beta_int} is out of range; use 0..{1 << f}")
+        return self
+
+    @property
+    def v_min(self) -> int:
+        return -(1 << (self.membrane_bits - 1))
+
+    @property
+    def v_max(self) -> int:
+        return (1 << (self.membrane_bits - 1)) - 1
+
+
+def round_shift(x: np.ndarray, frac_bits: int, rounding: str, r: np.ndarray | None = None):
+    """R(x, F): x / 2^F rounded by floor, nearest (half up) or stochastic (offset r in [0, 2^F))."""
+    if rounding == "floor":
+        return x >> frac_bits
+    if rounding == "nearest":
+        return (x + (1 << (frac_bits - 1))) >> frac_bits
+    return (x + r) >> frac_bits
+
+
+def leak(v: np.ndarray, p: LIFParams, r: np.ndarray | None = None) -> np.ndarray:
+    if p.leak_mode == "none":
+        return v
+    if p.leak_mode == "shift":
+        return v - (v >> p.leak_shift)
+    return round_shift(v * p.beta_int, p.beta_frac_bits, p.rounding, r)
+
+
+def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
+    """Run the LIF neuron over time. current: (N, T, ...) integers -> spikes (N, T, ...) in {0, 1}.
+
+    With ``return_membrane`` also returns V after each step (N, T, ...), for debugging and readout.
+    """
+    current = np.asarray(current).astype(np.int64)
+    n, steps = current.shape[:2]
+    flat = current.reshape(n, steps, -1)
+    size = flat.shape[2]
+    offsets = None
+    if p.leak_mode == "beta" and p.rounding == "stochastic":
+        offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits)
+    v = np.zeros((n, size), dtype=np.int64)
+    spikes = np.zeros_like(flat)
+    membranes = np.zeros_like(flat) if return_membrane else None
+    for t in range(steps):
+        u = np.clip(leak(v, p, None if offsets is None else offsets[t]) + flat[:, t], p.v_min, p.v_max)
+        fired = u >= p.threshold
+        if p.reset == "subtract":
+            v = np.where(fired, u - p.threshold, u)
+        else:
+            v = np.where(fired, 0, u)
+        spikes[:, t] = fired
+        if return_membrane:
+            membranes[:, t] = v
+    spikes = spikes.reshape(current.shape)
+    if return_membrane:
+        return spikes, membranes.reshape(current.shape)
+    return spikes
+
+
+def exact_matmul(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
+    """Integer x @ w_t, through float64 BLAS when every partial sum stays below 2^53 (exact)."""
+    bound = float(np.abs(x).max(initial=0)) * float(np.abs(w_t).max(initial=0)) * w_t.shape[0]
+    if bound < 2.0**52:
+        return np.rint(x.astype(np.float64) @ w_t.astype(np.float64)).astype(np.int64)
+    return x.astype(np.int64) @ w_t.astype(np.int64)
+
+
+@dataclass
+class Layer:
+    """One synaptic layer (dense or conv, stride 1, valid padding) followed by LIF neurons."""
+
+    kind: str  # "dense" | "conv"
+    weight: np.ndarray  # int64, (out, in) or (out, in, kh, kw)
+    bias: np.ndarray  # int64, (out,)
+    lif: LIFParams
+    in_shape: tuple[int, ...]  # per time step, channels-last: (in,) or (H, W, C)
+    scale: float = 1.0  # real value of one accumulator unit (for reports; not used in the math)
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        if self.kind == "dense":
+            return (self.weight.shape[0],)
+        h, w, _ = self.in_shape
+        k = self.weight.shape[2]
+        return (h - k + 1, w - k + 1, self.weight.shape[0])
+
+    def current(self, x: np.ndarray) -> np.ndarray:
+        """Synaptic input I = W x + b for x of shape (N, T, *in_shape)."""
+        n, steps = x.shape[:2]
+        if self.kind == "dense":
+            i = exact_matmul(x.reshape(n * steps, -1), self.weight.T)
+        else:
+            i = exact_matmul(
+                im2col(x.reshape((n * steps,) + self.in_shape), self.weight.shape[2]), conv_weight_matrix(self.weight).T
+            )
+        return (i + self.bias).reshape((n, steps) + self.out_shape)
+
+
+def conv_weight_matrix(w: np.ndarray) -> np.ndarray:
+    """(out, in, kh, kw) -> (out, kh*kw*in), matching im2col's (kh, kw, C) column order."""
+    return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+
+
+def im2col(x: np.ndarray, k: int) -> np.ndarray:
+    """(M, H, W, C) -> (M * Ho * Wo, k*k*C) with columns ordered (kh, kw, C)."""
+    m, h, w, c = x.shape
+    ho, wo = h - k + 1, w - k + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))  # (M, Ho, Wo, C, k, k)
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(m * ho * wo, k * k * c)
+
+
+@dataclass
+class GoldenModel:
+    """An integer spiking network: encoding, layers, spike-count readout."""
+
+    layers: list[Layer]
+    input_shape: tuple[int, ...]  # per sample, channels-last, e.g. (64,) or (8, 8, 1)
+    steps: int
+    encoding: str = "direct"
+    input_bits: int = 8
+    input_signed: bool = False
+    encoding_seed: int = 1
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return int(np.prod(self.layers[-1].out_shape))
+
+    def check_input(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim >= 1 and x.shape[1:] != tuple(self.input_shape):
+            x_shape = tuple(x.shape[1:])
+            if int(np.prod(x_shape)) == int(np.prod(self.input_shape)):
+                x = x.reshape((x.shape[0],) + tuple(self.input_shape))
+            else:
+                raise QsnnError(f"input shape {tuple(x.shape)} does not match the model's (N, {self.input_shape})")
+        if not np.issubdtype(x.dtype, np.integer):
+            if not np.all(np.equal(np.mod(x, 1), 0)):
+                raise QsnnError(f"input dtype {x.dtype} holds non-integers; pass the integer encoding")
+        lo = -(1 << (self.input_bits - 1)) if self.input_signed else 0
+        hi = (1 << (self.input_bits - 1)) - 1 if self.input_signed else (1 << self.input_bits) - 1
+        if x.size and (x.min() < lo or x.max() > hi):
+            raise QsnnError(f"input values outside [{lo}, {hi}] for {self.input_bits}-bit input")
+        return x.astype(np.int64)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        x = self.check_input(x)
+        return encode(x, self.steps, self.encoding, self.input_bits, self.encoding_seed)
+
+    def run(self, x: np.ndarray, record: bool = False):
+        """(N, *input_shape) integers -> spike counts (N, classes); with record, also all spikes."""
+        h = self.encode(x)
+        trace = []
+        for layer in self.layers:
+            h = lif(layer.current(h), layer.lif)
+            if record:
+                trace.append(h)
+        counts = h.reshape(h.shape[0], self.steps, -1).sum(axis=1)
+        return (counts, trace) if record else counts
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.argmax(self.run(x), axis=1)
+
+    # -- persistence: npz of arrays plus one JSON header; no pickle anywhere -------------------
+    def save(self, path) -> None:
+        header = {
+            "input_shape": list(self.input_shape),
+            "steps": self.steps,
+            "encoding": self.encoding,
+            "input_bits": self.input_bits,
+            "input_signed": self.input_signed,
+            "encoding_seed": self.encoding_seed,
+            "meta": self.meta,
+            "layers": [
+                {"kind": l.kind, "lif": asdict(l.lif), "in_shape": list(l.in_shape), "scale": l.scale}
+                for l in self.layers
+            ],
+        }
+        arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
+        for k, layer in enumerate(self.layers):
+            arrays[f"w{k}"] = layer.weight
+            arrays[f"b{k}"] = layer.bias
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(buf.getvalue())
+
+    @classmethod
+    def load(cls, path) -> GoldenModel:
+        path = Path(path)
+        if not path.is_file():
+            raise QsnnError(f"golden model file {path} not found; run 'qsnn train' or 'qsnn export' first")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(bytes(z["header"]).decode())
+                layers = [
+                    Layer(
+                        kind=h["kind"],
+                        weight=z[f"w{k}"].astype(np.int64),
+                        bias=z[f"b{k}"].astype(np.int64),
+                        lif=LIFParams(**h["lif"]).validate(f"layer {k}"),
+                        in_shape=tuple(h["in_shape"]),
+                        scale=h.get("scale", 1.0),
+                    )
+                    for k, h in enumerate(header["layers"])
+                ]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise QsnnError(f"golden model file {path} is corrupted ({e}); re-create it") from None
+        return cls(
+            layers=layers,
+            input_shape=tuple(header["input_shape"]),
+            steps=header["steps"],
+            encoding=header["encoding"],
+            input_bits=header["input_bits"],
+            input_signed=header["input_signed"],
+            encoding_seed=header["encoding_seed"],
+            meta=header.get("meta", {}),
+        )

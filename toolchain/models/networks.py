@@ -1,0 +1,193 @@
+"""Spiking networks built from Brevitas synapses and QuantLIF neurons.
+
+Activations are channels-last, (N, T, features) or (N, T, H, W, C), as in the golden model and FINN.
+A synapse computes the integer accumulator ``I = W_int x + b_int`` (QAT: float tensors holding
+integers, with Brevitas' STE; integer mode: exact int64); its real value is ``s * I`` with
+``s = s_w * s_in`` a power of two (``s_in`` = 2^-bits for the integer input of the first layer under
+direct encoding, 1 for spikes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from brevitas.nn import QuantConv2d, QuantLinear
+from torch import nn
+
+from toolchain.errors import QsnnError
+from toolchain.golden import GoldenModel, Layer
+from toolchain.models.lif import QuantLIF, floor_ste
+from toolchain.models.quant import weight_quant_kwargs
+
+
+def round_ste(x):
+    return x + (torch.round(x) - x).detach()
+
+
+class Synapse(nn.Module):
+    """A Brevitas QuantLinear / QuantConv2d (no bias inside) plus a bias quantized to the accumulator.
+
+    The bias is held apart so that it is quantized at the accumulator scale ``s`` (not Brevitas'
+    input-scale-dependent bias quantizers), clamped to the membrane range.
+    """
+
+    def __init__(self, kind, in_shape, out_features, kernel, weight_bits, rounding, membrane_bits, in_scale):
+        super().__init__()
+        self.kind = kind
+        self.in_shape = tuple(in_shape)
+        self.in_scale = in_scale
+        self.weight_bits = weight_bits
+        self.rounding = rounding
+        self.bias_bits = membrane_bits
+        kw = weight_quant_kwargs(weight_bits, rounding)
+        if kind == "dense":
+            self.op = QuantLinear(int(np.prod(in_shape)), out_features, bias=False, **kw)
+            self.out_shape = (out_features,)
+        else:
+            h, w, c = in_shape
+            self.op = QuantConv2d(c, out_features, kernel, bias=False, **kw)
+            self.out_shape = (h - kernel + 1, w - kernel + 1, out_features)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+        self.register_buffer("mask", torch.ones_like(self.op.weight))
+
+    @property
+    def quantized(self) -> bool:
+        return self.weight_bits is not None
+
+    def weight_scale(self) -> float:
+        return float(self.op.quant_weight().scale.detach().reshape(-1)[0])
+
+    @property
+    def scale(self) -> float:
+        """Real value of one accumulator unit (1.0 for float synapses)."""
+        return self.weight_scale() * self.in_scale if self.quantized else 1.0
+
+    def _bias_int(self, scale):
+        lim = (1 << (self.bias_bits - 1)) - 1
+        b = self.bias / scale
+        b = floor_ste(b) if self.rounding == "floor" else round_ste(b)
+        return torch.clamp(b, -lim - 1, lim)
+
+    def integer_params(self):
+        """(W_int, b_int, s) as int64 numpy arrays and the accumulator scale."""
+        qw = self.op.quant_weight()
+        w = qw.int().detach().to(torch.int64).numpy()
+        s = self.scale
+        b = self._bias_int(s).detach().to(torch.int64).numpy()
+        return w, b, s
+
+    def forward(self, x: torch.Tensor, integer: bool = False) -> torch.Tensor:
+        n, steps = x.shape[:2]
+        x = x.reshape((n * steps,) + self.in_shape)
+        if integer:
+            w, b, _ = self.integer_params()
+            # float64 holds every partial sum of these layers exactly (|sum| << 2^53)
+            y = self._apply(x.to(torch.float64), torch.from_numpy(w).to(torch.float64))
+            y = torch.round(y).to(torch.int64) + torch.from_numpy(b)
+        elif self.quantized:
+            qw = self.op.quant_weight()
+            s_w = qw.scale.detach()
+            y = self._apply(x, qw.value / s_w) + self._bias_int(self.scale)
+        else:
+            y = self._apply(x * self.in_scale, self.op.weight) + self.bias
+        return y.reshape((n, steps) + self.out_shape)
+
+    def _apply(self, x, w):
+        if self.kind == "dense":
+            return F.linear(x.reshape(x.shape[0], -1), w)
+        y = F.conv2d(x.permute(0, 3, 1, 2), w)
+        return y.permute(0, 2, 3, 1)
+
+
+class SpikingNet(nn.Module):
+    """Synapse + QuantLIF layers; output: per-class spike counts over T steps (N, classes)."""
+
+    def __init__(self, cfg, shape, n_classes, input_bits=8, input_signed=False, quantized=None):
+        super().__init__()
+        self.cfg = cfg
+        self.shape = tuple(shape)
+        self.n_classes = n_classes
+        q, n = cfg.quant, cfg.neuron
+        quantized = cfg.quantized if quantized is None else quantized
+        weight_bits = q.weight_bits if quantized else None
+        membrane_bits = q.membrane_bits if quantized else None
+        first_scale = 1.0
+        if cfg.data.encoding == "direct":
+            first_scale = 2.0 ** -(input_bits - 1 if input_signed else input_bits)
+        specs = self._layer_specs(cfg.model, self.shape, n_classes)
+        self.synapses = nn.ModuleList()
+        self.neurons = nn.ModuleList()
+        for k, (kind, in_shape, out_features) in enumerate(specs):
+            self.synapses.append(
+                Synapse(
+                    kind,
+                    in_shape,
+                    out_features,
+                    cfg.model.kernel,
+                    weight_bits,
+                    q.rounding,
+                    membrane_bits or 32,
+                    first_scale if k == 0 else 1.0,
+                )
+            )
+            self.neurons.append(QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k))
+
+    @staticmethod
+    def _layer_specs(model, shape, n_classes):
+        specs, cur = [], tuple(shape)
+        if model.arch == "conv":
+            if len(cur) != 3:
+                raise QsnnError(f"--arch conv needs image data (H, W, C); this dataset's samples are {cur}")
+            for ch in model.hidden:
+                specs.append(("conv", cur, ch))
+                cur = (cur[0] - model.kernel + 1, cur[1] - model.kernel + 1, ch)
+            specs.append(("dense", cur, n_classes))
+            return specs
+        for h in (*model.hidden, n_classes):
+            specs.append(("dense", cur, h))
+            cur = (h,)
+        return specs
+
+    @property
+    def quantized(self) -> bool:
+        return self.synapses[0].quantized
+
+    def forward(self, x: torch.Tensor, integer: bool = False, record: bool = False):
+        """x: (N, T, *shape) encoded integer input (float or int64) -> counts (N, classes).
+
+        ``integer=True`` runs the exact int64 model (eval-mode quantizers), which equals the golden model.
+        """
+        if integer and self.training:
+            raise QsnnError(
+                "integer mode needs eval mode (call .eval() first): Brevitas redraws "
+                "stochastic weight rounding in training mode"
+            )
+        h = x.to(torch.int64) if integer else x.float()
+        trace = []
+        for syn, lif in zip(self.synapses, self.neurons):
+            h = lif(syn(h, integer=integer), scale=syn.scale)
+            if record:
+                trace.append(h)
+        counts = h.reshape(h.shape[0], h.shape[1], -1).sum(dim=1)
+        return (counts, trace) if record else counts
+
+    def apply_masks(self):
+        with torch.no_grad():
+            for syn in self.synapses:
+                syn.op.weight.mul_(syn.mask)
+
+    def to_golden(self, input_bits=8, input_signed=False, meta=None) -> GoldenModel:
+        """The integer model this network computes in integer mode."""
+        if not self.quantized:
+            raise QsnnError("a float network has no integer model; train with --weight-bits 1..16")
+        if self.training:
+            raise QsnnError("to_golden needs eval mode (call .eval() first)")
+        layers = []
+        for syn, lif in zip(self.synapses, self.neurons):
+            w, b, s = syn.integer_params()
+            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s))
+        d = self.cfg.data
+        return GoldenModel(
+            layers, self.shape, d.steps, d.encoding, input_bits, input_signed, d.encoding_seed, meta=dict(meta or {})
+        )

@@ -1,0 +1,353 @@
+"""Surrogate-gradient training with quantization in training (QAT) or after it (PTQ), and pruning.
+
+Schemes (tinySNN's in-training vs post-training quantization):
+  - qat: the network is quantized (weights by Brevitas, neuron state and parameters by QuantLIF)
+    from the first epoch;
+  - ptq: a float network is trained, then quantized: Brevitas' statistics give each layer's
+    power-of-two weight scale, neuron parameters are rounded at that scale, stochastic weight
+    rounding is frozen as one seeded draw, and a calibration pass over training batches measures
+    how often each quantized membrane saturates (reported in metrics.json).
+
+Pruning (global magnitude, over all synaptic weights, ramped up over the first half of training):
+  - cumulative: prune first, quantize after (QAT starts at half the epochs; PTQ quantizes the
+    pruned float net), as the 002 seed defines it;
+  - joint: prune and quantize at once (QAT from epoch 0; PTQ prunes in one shot at quantization).
+
+A run directory holds config.json, model.pt (a state dict: ``torch.load(weights_only=True)``),
+golden.npz (the integer model, quantized runs), metrics.json and history.csv. It is written in a
+sibling temporary directory and renamed into place, so it is complete or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from toolchain.config import RunConfig
+from toolchain.data import Dataset, load_dataset
+from toolchain.errors import QsnnError
+from toolchain.estimate.memory import network_footprint
+from toolchain.fsutil import write_json, write_text
+from toolchain.golden import GoldenModel, encode
+from toolchain.models import SpikingNet
+
+EVAL_BATCH = 256
+
+
+def build_model(cfg: RunConfig, ds: Dataset, quantized: bool | None = None) -> SpikingNet:
+    return SpikingNet(cfg, ds.shape, ds.n_classes, ds.input_bits, ds.input_signed, quantized=quantized)
+
+
+def encode_batch(cfg: RunConfig, ds: Dataset, x: np.ndarray, seed: int | None = None) -> torch.Tensor:
+    d = cfg.data
+    return torch.from_numpy(encode(x, d.steps, d.encoding, ds.input_bits, d.encoding_seed if seed is None else seed))
+
+
+# -- pruning ---------------------------------------------------------------------------------------
+def prune_global(net: SpikingNet, fraction: float) -> None:
+    """Set the masks so that the ``fraction`` of smallest-|W| weights over all layers is zero."""
+    if fraction <= 0:
+        return
+    mags = torch.cat([syn.op.weight.detach().abs().flatten() for syn in net.synapses])
+    k = int(round(fraction * mags.numel()))
+    if k < 1:
+        return
+    cut = torch.kthvalue(mags, k).values
+    for syn in net.synapses:
+        syn.mask.copy_((syn.op.weight.detach().abs() > cut).to(syn.mask.dtype))
+    net.apply_masks()
+
+
+def prune_schedule(target: float, epoch: int, ramp_epochs: int) -> float:
+    """Sparsity at the end of ``epoch``: linear ramp to ``target`` over ``ramp_epochs``."""
+    if target <= 0:
+        return 0.0
+    return target * min(1.0, (epoch + 1) / max(1, ramp_epochs))
+
+
+# -- quantization after float training ---------------------------------------------------------------
+def quantize_from(float_net: SpikingNet, cfg: RunConfig, ds: Dataset) -> SpikingNet:
+    """A quantized copy of a float network (PTQ, and the cumulative QAT switch-over)."""
+    qnet = build_model(cfg, ds, quantized=True)
+    qnet.load_state_dict(float_net.state_dict(), strict=False)
+    qnet.apply_masks()
+    return qnet
+
+
+def freeze_stochastic_weights(net: SpikingNet, seed: int) -> None:
+    """Replace each weight by one seeded stochastic rounding onto its quantization grid."""
+    rng = np.random.default_rng(seed)
+    net.eval()
+    with torch.no_grad():
+        for syn in net.synapses:
+            if syn.weight_bits == 1:
+                continue  # binary weights have no rounding choice (sign only)
+            s = syn.weight_scale()
+            lim = (1 << (syn.weight_bits - 1)) - 1
+            w = syn.op.weight.detach().numpy() / s
+            w_int = np.clip(np.floor(w + rng.random(w.shape)), -lim, lim) * syn.mask.numpy()
+            syn.op.weight.copy_(torch.from_numpy(w_int * s).to(syn.op.weight.dtype))
+
+
+def calibrate(net: SpikingNet, cfg: RunConfig, ds: Dataset) -> list[float]:
+    """Fraction of membrane updates that saturate per layer, on calibration batches (integer mode)."""
+    net.eval()
+    n = min(len(ds.y_train), cfg.train.calibration_batches * cfg.train.batch_size)
+    x = encode_batch(cfg, ds, ds.x_train[:n])
+    sat = np.zeros(len(net.neurons))
+    with torch.no_grad():
+        h = x.to(torch.int64)
+        for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
+            current = syn(h, integer=True)
+            h, stats = lif(current, scale=syn.scale, saturation=True)
+            sat[k] = stats
+    return sat.tolist()
+
+
+# -- training loop ---------------------------------------------------------------------------------
+def _epoch(net, opt, cfg, ds, epoch, rng, mask_after_step):
+    net.train()
+    order = rng.permutation(len(ds.y_train))
+    bs = cfg.train.batch_size
+    total, correct, loss_sum = 0, 0, 0.0
+    for start in range(0, len(order), bs):
+        idx = order[start : start + bs]
+        x = encode_batch(cfg, ds, ds.x_train[idx], seed=cfg.data.encoding_seed + 1000 + epoch).float()
+        y = torch.from_numpy(ds.y_train[idx])
+        counts = net(x)
+        loss = F.cross_entropy(counts, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if mask_after_step:
+            net.apply_masks()
+        loss_sum += loss.item() * len(idx)
+        correct += int((counts.argmax(1) == y).sum())
+        total += len(idx)
+    return loss_sum / total, correct / total
+
+
+def fit(
+    net,
+    cfg: RunConfig,
+    ds: Dataset,
+    epochs: int,
+    first_epoch: int = 0,
+    prune_ramp: int = 0,
+    desc: str = "train",
+    history: list | None = None,
+):
+    """Train ``net`` for ``epochs`` epochs (Adam, cosine schedule), pruning on the given ramp."""
+    if epochs <= 0:
+        return net
+    torch.manual_seed(cfg.train.seed + first_epoch)
+    rng = np.random.default_rng(cfg.train.seed + first_epoch)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    bar = tqdm(range(epochs), desc=desc, unit="epoch", leave=False, dynamic_ncols=True)
+    for e in bar:
+        epoch = first_epoch + e
+        pruning = cfg.train.prune > 0 and prune_ramp > 0
+        if pruning:
+            prune_global(net, prune_schedule(cfg.train.prune, epoch, prune_ramp))
+        loss, acc = _epoch(net, opt, cfg, ds, epoch, rng, mask_after_step=cfg.train.prune > 0)
+        sched.step()
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}")
+        if history is not None:
+            history.append({"epoch": epoch, "phase": desc, "loss": loss, "train_acc": acc})
+    return net
+
+
+def check_thresholds(net: SpikingNet) -> None:
+    """Raise QsnnError if a layer's integer threshold does not fit its membrane at the initial scales."""
+    for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
+        p = lif.params(syn.scale)
+        if lif.threshold_overflow:
+            need = max(2, round(lif.neuron.threshold / syn.scale)).bit_length() + 1
+            raise QsnnError(
+                f"layer {k}: threshold {lif.neuron.threshold} is {round(lif.neuron.threshold / syn.scale)} "
+                f"accumulator units and does not fit a {p.membrane_bits}-bit membrane (max {p.v_max}); "
+                f"use --membrane-bits {need} or more, or a lower --threshold"
+            )
+
+
+def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None):
+    """Train by the configured scheme; returns (final net, float net or None, info dict)."""
+    t, q = cfg.train, cfg.quant
+    info = {}
+    torch.manual_seed(t.seed)
+    if cfg.quantized:
+        check_thresholds(build_model(cfg, ds, quantized=True))
+        torch.manual_seed(t.seed)
+    if not cfg.quantized:
+        net = build_model(cfg, ds)
+        return fit(net, cfg, ds, t.epochs, prune_ramp=max(1, t.epochs // 2), desc="float", history=history), None, info
+    if t.prune > 0 and q.weight_bits == 1:
+        raise QsnnError("--prune needs --weight-bits >= 2: binary weights have no zero to prune to")
+    if q.scheme == "qat":
+        if t.prune > 0 and t.prune_mode == "cumulative":
+            half = t.epochs // 2
+            fnet = fit(
+                build_model(cfg, ds, quantized=False),
+                cfg,
+                ds,
+                half,
+                prune_ramp=max(1, half),
+                desc="prune (float)",
+                history=history,
+            )
+            prune_global(fnet, t.prune)
+            net = fit(
+                quantize_from(fnet, cfg, ds), cfg, ds, t.epochs - half, first_epoch=half, desc="qat", history=history
+            )
+            return net, None, info
+        net = build_model(cfg, ds, quantized=True)
+        ramp = max(1, t.epochs // 2) if t.prune > 0 else 0
+        return fit(net, cfg, ds, t.epochs, prune_ramp=ramp, desc="qat", history=history), None, info
+    # ptq
+    ramp = max(1, t.epochs // 2) if t.prune > 0 and t.prune_mode == "cumulative" else 0
+    fnet = fit(build_model(cfg, ds, quantized=False), cfg, ds, t.epochs, prune_ramp=ramp, desc="float", history=history)
+    prune_global(fnet, t.prune)
+    net = quantize_from(fnet, cfg, ds)
+    if q.rounding == "stochastic":
+        freeze_stochastic_weights(net, t.seed)
+    info["calibration_saturation"] = calibrate(net, cfg, ds)
+    return net, fnet, info
+
+
+# -- evaluation ------------------------------------------------------------------------------------
+def predict_counts(net: SpikingNet, cfg: RunConfig, ds: Dataset, x: np.ndarray, integer: bool = False):
+    """Spike counts (N, classes) and per-layer spike rates for integer inputs x."""
+    net.eval()
+    out, rates, n = [], np.zeros(len(net.neurons)), 0
+    with torch.no_grad():
+        for start in range(0, len(x), EVAL_BATCH):
+            xe = encode_batch(cfg, ds, x[start : start + EVAL_BATCH])
+            counts, trace = net(xe, integer=integer, record=True)
+            out.append(counts.to(torch.int64).numpy() if integer else counts.numpy())
+            rates += np.array([float(s.float().mean()) for s in trace]) * len(xe)
+            n += len(xe)
+    return np.concatenate(out), (rates / max(n, 1)).tolist()
+
+
+def accuracy_metrics(counts: np.ndarray, y: np.ndarray, ds: Dataset, snr: np.ndarray | None = None) -> dict:
+    """Top-1 (argmax, ties to the lowest index), top-5, per class and per SNR."""
+    pred = np.argmax(counts, axis=1)
+    # top-5 with the same tie rule: stable sort on -counts keeps lower indices first
+    top5 = np.argsort(-counts, axis=1, kind="stable")[:, :5]
+    m = {
+        "top1": float(np.mean(pred == y)),
+        "top5": float(np.mean((top5 == y[:, None]).any(axis=1))),
+        "per_class": {
+            ds.class_names[c]: float(np.mean(pred[y == c] == c)) for c in range(ds.n_classes) if np.any(y == c)
+        },
+    }
+    if snr is not None:
+        m["per_snr"] = {str(int(s)): float(np.mean(pred[snr == s] == y[snr == s])) for s in np.unique(snr)}
+    return m
+
+
+def evaluate(net: SpikingNet, cfg: RunConfig, ds: Dataset, integer: bool = False) -> dict:
+    counts, rates = predict_counts(net, cfg, ds, ds.x_test, integer=integer)
+    m = accuracy_metrics(counts, ds.y_test, ds, ds.snr_test)
+    m["spike_rate"] = rates
+    m.update(network_footprint(net))
+    return m
+
+
+def golden_agreement(net: SpikingNet, golden: GoldenModel, cfg: RunConfig, ds: Dataset) -> dict:
+    """Compare the golden model's spike counts with the network's integer mode on the test set."""
+    ours, _ = predict_counts(net, cfg, ds, ds.x_test, integer=True)
+    theirs = np.concatenate([golden.run(ds.x_test[s : s + EVAL_BATCH]) for s in range(0, len(ds.x_test), EVAL_BATCH)])
+    bad = int(np.sum(np.any(ours != theirs, axis=1)))
+    return {"integer_agreement": 1.0 - bad / len(ours), "mismatches": bad, "samples": len(ours)}
+
+
+# -- run directories ---------------------------------------------------------------------------------
+def run(cfg: RunConfig, out: Path, force: bool = False) -> dict:
+    """Train, evaluate and write a complete run directory at ``out``; returns the metrics."""
+    cfg.validate()
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise QsnnError(f"run directory {out} exists and is not empty; choose another --out or pass --force")
+    ds = load_dataset(cfg.data)
+    t0 = time.perf_counter()
+    history = []
+    net, fnet, info = train_network(cfg, ds, history)
+    train_s = time.perf_counter() - t0
+    metrics = evaluate(net, cfg, ds)
+    metrics.update(
+        info,
+        train_time_s=train_s,
+        dataset=ds.name,
+        synthetic=ds.synthetic,
+        scheme=cfg.quant.scheme if cfg.quantized else "float",
+    )
+    if fnet is not None:
+        metrics["float_top1"] = evaluate(fnet, cfg, ds)["top1"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        net.eval()
+        if cfg.quantized:
+            golden = net.to_golden(ds.input_bits, ds.input_signed, meta=_meta(cfg, ds))
+            golden.save(tmp / "golden.npz")
+            metrics.update(golden_agreement(net, golden, cfg, ds))
+            metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
+        torch.save(net.state_dict(), tmp / "model.pt")
+        write_json(tmp / "config.json", {"config": cfg.to_dict(), "dataset": _meta(cfg, ds)})
+        write_json(tmp / "metrics.json", metrics)
+        write_text(
+            tmp / "history.csv",
+            "epoch,phase,loss,train_acc\n"
+            + "".join(f"{h['epoch']},{h['phase']},{h['loss']:.6f},{h['train_acc']:.6f}\n" for h in history),
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return metrics
+
+
+def _meta(cfg, ds) -> dict:
+    return {
+        "name": ds.name,
+        "shape": list(ds.shape),
+        "n_classes": ds.n_classes,
+        "input_bits": ds.input_bits,
+        "input_signed": ds.input_signed,
+        "class_names": ds.class_names,
+    }
+
+
+def load_run(run_dir) -> tuple[RunConfig, SpikingNet, Dataset]:
+    """Rebuild a trained network from a run directory (checkpoint read with weights_only=True)."""
+    run_dir = Path(run_dir)
+    cfg_file, ckpt = run_dir / "config.json", run_dir / "model.pt"
+    for f in (cfg_file, ckpt):
+        if not f.is_file():
+            raise QsnnError(f"{f} not found; is {run_dir} a run directory made by 'qsnn train'?")
+    try:
+        cfg = RunConfig.from_dict(json.loads(cfg_file.read_text())["config"])
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise QsnnError(f"{cfg_file} is corrupted ({e}); re-run 'qsnn train'") from None
+    ds = load_dataset(cfg.data)
+    net = build_model(cfg, ds)
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+    except Exception as e:  # noqa: BLE001 - any unpickling/shape failure means a bad checkpoint
+        raise QsnnError(
+            f"checkpoint {ckpt} is corrupted or from another model ({type(e).__name__}); re-run 'qsnn train'"
+        ) from None
+    return cfg, net.eval(), ds
