@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 
 from toolchain.errors import QsnnError
 
@@ -112,8 +113,10 @@ def cmd_train(a):
 
 
 def _print_summary(m, where):
-    print(f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  "
-          f"memory {m['memory_bits']:,} bits ({m['memory_ratio']:.3f} of float)")
+    print(
+        f"top-1 {m['top1']:.4f}  top-5 {m['top5']:.4f}  "
+        f"memory {m['memory_bits']:,} bits ({m['memory_ratio']:.3f} of float)"
+    )
     if "float_top1" in m:
         print(f"float model before PTQ: top-1 {m['float_top1']:.4f}")
     if "mismatches" in m:
@@ -184,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    # library chatter (deprecations in brevitas/qonnx/torch) is not the user's business on the CLI
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
     try:
         return args.func(args)
     except QsnnError as e:

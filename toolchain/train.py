@@ -24,6 +24,7 @@ import json
 import shutil
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -344,7 +345,9 @@ def load_run(run_dir) -> tuple[RunConfig, SpikingNet, Dataset]:
     ds = load_dataset(cfg.data)
     net = build_model(cfg, ds)
     try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about protocols before failing on bad files
+            state = torch.load(ckpt, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - any unpickling/shape failure means a bad checkpoint
         raise QsnnError(

