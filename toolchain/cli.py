@@ -162,6 +162,60 @@ def cmd_datasets(a):
     return 0
 
 
+def cmd_export(a):
+    from pathlib import Path
+
+    from toolchain.build.verify import spike_counts
+    from toolchain.export import export_model
+    from toolchain.golden import GoldenModel
+    from toolchain.train import load_run
+
+    if not a.out.endswith(".onnx"):
+        raise QsnnError(f"--out {a.out} should name an .onnx file")
+    cfg, net, ds = load_run(a.run_dir)
+    meta = json.loads((Path(a.run_dir) / "config.json").read_text())["dataset"]
+    model = export_model(net, cfg, meta, a.out)
+    golden = GoldenModel.load(Path(a.run_dir) / "golden.npz")
+    x = ds.x_test if a.verify_samples is None else ds.x_test[: a.verify_samples]
+    bad = int((spike_counts(model, golden.encode(x), "verify qonnx") != golden.run(x)).any(axis=1).sum())
+    print(
+        f"wrote {a.out}: {sum(n.op_type == 'LIF' for n in model.graph.node)} LIF nodes; readout (spike count "
+        f"over T, argmax) is host-side"
+    )
+    print(f"execute_onnx vs golden model: {bad} mismatches over {len(x)} test samples")
+    return 0 if bad == 0 else 1
+
+
+def cmd_build(a):
+    from toolchain.build.config import BuildConfig
+    from toolchain.build.runner import run_build
+
+    cfg = BuildConfig(
+        run_dir=a.run_dir,
+        out_dir=a.out,
+        board=a.board,
+        clock_mhz=a.clock_mhz,
+        target_cycles=a.target_cycles,
+        folding=a.folding,
+        verify_samples=a.verify_samples,
+        start=getattr(a, "from"),
+        until=a.until,
+        vivado=a.vivado,
+    )
+    report = run_build(cfg)
+    est = report.get("estimate")
+    if est:
+        print(
+            f"{report['board']} @ {report['clock_mhz']} MHz: LUT {est['lut']:,}  BRAM_18K {est['bram18']}  "
+            f"DSP {est['dsp']}  latency {est['latency_us']:.2f} us  {est['inferences_per_s']:,.0f} inf/s  "
+            f"fits: {'yes' if est['fit']['fits'] else 'NO'}"
+        )
+    for name, v in report["verification"].items():
+        print(f"verification {name}: {v['mismatches']} mismatches over {v['samples']} samples")
+    print(f"report: {cfg.out / 'report.md'}")
+    return 0 if all(v["mismatches"] == 0 for v in report["verification"].values()) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qsnn", description="Quantized spiking neural networks for PYNQ boards")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -178,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--integer", action="store_true", help="also run the integer model and the golden model")
     e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     e.set_defaults(func=cmd_eval)
+
+    x = sub.add_parser("export", help="export a trained run to QONNX with LIF nodes, checked against the golden model")
+    x.add_argument("run_dir")
+    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument("--verify-samples", type=int, default=None, help="check this many test samples (default all)")
+    x.set_defaults(func=cmd_export)
+
+    from toolchain.build.config import STEPS
+
+    b = sub.add_parser("build", help="lower a run through FINN: HW graph, folding, estimates, HLS, C-sim, bitstream")
+    b.add_argument("run_dir")
+    b.add_argument("--out", required=True, help="build directory")
+    b.add_argument("--board", default="Pynq-Z2", help="Pynq-Z1, Pynq-Z2, ZCU104, KV260, Ultra96-V2 (default Pynq-Z2)")
+    b.add_argument("--until", default="estimate", choices=STEPS, help="last step (default estimate)")
+    b.add_argument("--from", default="export", choices=STEPS, help="resume from this step")
+    b.add_argument("--target-cycles", type=int, default=None, help="folding target: cycles per time step per layer")
+    b.add_argument("--folding", default=None, help="FINN folding JSON: {node: {PE: .., SIMD: ..}}")
+    b.add_argument("--clock-mhz", type=float, default=None, help="clock (default: the board's)")
+    b.add_argument("--verify-samples", type=int, default=None, help="verify on this many test samples (default all)")
+    b.add_argument("--vivado", default=None, help="folder holding vivado / vitis_hls (default: PATH)")
+    b.set_defaults(func=cmd_build)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")
     d.add_argument("--data-path", default=None)

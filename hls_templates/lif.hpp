@@ -1,0 +1,124 @@
+// qsnn-pynq: streaming fixed-point LIF neuron layer for Vitis HLS (and g++ C-simulation).
+//
+// Computes DESIGN.md's neuron exactly, per neuron i and time step t of a sample:
+//   L = leak(V[t-1]);  U = sat_B(L + I[t] + bias[i]);  s = U >= THRESHOLD;
+//   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
+//   leak: none V | shift V - (V >> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC_BITS)
+//   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
+//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F
+// Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
+#ifndef QSNN_LIF_HPP
+#define QSNN_LIF_HPP
+
+#include <ap_int.h>
+#include <hls_stream.h>
+
+namespace qsnn {
+
+enum LeakMode { LEAK_NONE = 0, LEAK_SHIFT = 1, LEAK_BETA = 2 };
+enum Rounding { ROUND_FLOOR = 0, ROUND_NEAREST = 1, ROUND_STOCHASTIC = 2 };
+enum ResetMode { RESET_SUBTRACT = 0, RESET_ZERO = 1 };
+enum MemStyle { MEM_REGISTERS = 0, MEM_LUTRAM = 1, MEM_BRAM = 2 };
+
+/// MurmurHash3's 32-bit finaliser (products mod 2^32); stateless, so any folding gives the same bits.
+inline ap_uint<32> fmix32(ap_uint<32> h) {
+#pragma HLS INLINE
+  h ^= h >> 16;
+  h = h * ap_uint<32>(0x85EBCA6B);
+  h ^= h >> 13;
+  h = h * ap_uint<32>(0xC2B2AE35);
+  h ^= h >> 16;
+  return h;
+}
+
+/// One neuron update: returns the spike and writes the new membrane to v.
+/// \tparam Cfg layer configuration (see lif_layer)
+template <typename Cfg>
+inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane_t v_prev,
+                       const typename Cfg::in_t in, const typename Cfg::bias_t bias, unsigned t,
+                       unsigned i) {
+#pragma HLS INLINE
+  typedef ap_int<Cfg::MEMBRANE_BITS + Cfg::BETA_FRAC_BITS + 2> prod_t;
+  typedef ap_int<Cfg::WIDE_BITS> wide_t;
+  wide_t leaked;
+  if (Cfg::LEAK == LEAK_NONE) {
+    leaked = v_prev;
+  } else if (Cfg::LEAK == LEAK_SHIFT) {
+    leaked = wide_t(v_prev) - wide_t(v_prev >> Cfg::LEAK_SHIFT);
+  } else {
+    prod_t p = prod_t(v_prev) * prod_t(Cfg::BETA_INT);
+    if (Cfg::ROUNDING == ROUND_NEAREST) {
+      p += prod_t(1) << (Cfg::BETA_FRAC_BITS - 1);
+    } else if (Cfg::ROUNDING == ROUND_STOCHASTIC) {
+      ap_uint<32> key = ap_uint<32>(Cfg::SEED) ^ ap_uint<32>(ap_uint<32>(t) * ap_uint<32>(0x9E3779B1)) ^
+                        ap_uint<32>(ap_uint<32>(i) * ap_uint<32>(0x85EBCA77));
+      ap_uint<32> h = fmix32(key);
+      p += prod_t(h & ap_uint<32>((1u << Cfg::BETA_FRAC_BITS) - 1));
+    }
+    leaked = p >> Cfg::BETA_FRAC_BITS;
+  }
+  wide_t u = leaked + wide_t(in) + wide_t(bias);
+  const wide_t lo = -(wide_t(1) << (Cfg::MEMBRANE_BITS - 1));
+  const wide_t hi = (wide_t(1) << (Cfg::MEMBRANE_BITS - 1)) - 1;
+  if (u < lo) u = lo;
+  if (u > hi) u = hi;
+  const bool spike = u >= wide_t(Cfg::THRESHOLD);
+  if (spike) {
+    v = (Cfg::RESET == RESET_SUBTRACT) ? typename Cfg::membrane_t(u - wide_t(Cfg::THRESHOLD))
+                                       : typename Cfg::membrane_t(0);
+  } else {
+    v = typename Cfg::membrane_t(u);
+  }
+  return spike;
+}
+
+/// Streaming LIF layer over num_samples samples of STEPS frames of CHANNELS neurons each.
+/// \tparam Cfg configuration struct with
+///   CHANNELS, PE (divides CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
+///   THRESHOLD, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
+///   RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t (ap_int/ap_uint of IN_BITS),
+///   bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
+/// \param in     PE accumulators per beat
+/// \param out    PE spikes per beat
+/// \param bias   per-neuron integer bias, [CHANNELS / PE][PE]
+template <typename Cfg>
+void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_uint<Cfg::PE>> &out,
+               const typename Cfg::bias_t bias[Cfg::CHANNELS / Cfg::PE][Cfg::PE], unsigned num_samples) {
+  constexpr unsigned NF = Cfg::CHANNELS / Cfg::PE;
+  static_assert(Cfg::CHANNELS % Cfg::PE == 0, "PE must divide CHANNELS");
+  static_assert(Cfg::THRESHOLD >= 1 && Cfg::THRESHOLD < (1LL << (Cfg::MEMBRANE_BITS - 1)),
+                "THRESHOLD must fit the membrane: 1 <= THRESHOLD <= 2^(B-1)-1");
+  static typename Cfg::membrane_t membrane[NF][Cfg::PE];
+#pragma HLS ARRAY_PARTITION variable = membrane complete dim = 2
+#if defined(QSNN_MEM_REGISTERS)
+#pragma HLS ARRAY_PARTITION variable = membrane complete dim = 0
+#elif defined(QSNN_MEM_LUTRAM)
+#pragma HLS BIND_STORAGE variable = membrane type = ram_2p impl = lutram
+#elif defined(QSNN_MEM_BRAM)
+#pragma HLS BIND_STORAGE variable = membrane type = ram_2p impl = bram
+#endif
+  for (unsigned n = 0; n < num_samples; n++) {
+    for (unsigned t = 0; t < Cfg::STEPS; t++) {
+      for (unsigned nf = 0; nf < NF; nf++) {
+#pragma HLS PIPELINE II = 1
+        const ap_uint<Cfg::PE * Cfg::IN_BITS> beat = in.read();
+        ap_uint<Cfg::PE> spikes = 0;
+        for (unsigned p = 0; p < Cfg::PE; p++) {
+#pragma HLS UNROLL
+          typename Cfg::in_t x;
+          x.range(Cfg::IN_BITS - 1, 0) = beat.range((p + 1) * Cfg::IN_BITS - 1, p * Cfg::IN_BITS);
+          // the state is cleared at each sample boundary: frame 0 starts from V = 0
+          const typename Cfg::membrane_t v_prev = (t == 0) ? typename Cfg::membrane_t(0) : membrane[nf][p];
+          typename Cfg::membrane_t v_next;
+          spikes[p] = lif_update<Cfg>(v_next, v_prev, x, bias[nf][p], t, nf * Cfg::PE + p);
+          membrane[nf][p] = v_next;
+        }
+        out.write(spikes);
+      }
+    }
+  }
+}
+
+}  // namespace qsnn
+
+#endif  // QSNN_LIF_HPP

@@ -1,0 +1,98 @@
+"""The QONNX ``LIF`` op (domain ``toolchain.custom_op``): fixed-point leaky integrate-and-fire neurons.
+
+Input 0 ``x``: synaptic input, shape (N, T, C) or (N, T, ..., C), float32 holding ``input_scale * I``
+with I integer; output 0: spikes of the same shape, 0.0 / 1.0. For every neuron i (flat, row-major over
+the non-batch, non-time dims) and t = 0..T-1 of each sample:
+
+    I[t]  = round(x[t] / input_scale)
+    V[-1] = 0
+    L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
+    U     = min(max(L + I[t], -2^(B-1)), 2^(B-1) - 1)                     B = membrane_bits
+    s[t]  = 1 if U >= threshold else 0
+    V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
+
+R(y, F) is floor: y >> F, nearest: (y + 2^(F-1)) >> F, stochastic: (y + r) >> F with
+r = fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F. The numpy execution is ``toolchain.golden.lif``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.custom_op.base import CustomOp
+
+from toolchain.errors import QsnnError
+from toolchain.golden import LIFParams, lif
+
+LIF_ATTRS = {
+    "membrane_bits": ("i", True, 16),
+    "threshold": ("i", True, 1),
+    "leak_mode": ("s", False, "none", {"none", "shift", "beta"}),
+    "leak_shift": ("i", False, 1),
+    "beta_int": ("i", False, 0),
+    "beta_frac_bits": ("i", False, 8),
+    "rounding": ("s", False, "floor", {"floor", "nearest", "stochastic"}),
+    "seed": ("i", False, 0),
+    "reset": ("s", False, "subtract", {"subtract", "zero"}),
+    "input_scale": ("f", False, 1.0),
+}
+PARAM_NAMES = [k for k in LIF_ATTRS if k != "input_scale"]
+EXACT_LIMIT = 2**22  # |I| below this is recovered exactly from float32 x / input_scale
+
+
+def read_lif_params(op: CustomOp) -> LIFParams:
+    """The node's attributes as validated LIFParams; errors name the node and the attribute."""
+    where = f"LIF node '{op.onnx_node.name}'"
+    values = {}
+    for name in PARAM_NAMES:
+        try:
+            values[name] = op.get_nodeattr(name)
+        except AssertionError:
+            allowed = sorted(op.get_nodeattr_allowed_values(name))
+            raise QsnnError(f"{where}: attribute {name} is not one of {', '.join(allowed)}") from None
+    return LIFParams(**values).validate(where)
+
+
+def recover_integers(x: np.ndarray, scale: float, where: str) -> np.ndarray:
+    """I = round(x / scale), checking that x really holds integer multiples of scale."""
+    if scale <= 0:
+        raise QsnnError(f"{where}: input_scale must be positive, got {scale}")
+    q = np.asarray(x, dtype=np.float64) / scale
+    i = np.rint(q)
+    if q.size and (np.abs(q - i).max() > 1e-3 or np.abs(i).max() >= EXACT_LIMIT):
+        raise QsnnError(
+            f"{where}: input is not an exact integer multiple of input_scale={scale} "
+            f"(or exceeds 2^22 units); check the graph's scales"
+        )
+    return i.astype(np.int64)
+
+
+class LIF(CustomOp):
+    __doc__ = __doc__
+
+    def get_nodeattr_types(self):
+        return dict(LIF_ATTRS)
+
+    def make_shape_compatible_op(self, model):
+        node = self.onnx_node
+        return helper.make_node("Relu", [node.input[0]], [node.output[0]])
+
+    def infer_node_datatype(self, model):
+        model.set_tensor_datatype(self.onnx_node.output[0], DataType["BINARY"])
+
+    def execute_node(self, context, graph):
+        node = self.onnx_node
+        x = context[node.input[0]]
+        if x.ndim < 3:
+            raise QsnnError(f"LIF node '{node.name}': input shape {x.shape} is not (N, T, ..., C)")
+        params = read_lif_params(self)
+        current = recover_integers(x, self.get_nodeattr("input_scale"), f"LIF node '{node.name}'")
+        context[node.output[0]] = lif(current, params).astype(np.float32)
+
+    def verify_node(self):
+        try:
+            read_lif_params(self)
+        except QsnnError as e:
+            return [str(e)]
+        return ["LIF node attributes are valid"]

@@ -1,0 +1,65 @@
+"""report.json and report.md of a build."""
+
+from __future__ import annotations
+
+from toolchain.fsutil import write_json, write_text
+
+
+def build_report(cfg, state) -> dict:
+    b = cfg.board_info
+    return {
+        "board": b.name,
+        "part": b.part,
+        "clock_mhz": cfg.clock_mhz,
+        "steps_per_sample": state.get("steps_per_sample"),
+        "estimate": state.get("estimate"),
+        "verification": state.get("verification", {}),
+        "timings_s": state.get("timings", {}),
+        "steps_done": state.get("steps_done", []),
+        "artifacts": {k: v for k, v in state.items() if k.endswith("_dir") or k.endswith("_path")},
+    }
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# Build report: {report['board']} ({report['part']}) at {report['clock_mhz']} MHz", ""]
+    est = report.get("estimate")
+    if est:
+        lines += [
+            "## Estimate (without Vivado)",
+            "",
+            f"- LUT {est['lut']:,}, FF {est['ff']:,} (LIF layers only), BRAM_18K {est['bram18']}, URAM {est['uram']}, "
+            f"DSP {est['dsp']}",
+            f"- {est['cycles_per_step']:.0f} cycles per time step (bottleneck), "
+            f"{est['cycles_per_inference']:.0f} cycles per inference",
+            f"- latency {est['latency_us']:.2f} us, {est['inferences_per_s']:,.0f} inferences/s",
+            f"- fits the board: {'yes' if est['fit']['fits'] else 'NO'} "
+            f"(LUT {est['fit']['utilization']['LUT']:.1%}, BRAM {est['fit']['utilization']['BRAM_18K']:.1%}, "
+            f"DSP {est['fit']['utilization']['DSP']:.1%})",
+            "",
+            "| layer | op | folding | LUT | FF | BRAM_18K | DSP | cycles/step |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for layer in est["per_layer"]:
+            fold = ", ".join(f"{k} {v}" for k, v in layer["folding"].items())
+            ff = "" if layer["ff"] is None else f"{layer['ff']:,}"
+            lines.append(
+                f"| {layer['name']} | {layer['op']} | {fold} | {layer['lut']:,} | {ff} | "
+                f"{layer['bram18']} | {layer['dsp']} | {layer['cycles_per_step']:.0f} |"
+            )
+        lines.append("")
+    lines += [
+        "## Verification against the golden integer model",
+        "",
+        "| level | samples | mismatches | how |",
+        "|---|---|---|---|",
+    ]
+    for name, v in report.get("verification", {}).items():
+        lines.append(f"| {name} | {v['samples']} | {v['mismatches']} | {v['note']} |")
+    lines += ["", "## Build time per step (s)", ""]
+    lines += [f"- {k}: {v:.2f}" for k, v in report.get("timings_s", {}).items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(out_dir, report: dict) -> None:
+    write_json(out_dir / "report.json", report)
+    write_text(out_dir / "report.md", markdown(report))

@@ -1,0 +1,185 @@
+"""HLS code generation (Jinja2, strict) and g++ C-simulation against Xilinx's open ap_int headers.
+
+The headers (ap_int.h, ap_fixed.h, hls_stream.h) ship inside the hls4ml wheel, which `make install`
+installs. Compiled simulators are cached by a hash of their sources, so a build compiles each
+distinct layer configuration once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.errors import QsnnError, ToolNotFound
+from toolchain.estimate.storage import memory_style
+from toolchain.fsutil import write_text
+from toolchain.golden import LIFParams
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "hls_templates"
+CACHE = Path(tempfile.gettempdir()) / "qsnn-csim-cache"
+CXXFLAGS = ["-std=c++14", "-O1", "-w"]
+
+
+def template_dir() -> Path:
+    if not (TEMPLATES / "lif.hpp").is_file():
+        raise QsnnError(f"HLS templates not found at {TEMPLATES}; reinstall with 'make install' (editable)")
+    return TEMPLATES
+
+
+def render(template: str, **ctx) -> str:
+    """Render hls_templates/<name> once, strictly: a missing variable is an error."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    try:
+        return env.get_template(template).render(**ctx)
+    except jinja2.UndefinedError as e:
+        raise QsnnError(f"template {template}: {e}") from None
+
+
+def ap_headers() -> Path:
+    """The folder holding ap_int.h and hls_stream.h (from the installed hls4ml wheel)."""
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("hls4ml")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        d = Path(list(spec.submodule_search_locations)[0]) / "templates" / "vivado" / "ap_types"
+        if (d / "ap_int.h").is_file() and (d / "hls_stream.h").is_file():
+            return d
+    raise ToolNotFound(
+        "Xilinx's open ap_int/hls_stream headers not found (they ship in the hls4ml wheel); "
+        "run 'make install' or 'pip install --no-deps hls4ml==1.3.0'"
+    )
+
+
+def gxx(path: str | None = None) -> str:
+    exe = path or shutil.which("g++")
+    if not exe or not Path(exe).exists():
+        raise ToolNotFound("g++ not found; install it ('apt-get install g++') or pass its path")
+    return exe
+
+
+@dataclass
+class LayerSpec:
+    """What the HLS kernel needs to know about one LIF layer."""
+
+    name: str
+    params: LIFParams
+    channels: int
+    steps: int
+    bias: np.ndarray  # (channels,) integers
+    in_bits: int
+    in_signed: bool = True
+    pe: int = 1
+    mem_style: str = "auto"
+
+    def validate(self) -> LayerSpec:
+        self.params.validate(f"LIF layer {self.name}")
+        if self.pe < 1 or self.channels % self.pe:
+            raise QsnnError(f"LIF layer {self.name}: PE={self.pe} must divide {self.channels} channels")
+        if not 1 <= self.in_bits <= 64:
+            raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")
+        return self
+
+    @property
+    def bias_bits(self) -> int:
+        m = int(np.abs(self.bias).max(initial=0))
+        return max(2, (m.bit_length() + 1))
+
+    def context(self) -> dict:
+        p = self.params
+        b = self.bias.astype(np.int64).reshape(self.channels // self.pe, self.pe)
+        wide = max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits) + 3
+        return {
+            "name": self.name,
+            "channels": self.channels,
+            "pe": self.pe,
+            "steps": self.steps,
+            "membrane_bits": p.membrane_bits,
+            "in_bits": self.in_bits,
+            "wide_bits": wide,
+            "threshold": p.threshold,
+            "leak": {"none": "LEAK_NONE", "shift": "LEAK_SHIFT", "beta": "LEAK_BETA"}[p.leak_mode],
+            "leak_shift": p.leak_shift,
+            "beta_int": p.beta_int,
+            "beta_frac_bits": p.beta_frac_bits,
+            "rounding": {"floor": "ROUND_FLOOR", "nearest": "ROUND_NEAREST", "stochastic": "ROUND_STOCHASTIC"}[
+                p.rounding
+            ],
+            "reset": {"subtract": "RESET_SUBTRACT", "zero": "RESET_ZERO"}[p.reset],
+            "seed": p.seed & 0xFFFFFFFF,
+            "in_type": f"ap_{'' if self.in_signed else 'u'}int<{self.in_bits}>",
+            "bias_bits": self.bias_bits,
+            "bias_rows": [[str(int(v)) for v in row] for row in b],
+            "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
+        }
+
+
+def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
+    """Render each layer's config header, the kernel and the C-sim driver into ``folder``."""
+    folder = Path(folder)
+    sources = {f"{s.name}_config.hpp": render("lif_config.hpp.j2", **s.validate().context()) for s in specs}
+    sources["lif.hpp"] = (template_dir() / "lif.hpp").read_text()
+    sources["lif_csim.cpp"] = render("lif_csim.cpp.j2", names=[s.name for s in specs])
+    for name, text in sources.items():
+        write_text(folder / name, text)
+    return sources
+
+
+def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = None) -> Path:
+    """Write and compile the C-simulator for these layers; returns the binary (cached by source hash)."""
+    sources = write_sources(specs, folder)
+    digest = hashlib.sha256("".join(k + v for k, v in sorted(sources.items())).encode() + " ".join(CXXFLAGS).encode())
+    binary = CACHE / f"lif_csim_{digest.hexdigest()[:20]}"
+    if binary.is_file():
+        return binary
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = Path(folder) / "csim_compile.log"
+    tmp = binary.with_suffix(".tmp")
+    cmd = [
+        gxx(compiler),
+        *CXXFLAGS,
+        "-I",
+        str(folder),
+        "-I",
+        str(ap_headers()),
+        str(Path(folder) / "lif_csim.cpp"),
+        "-o",
+        str(tmp),
+    ]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    write_text(log, " ".join(cmd) + "\n\n" + r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise QsnnError(f"g++ failed to compile the LIF C-simulation; see {log}")
+    tmp.replace(binary)
+    return binary
+
+
+def run_csim(binary: Path, layer: int, current: np.ndarray) -> np.ndarray:
+    """Stream (N, T, C) integer accumulators through layer ``layer`` of the simulator -> spikes."""
+    current = np.ascontiguousarray(current, dtype="<i8")
+    with tempfile.TemporaryDirectory() as d:
+        fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
+        fin.write_bytes(current.tobytes())
+        r = subprocess.run(
+            [str(binary), str(layer), str(current.shape[0]), str(fin), str(fout)], capture_output=True, text=True
+        )
+        if r.returncode != 0:
+            raise QsnnError(
+                f"LIF C-simulation {binary.name} layer {layer} failed with code {r.returncode}: "
+                f"{r.stderr.strip() or 'stream size mismatch'}"
+            )
+        return np.frombuffer(fout.read_bytes(), dtype=np.uint8).reshape(current.shape).astype(np.int64)

@@ -1,0 +1,66 @@
+"""Write the HLS sources of a folded HW graph into BUILD_DIR/hls, ready for Vitis HLS.
+
+Each HLS node gets FINN's top function and synthesis tcl (``code_generation_ipgen``, what FINN's
+PrepareIP calls, pointed at our folder). Each LIF node also gets a stand-alone Vitis HLS project:
+a testbench with a software golden function, its test vectors (from the golden model) and a tcl
+script for csim / csynth / cosim (``vitis_hls -f run_hls.tcl``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from qonnx.custom_op.registry import getCustomOp
+
+from toolchain.fsutil import write_text
+from toolchain.golden import lif
+from toolchain.hls.csim import render
+
+TB_SAMPLES = 4
+
+
+def finn_settings():
+    """FINN's global settings (its CLI sets them; outside it, FINN's own dummy initialiser)."""
+    from finn.util import settings
+
+    try:
+        return settings.get_settings()
+    except Exception:  # noqa: BLE001 - FINNUserError when FINN's CLI did not start us
+        settings.initialize_dummy_settings()
+        return settings.get_settings()
+
+
+def write_hls(model, cfg) -> Path:
+    finn_settings()
+    root = Path(cfg.out) / "hls"
+    clk_ns = 1000.0 / cfg.clock_mhz
+    for node in model.graph.node:
+        if not node.op_type.endswith("_hls"):
+            continue
+        op = getCustomOp(node)
+        folder = root / node.name
+        folder.mkdir(parents=True, exist_ok=True)
+        op.set_nodeattr("code_gen_dir_ipgen", str(folder))
+        op.code_generation_ipgen(model, cfg.board_info.part, clk_ns)
+        if node.op_type == "LIF_hls":
+            write_lif_testbench(op, model, folder, cfg.board_info.part, clk_ns)
+    return root
+
+
+def write_lif_testbench(op, model, folder: Path, part: str, clk_ns: float, seed: int = 0) -> None:
+    """tb_<name>.cpp, tb_in.bin / tb_expected.bin (golden model) and run_hls.tcl for one LIF layer."""
+    spec = op.layer_spec(model.get_initializer(op.onnx_node.input[1]))
+    rng = np.random.default_rng(seed)
+    dt = op.get_input_datatype(0)
+    lo, hi = int(dt.min()), int(dt.max())
+    x = rng.integers(lo, hi + 1, (TB_SAMPLES, spec.steps, spec.channels), dtype=np.int64)
+    x[0] = hi  # saturate upwards
+    if lo < 0:
+        x[1] = lo  # and downwards
+    expected = lif(x + spec.bias, spec.params).astype(np.uint8)
+    (folder / "tb_in.bin").write_bytes(np.ascontiguousarray(x, dtype="<i8").tobytes())
+    (folder / "tb_expected.bin").write_bytes(expected.tobytes())
+    ctx = dict(name=spec.name, samples=TB_SAMPLES, part=part, clk_ns=f"{clk_ns:.3f}")
+    write_text(folder / f"tb_{spec.name}.cpp", render("tb_lif.cpp.j2", **ctx))
+    write_text(folder / "run_hls.tcl", render("run_hls.tcl.j2", **ctx))

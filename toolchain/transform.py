@@ -1,0 +1,121 @@
+"""Graph transformations of the lowering, qonnx style: ``apply(model) -> (model, changed)``.
+
+Written here because neither qonnx nor FINN knows the LIF op: they fold the synapse's scale and bias
+into the neuron so the HW graph is pure integer (MVAU -> LIF), the way FINN absorbs scales into
+MultiThreshold for ANNs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import helper
+from qonnx.core.datatype import DataType
+from qonnx.transformation.base import Transformation
+from qonnx.util.basic import get_by_name
+
+from toolchain.errors import QsnnError
+
+FINN_DOMAIN = "finn.custom_op.fpgadataflow"
+
+
+def _scalar(model, name):
+    v = model.get_initializer(name)
+    if v is None or v.size != 1:
+        return None
+    return float(v.reshape(-1)[0])
+
+
+def _set_attr(node, name, value):
+    attr = get_by_name(node.attribute, name)
+    if attr is not None:
+        node.attribute.remove(attr)
+    node.attribute.append(helper.make_attribute(name, value))
+
+
+class AbsorbScaleIntoLIF(Transformation):
+    """MatMul -> Mul(c) [-> Add(b)] -> LIF(input_scale s)  =>  MatMul [-> Add(b/c)] -> LIF(input_scale s/c).
+
+    Exact for the power-of-two scales this project exports; refuses (QsnnError) a bias that is not an
+    integer number of accumulator units after the move.
+    """
+
+    def apply(self, model):
+        for mul in list(model.graph.node):
+            if mul.op_type != "Mul":
+                continue
+            c = _scalar(model, mul.input[1])
+            cons = model.find_consumer(mul.output[0])
+            if c is None or c == 0 or cons is None:
+                continue
+            add = cons if cons.op_type == "Add" and model.get_initializer(cons.input[1]) is not None else None
+            lif = model.find_consumer(add.output[0]) if add is not None else cons
+            if lif is None or lif.op_type != "LIF":
+                continue
+            if add is not None:
+                b = model.get_initializer(add.input[1]).astype(np.float64) / c
+                if np.abs(b - np.rint(b)).max(initial=0) > 1e-6:
+                    raise QsnnError(f"{add.name}: bias is not a whole number of accumulator units ({c})")
+                model.set_initializer(add.input[1], np.rint(b).astype(np.float32))
+            s = get_by_name(lif.attribute, "input_scale")
+            _set_attr(lif, "input_scale", (s.f if s is not None else 1.0) / c)
+            # bypass the Mul
+            first = add if add is not None else lif
+            first.input[0] = mul.input[0]
+            model.graph.node.remove(mul)
+            return model, True
+        return model, False
+
+
+class InferLIFLayer(Transformation):
+    """[Add(bias) ->] LIF(input_scale 1) on an integer (N, T, C) tensor  =>  FINN HW node ``LIF``."""
+
+    def apply(self, model):
+        for node in list(model.graph.node):
+            if node.op_type != "LIF" or node.domain != "toolchain.custom_op":
+                continue
+            s = get_by_name(node.attribute, "input_scale")
+            if s is not None and s.f != 1.0:
+                raise QsnnError(
+                    f"{node.name}: input_scale={s.f} is not 1 after absorbing scales; "
+                    "the synapse before it is not an integer MatMul with a power-of-two scale"
+                )
+            prod = model.find_producer(node.input[0])
+            bias, src = None, node.input[0]
+            if prod is not None and prod.op_type == "Add" and model.get_initializer(prod.input[1]) is not None:
+                bias, src = model.get_initializer(prod.input[1]), prod.input[0]
+            shape = model.get_tensor_shape(src)
+            if len(shape) != 3:
+                raise QsnnError(f"{node.name}: HW LIF takes (N, T, C) tensors, got shape {shape}")
+            idt = model.get_tensor_datatype(src)
+            if not idt.is_integer():
+                raise QsnnError(f"{node.name}: input {src} is {idt.name}, not an integer type")
+            c = shape[-1]
+            b = np.zeros(c, dtype=np.float32) if bias is None else np.broadcast_to(bias, (c,)).astype(np.float32)
+            # smallest signed type holding every bias (at least INT2)
+            bdt = DataType.get_smallest_possible(-int(np.abs(b).max(initial=1)) - 1)
+            bname = model.make_new_valueinfo_name()
+            model.set_initializer(bname, b)
+            model.set_tensor_datatype(bname, bdt)
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name != "input_scale"}
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
+            hw = helper.make_node(
+                "LIF",
+                [src, bname],
+                [node.output[0]],
+                domain=FINN_DOMAIN,
+                name=node.name,
+                backend="fpgadataflow",
+                NumChannels=c,
+                PE=1,
+                numInputVectors=list(shape[:-1]),
+                inputDataType=idt.name,
+                biasDataType=bdt.name,
+                **attrs,
+            )
+            idx = list(model.graph.node).index(node)
+            model.graph.node.insert(idx, hw)
+            model.graph.node.remove(node)
+            if bias is not None:
+                model.graph.node.remove(prod)
+            return model, True
+        return model, False
