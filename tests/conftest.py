@@ -36,3 +36,41 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(
                 pytest.mark.skip(reason="needs a PYNQ board: the pynq package and an FPGA manager not found")
             )
+
+
+def _train(tmp_path_factory, name, **overrides):
+    from toolchain.config import RunConfig
+    from toolchain.train import run
+
+    cfg = RunConfig()
+    cfg.model.hidden, cfg.train.epochs = (32,), 3
+    for key, value in overrides.items():
+        section, field = key.split("__")
+        setattr(getattr(cfg, section), field, value)
+    out = tmp_path_factory.mktemp("runs") / name
+    run(cfg, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """A small trained 4-bit run on digits (beta leak, nearest rounding)."""
+    return _train(tmp_path_factory, "demo")
+
+
+@pytest.fixture(scope="session")
+def ternary_stochastic_run(tmp_path_factory):
+    """Ternary weights, stochastic rounding (weights frozen by PTQ and the leak product), shift-free beta."""
+    return _train(
+        tmp_path_factory,
+        "ternary",
+        quant__weight_bits=2,
+        quant__rounding="stochastic",
+        quant__scheme="ptq",
+        neuron__threshold=1.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def conv_run(tmp_path_factory):
+    return _train(tmp_path_factory, "conv", model__arch="conv", model__hidden=(4,), train__epochs=1)

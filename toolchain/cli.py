@@ -43,7 +43,7 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=_int_list, default=(128,), help="hidden sizes / conv channels (default 128)")
     g = p.add_argument_group("quantization")
     g.add_argument("--membrane-bits", type=int, default=16, help="signed membrane width B (default 16)")
-    g.add_argument("--rounding", default="floor", help="floor | nearest | stochastic (default floor)")
+    g.add_argument("--rounding", default="nearest", help="floor | nearest | stochastic (default nearest)")
     g.add_argument("--scheme", default="qat", help="qat (in-training) or ptq (post-training); default qat")
     g = p.add_argument_group("neuron")
     g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")

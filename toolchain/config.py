@@ -56,7 +56,7 @@ class ModelConfig:
 class QuantConfig:
     weight_bits: int | None = 4  # None: float32 weights and neuron state (the baseline)
     membrane_bits: int | None = 16  # None: float membrane (only with float weights)
-    rounding: str = "floor"  # weights, neuron parameters and the leak product
+    rounding: str = "nearest"  # weights, neuron parameters and the leak product
     scheme: str = "qat"  # qat: quantized during training; ptq: float training, then quantize
 
 

@@ -1,0 +1,178 @@
+"""QONNX export with the LIF op, the FINN lowering, folding, estimates and the build's bad inputs."""
+
+import json
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.util.basic import qonnx_make_model
+
+import toolchain  # noqa: F401
+from toolchain.build.config import BuildConfig
+from toolchain.build.runner import run_build
+from toolchain.errors import QsnnError
+from toolchain.golden import LIFParams, lif
+
+
+def lif_graph(shape=(2, 5, 4), **attrs):
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))
+    node = helper.make_node("LIF", ["x"], ["y"], domain="toolchain.custom_op", name="LIF_test", **attrs)
+    return ModelWrapper(qonnx_make_model(helper.make_graph([node], "g", [inp], [out])))
+
+
+def test_lif_op_executes_golden_semantics_after_import_toolchain():
+    attrs = dict(
+        membrane_bits=8,
+        threshold=20,
+        leak_mode="beta",
+        beta_int=200,
+        beta_frac_bits=8,
+        rounding="stochastic",
+        seed=3,
+        reset="zero",
+        input_scale=0.25,
+    )
+    model = lif_graph(**attrs)
+    current = np.random.default_rng(0).integers(-60, 60, (2, 5, 4))
+    got = execute_onnx(model, {"x": (current * 0.25).astype(np.float32)})["y"]
+    params = LIFParams(**{k: v for k, v in attrs.items() if k != "input_scale"})
+    assert np.array_equal(got, lif(current, params))
+
+
+@pytest.mark.parametrize(
+    "attrs,match",
+    [
+        (dict(membrane_bits=8, threshold=300), "LIF_test.*threshold=300 does not fit a 8-bit membrane"),
+        (dict(membrane_bits=8, threshold=3, leak_mode="exp"), "LIF_test.*leak_mode"),
+        (dict(membrane_bits=40, threshold=3), "LIF_test.*membrane_bits=40"),
+    ],
+)
+def test_lif_op_invalid_attributes_name_the_node_and_attribute(attrs, match):
+    with pytest.raises(QsnnError, match=match):
+        execute_onnx(lif_graph(**attrs), {"x": np.zeros((2, 5, 4), np.float32)})
+
+
+def test_lif_op_rejects_inputs_off_the_scale_grid():
+    model = lif_graph(membrane_bits=8, threshold=3, input_scale=0.5)
+    with pytest.raises(QsnnError, match="not an exact integer multiple of input_scale"):
+        execute_onnx(model, {"x": np.full((2, 5, 4), 0.3, np.float32)})
+
+
+def build(run_dir, out, until="csim", **kw):
+    return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=open("/dev/null", "w"))
+
+
+def test_demo_build_whole_ladder_zero_mismatches(demo_run, tmp_path):
+    report = build(demo_run, tmp_path / "b", target_cycles=32)
+    saved = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert saved["board"] == "Pynq-Z2" and saved["part"] == "xc7z020clg400-1" and saved["clock_mhz"] == 100.0
+    est = saved["estimate"]
+    for key in (
+        "lut",
+        "bram18",
+        "uram",
+        "dsp",
+        "cycles_per_step",
+        "cycles_per_inference",
+        "latency_us",
+        "inferences_per_s",
+        "per_layer",
+    ):
+        assert key in est
+    assert [layer["op"] for layer in est["per_layer"]] == ["MVAU_hls", "LIF_hls", "MVAU_hls", "LIF_hls"]
+    assert set(saved["verification"]) == {"qonnx", "finn_hw", "hls_csim"}
+    for level in saved["verification"].values():
+        assert level["mismatches"] == 0 and level["samples"] == 360
+    assert est["fit"]["fits"] and report["estimate"]["lut"] == est["lut"]
+    assert (tmp_path / "b" / "report.md").read_text().count("| 360 | 0 |") == 3
+    hls = tmp_path / "b" / "hls"
+    assert (hls / "LIF_hls_0" / "run_hls.tcl").is_file() and (hls / "MVAU_hls_0" / "top_MVAU_hls_0.cpp").is_file()
+
+
+def test_ternary_stochastic_network_ladder(ternary_stochastic_run, tmp_path):
+    build(ternary_stochastic_run, tmp_path / "t")
+    saved = json.loads((tmp_path / "t" / "report.json").read_text())
+    assert {k: v["mismatches"] for k, v in saved["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}
+    model = ModelWrapper(str(tmp_path / "t" / "model.onnx"))
+    quants = [n for n in model.graph.node if n.op_type == "Quant"]
+    assert quants and all(int(model.get_initializer(q.input[3])) == 2 for q in quants)  # 2-bit (ternary)
+    assert any(a.s == b"stochastic" for n in model.graph.node if n.op_type == "LIF" for a in n.attribute)
+
+
+def _cycles(report):
+    return {layer["name"]: layer["cycles_per_step"] for layer in report["estimate"]["per_layer"]}
+
+
+def test_doubling_pe_halves_cycles(demo_run, tmp_path):
+    base = {
+        "Defaults": {},
+        "MVAU_hls_0": {"PE": 2, "SIMD": 4},
+        "LIF_hls_0": {"PE": 2},
+        "MVAU_hls_1": {"PE": 1, "SIMD": 4},
+        "LIF_hls_1": {"PE": 1},
+    }
+    double = {
+        "Defaults": {},
+        "MVAU_hls_0": {"PE": 4, "SIMD": 4},
+        "LIF_hls_0": {"PE": 4},
+        "MVAU_hls_1": {"PE": 2, "SIMD": 4},
+        "LIF_hls_1": {"PE": 2},
+    }
+    cycles = []
+    for name, fold in (("a", base), ("b", double)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(fold))
+        cycles.append(
+            _cycles(build(demo_run, tmp_path / name, until="estimate", folding=str(tmp_path / f"{name}.json")))
+        )
+    for layer in ("MVAU_hls_0", "MVAU_hls_1"):
+        assert cycles[1][layer] == cycles[0][layer] / 2
+    from toolchain.custom_op.fpgadataflow.lif import PIPELINE_DEPTH
+
+    fill = PIPELINE_DEPTH / 8  # the LIF's fixed pipeline depth, spread over T = 8 steps
+    for layer in ("LIF_hls_0", "LIF_hls_1"):
+        assert cycles[1][layer] - fill == (cycles[0][layer] - fill) / 2
+
+
+def test_resume_from_a_step(demo_run, tmp_path):
+    build(demo_run, tmp_path / "r", until="hw")
+    report = run_build(
+        BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path / "r"), start="specialize", until="estimate"),
+        log=open("/dev/null", "w"),
+    )
+    assert report["steps_done"] == ["export", "streamline", "hw", "specialize", "fold", "estimate"]
+    assert report["verification"]["finn_hw"]["mismatches"] == 0
+
+
+def test_resume_without_earlier_build_is_a_clear_error(demo_run, tmp_path):
+    with pytest.raises(QsnnError, match="no earlier build"):
+        run_build(BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path / "x"), start="fold"))
+
+
+def test_unknown_board_lists_the_known_ones(demo_run, tmp_path):
+    with pytest.raises(QsnnError, match="unknown board 'Pynq-Z9'.*Pynq-Z1, Pynq-Z2, ZCU104, KV260, Ultra96-V2"):
+        BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path), board="Pynq-Z9")
+
+
+def test_unlowerable_graph_lists_the_ops_and_where(conv_run, tmp_path):
+    with pytest.raises(QsnnError, match=r"cannot lower \d+ QONNX node\(s\) to hardware: #0 Reshape .*Conv"):
+        build(conv_run, tmp_path / "c", until="hw")
+    # the conv network still exports to QONNX and matches the golden model there
+    state = json.loads((tmp_path / "c" / "build_state.json").read_text())
+    assert state["verification"]["qonnx"]["mismatches"] == 0
+
+
+def test_bitstream_stops_with_the_missing_tool_and_the_finishing_command(demo_run, tmp_path, monkeypatch):
+    from conftest import vendor_tool
+
+    if vendor_tool():
+        pytest.skip("Vivado is installed here: the vivado-marked tests build for real")
+    from toolchain.errors import ToolNotFound
+
+    with pytest.raises(ToolNotFound) as e:
+        build(demo_run, tmp_path / "v", until="bitstream")
+    msg = str(e.value)
+    assert "vitis_hls" in msg and "stopped at step 'ip'" in msg and "--from ip --until bitstream" in msg
+    assert not list((tmp_path / "v").rglob("*.bit"))

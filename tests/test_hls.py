@@ -1,0 +1,113 @@
+"""The HLS LIF kernel: C-simulation == golden over the mode matrix, the generated Vitis project, errors."""
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from toolchain.build.config import BuildConfig
+from toolchain.build.runner import run_build
+from toolchain.errors import QsnnError, ToolNotFound
+from toolchain.golden import LIFParams
+from toolchain.hls import csim
+from toolchain.hls.csim import LayerSpec, compile_csim
+from toolchain.hls.matrix import MODES, WIDTHS, run_matrix
+
+
+@pytest.mark.slow
+def test_kernel_csim_equals_golden_for_every_mode_and_width(tmp_path):
+    rows = run_matrix(folder=tmp_path)
+    assert len(rows) == len(MODES) * len(WIDTHS) == 108
+    assert {r["bits"] for r in rows} == {4, 8, 12, 16, 20, 24} and {r["pe"] for r in rows} == {1, 3}
+    assert sum(r["mismatches"] for r in rows) == 0
+    assert sum(r["updates"] for r in rows) > 30000
+
+
+@pytest.fixture(scope="module")
+def demo_build(demo_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hlsbuild") / "b"
+    run_build(
+        BuildConfig(run_dir=str(demo_run), out_dir=str(out), until="hls", target_cycles=16), log=open("/dev/null", "w")
+    )
+    return out
+
+
+def test_generated_vitis_testbench_passes_with_gxx(demo_build, tmp_path):
+    """The project written for Vitis HLS (top function + testbench + golden vectors) also runs under g++."""
+    for layer in ("LIF_hls_0", "LIF_hls_1"):
+        folder = demo_build / "hls" / layer
+        exe = tmp_path / layer
+        cmd = [
+            csim.gxx(),
+            *csim.CXXFLAGS,
+            "-I",
+            str(folder),
+            "-I",
+            str(csim.ap_headers()),
+            str(folder / f"top_{layer}.cpp"),
+            str(folder / f"tb_{layer}.cpp"),
+            "-o",
+            str(exe),
+        ]
+        subprocess.run(cmd, check=True, capture_output=True)
+        r = subprocess.run([str(exe)], cwd=folder, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"{layer}: 0 mismatches" in r.stdout
+        tcl = (folder / "run_hls.tcl").read_text()
+        assert "csim_design" in tcl and "csynth_design" in tcl and "cosim_design" in tcl
+        assert "xc7z020clg400-1" in tcl
+
+
+def test_generated_sources_have_no_placeholders(demo_build):
+    import re
+
+    files = [f for f in (demo_build / "hls").rglob("*") if f.suffix in (".cpp", ".hpp", ".tcl")]
+    assert len(files) >= 10
+    for f in files:
+        text = f.read_text()
+        # neither Jinja2's nor FINN's ($NAME$) placeholders survive rendering
+        assert "{{" not in text and "{%" not in text and not re.search(r"\$[A-Z_]+\$", text), f
+
+
+def spec(**kw):
+    p = LIFParams(membrane_bits=8, threshold=10)
+    return LayerSpec("L", kw.pop("params", p), channels=4, steps=3, bias=np.zeros(4), in_bits=8, **kw)
+
+
+def test_missing_compiler_is_a_clear_error(tmp_path):
+    with pytest.raises(ToolNotFound, match="g\\+\\+ not found"):
+        compile_csim([spec()], tmp_path, compiler=str(tmp_path / "no-such-g++"))
+
+
+def test_missing_headers_are_a_clear_error(monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ToolNotFound, match="ap_int.*hls4ml"):
+        csim.ap_headers()
+
+
+def test_compile_error_names_the_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(csim, "CXXFLAGS", ["-std=c++14", "-DQSNN_FORCE_ERROR=1", "-include", "no_such_header.h"])
+    with pytest.raises(QsnnError, match="see .*csim_compile.log"):
+        compile_csim([spec()], tmp_path)
+    assert "no_such_header.h" in (tmp_path / "csim_compile.log").read_text()
+
+
+def test_configuration_the_kernel_cannot_take():
+    with pytest.raises(QsnnError, match="threshold=200 does not fit a 8-bit membrane"):
+        compile_csim([spec(params=LIFParams(membrane_bits=8, threshold=200))], Path("/tmp"))
+    with pytest.raises(QsnnError, match="PE=3 must divide 4"):
+        compile_csim([spec(pe=3)], Path("/tmp"))
+
+
+@pytest.mark.vivado
+def test_vitis_hls_csim_csynth_cosim(demo_build):
+    from conftest import vendor_tool
+
+    tool = vendor_tool()
+    if tool == "vivado":
+        pytest.skip("only vivado found: csim/csynth/cosim need vitis_hls or vivado_hls")
+    folder = demo_build / "hls" / "LIF_hls_0"
+    r = subprocess.run([tool, "-f", "run_hls.tcl"], cwd=folder, capture_output=True, text=True, timeout=3600)
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert "0 mismatches" in r.stdout
