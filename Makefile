@@ -38,6 +38,7 @@ system-deps:
 demo: install
 	$(BIN)/qsnn train --dataset digits --weight-bits 4 --membrane-bits 16 --epochs 20 --out $(RUN) --force
 	$(BIN)/qsnn eval $(RUN) --integer
+	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo --until csim --target-cycles 64
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -58,3 +59,23 @@ format: install
 
 clean:
 	rm -rf runs build .pytest_cache
+
+# LIF kernel C-simulation over every mode x membrane width, against the golden model (g++, here).
+csim: install
+	$(BIN)/python -m toolchain.hls.matrix
+
+# Vitis HLS co-simulation of the demo network's LIF kernels (needs vitis_hls / vivado_hls).
+cosim: install
+	@tool=$$(command -v vitis_hls || command -v vivado_hls || true); \
+	if [ -z "$$tool" ]; then echo "error: cosim needs AMD Vitis HLS: vitis_hls or vivado_hls not found on PATH" >&2; exit 2; fi; \
+	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo; \
+	$(BIN)/qsnn build $(RUN) --out build/cosim --until hls && \
+	for d in build/cosim/hls/LIF_hls_*; do (cd $$d && $$tool -f run_hls.tcl) || exit 1; done
+
+# The full flow to a bitstream for a PYNQ board; without Vivado it does all it can and says what is missing.
+bitstream: install
+	@test -f $(MODEL)/golden.npz || { echo "error: $(MODEL) is not a trained run; 'make demo' or MODEL=RUN_DIR" >&2; exit 2; }
+	$(BIN)/qsnn build $(MODEL) --board $(BOARD) --out build/$(BOARD)/$(NAME) --until bitstream --name $(NAME)
+
+bench: install
+	$(BIN)/python -m toolchain.bench

@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--clock-mhz", type=float, default=None, help="clock (default: the board's)")
     b.add_argument("--verify-samples", type=int, default=None, help="verify on this many test samples (default all)")
     b.add_argument("--vivado", default=None, help="folder holding vivado / vitis_hls (default: PATH)")
+    b.add_argument("--name", default=None, help="bitstreams/<board>/<name>/ (default: the run directory's name)")
     b.set_defaults(func=cmd_build)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")

@@ -1,0 +1,143 @@
+"""``make bench``: the project's figures, measured in one run and printed as ratios.
+
+1. golden integer model vs node-by-node QONNX execution (samples/s) on the demo network;
+2. LIF kernel g++ C-simulation vs the golden model (neuron updates/s), and the compile time;
+3. build time per step of the demo network (``qsnn build --until csim``);
+4. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
+   100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
+   on the same board (780 us per inference, 7,612 logic cells, 18 BRAM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SPIKER_PLUS = {"latency_us": 780.0, "logic_cells": 7612, "bram": 18}
+
+
+def _train(out: Path, **kw):
+    from toolchain.config import RunConfig
+    from toolchain.train import run
+
+    cfg = RunConfig()
+    for key, value in kw.items():
+        section, name = key.split("__")
+        setattr(getattr(cfg, section), name, value)
+    run(cfg, out, force=True)
+    return out
+
+
+def _build(run_dir, out, until, **kw):
+    from toolchain.build.config import BuildConfig
+    from toolchain.build.runner import run_build
+
+    with open("/dev/null", "w") as devnull:
+        return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=devnull)
+
+
+def bench_execution(run_dir: Path, build_dir: Path) -> dict:
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from toolchain.build.verify import spike_counts
+    from toolchain.golden import GoldenModel
+
+    golden = GoldenModel.load(run_dir / "golden.npz")
+    x = np.random.default_rng(0).integers(0, 256, (360, *golden.input_shape))
+    t0 = time.perf_counter()
+    ref = golden.run(x)
+    t_golden = time.perf_counter() - t0
+    model = ModelWrapper(str(build_dir / "model.onnx"))
+    t0 = time.perf_counter()
+    got = spike_counts(model, golden.encode(x), "qonnx")
+    t_qonnx = time.perf_counter() - t0
+    assert np.array_equal(got, ref)
+    return {"samples": len(x), "golden_samples_per_s": len(x) / t_golden, "qonnx_samples_per_s": len(x) / t_qonnx}
+
+
+def bench_csim(folder: Path) -> dict:
+    from toolchain.golden import LIFParams, lif
+    from toolchain.hls import csim
+    from toolchain.hls.csim import LayerSpec, compile_csim, run_csim
+
+    p = LIFParams(membrane_bits=16, threshold=3000, leak_mode="beta", beta_int=240, beta_frac_bits=8,
+                  rounding="stochastic", seed=5)
+    spec = LayerSpec("bench", p, channels=128, steps=8, bias=np.arange(128) - 64, in_bits=20, pe=4)
+    cache, csim.CACHE = csim.CACHE, folder / "cache"  # measure a real compile, not a cache hit
+    try:
+        t0 = time.perf_counter()
+        binary = compile_csim([spec], folder)
+        compile_s = time.perf_counter() - t0
+    finally:
+        csim.CACHE = cache
+    x = np.random.default_rng(1).integers(-6000, 6000, (400, 8, 128))
+    t0 = time.perf_counter()
+    got = run_csim(binary, 0, x)
+    t_csim = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    want = lif(x + spec.bias, p)
+    t_golden = time.perf_counter() - t0
+    assert np.array_equal(got, want)
+    return {"updates": int(x.size), "csim_updates_per_s": x.size / t_csim, "golden_updates_per_s": x.size / t_golden,
+            "compile_s": compile_s}
+
+
+def bench_spiker_plus(work: Path) -> list[dict]:
+    run_dir = _train(work / "mlp784", data__dataset="mnist", data__limit=1000, train__epochs=1, model__hidden=(128,))
+    rows = []
+    for target in (None, 4096, 784, 196):
+        r = _build(run_dir, work / f"b784_{target}", "estimate", target_cycles=target, verify_samples=50)
+        e = r["estimate"]
+        rows.append({"target_cycles_per_step": target, "latency_us": e["latency_us"], "lut": e["lut"],
+                     "bram18": e["bram18"], "dsp": e["dsp"], "inferences_per_s": e["inferences_per_s"],
+                     "folding": {layer["name"]: layer["folding"] for layer in e["per_layer"]}})
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=None, help="also write the figures as JSON here")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="qsnn_bench_") as d:
+        work = Path(d)
+        demo = _train(work / "demo", train__epochs=3)
+        build = _build(demo, work / "build", "csim")
+        ex = bench_execution(demo, work / "build")
+        cs = bench_csim(work / "csim")
+        sp = bench_spiker_plus(work)
+    print("== execution (demo 64-128-10, T=8, 360 samples) ==")
+    print(f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
+          f"{ex['qonnx_samples_per_s']:,.0f} samples/s: golden is {ex['golden_samples_per_s'] / ex['qonnx_samples_per_s']:.1f}x faster")
+    print("== LIF kernel C-simulation (128 neurons, PE 4, T=8, 16-bit, beta leak, stochastic rounding) ==")
+    print(f"g++ C-sim {cs['csim_updates_per_s']:,.0f} updates/s vs golden {cs['golden_updates_per_s']:,.0f} updates/s: "
+          f"ratio C-sim/golden {cs['csim_updates_per_s'] / cs['golden_updates_per_s']:.2f}; compile {cs['compile_s']:.1f} s "
+          f"(0 s when cached)")
+    print("== build time per step (demo network, --until csim) ==")
+    total = sum(build["timings_s"].values())
+    for step, t in build["timings_s"].items():
+        print(f"{step:>10}: {t:6.2f} s  ({t / total:5.1%})")
+    print(f"{'total':>10}: {total:6.2f} s; verification: "
+          + ", ".join(f"{k} {v['mismatches']} mismatches/{v['samples']}" for k, v in build["verification"].items()))
+    print("== 784-128-10 spiking MLP, 4-bit weights, 16-bit membrane, T=8, Pynq-Z2 @ 100 MHz (estimates) ==")
+    print(f"Spiker+ (published): {SPIKER_PLUS['latency_us']:.0f} us/inference, {SPIKER_PLUS['logic_cells']:,} LC, "
+          f"{SPIKER_PLUS['bram']} BRAM")
+    for r in sp:
+        tgt = "PE=SIMD=1" if r["target_cycles_per_step"] is None else f"target {r['target_cycles_per_step']} cyc/step"
+        print(f"qsnn {tgt:>22}: {r['latency_us']:9.1f} us ({r['latency_us'] / SPIKER_PLUS['latency_us']:.2f}x Spiker+), "
+              f"LUT {r['lut']:,} ({r['lut'] / SPIKER_PLUS['logic_cells']:.2f}x LC), BRAM_18K {r['bram18']} "
+              f"({r['bram18'] / SPIKER_PLUS['bram']:.2f}x), DSP {r['dsp']}")
+    print("note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
+          "qsnn counts LUTs")
+    if a.out:
+        Path(a.out).write_text(json.dumps({"execution": ex, "csim": cs, "build": build["timings_s"],
+                                           "spiker_plus": sp}, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
