@@ -65,8 +65,15 @@ def bench_csim(folder: Path) -> dict:
     from toolchain.hls import csim
     from toolchain.hls.csim import LayerSpec, compile_csim, run_csim
 
-    p = LIFParams(membrane_bits=16, threshold=3000, leak_mode="beta", beta_int=240, beta_frac_bits=8,
-                  rounding="stochastic", seed=5)
+    p = LIFParams(
+        membrane_bits=16,
+        threshold=3000,
+        leak_mode="beta",
+        beta_int=240,
+        beta_frac_bits=8,
+        rounding="stochastic",
+        seed=5,
+    )
     spec = LayerSpec("bench", p, channels=128, steps=8, bias=np.arange(128) - 64, in_bits=20, pe=4)
     cache, csim.CACHE = csim.CACHE, folder / "cache"  # measure a real compile, not a cache hit
     try:
@@ -83,8 +90,12 @@ def bench_csim(folder: Path) -> dict:
     want = lif(x + spec.bias, p)
     t_golden = time.perf_counter() - t0
     assert np.array_equal(got, want)
-    return {"updates": int(x.size), "csim_updates_per_s": x.size / t_csim, "golden_updates_per_s": x.size / t_golden,
-            "compile_s": compile_s}
+    return {
+        "updates": int(x.size),
+        "csim_updates_per_s": x.size / t_csim,
+        "golden_updates_per_s": x.size / t_golden,
+        "compile_s": compile_s,
+    }
 
 
 def bench_spiker_plus(work: Path) -> list[dict]:
@@ -93,9 +104,17 @@ def bench_spiker_plus(work: Path) -> list[dict]:
     for target in (None, 4096, 784, 196):
         r = _build(run_dir, work / f"b784_{target}", "estimate", target_cycles=target, verify_samples=50)
         e = r["estimate"]
-        rows.append({"target_cycles_per_step": target, "latency_us": e["latency_us"], "lut": e["lut"],
-                     "bram18": e["bram18"], "dsp": e["dsp"], "inferences_per_s": e["inferences_per_s"],
-                     "folding": {layer["name"]: layer["folding"] for layer in e["per_layer"]}})
+        rows.append(
+            {
+                "target_cycles_per_step": target,
+                "latency_us": e["latency_us"],
+                "lut": e["lut"],
+                "bram18": e["bram18"],
+                "dsp": e["dsp"],
+                "inferences_per_s": e["inferences_per_s"],
+                "folding": {layer["name"]: layer["folding"] for layer in e["per_layer"]},
+            }
+        )
     return rows
 
 
@@ -111,31 +130,46 @@ def main(argv=None) -> int:
         cs = bench_csim(work / "csim")
         sp = bench_spiker_plus(work)
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
-    print(f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
-          f"{ex['qonnx_samples_per_s']:,.0f} samples/s: golden is {ex['golden_samples_per_s'] / ex['qonnx_samples_per_s']:.1f}x faster")
+    print(
+        f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
+        f"{ex['qonnx_samples_per_s']:,.0f} samples/s: golden is {ex['golden_samples_per_s'] / ex['qonnx_samples_per_s']:.1f}x faster"
+    )
     print("== LIF kernel C-simulation (128 neurons, PE 4, T=8, 16-bit, beta leak, stochastic rounding) ==")
-    print(f"g++ C-sim {cs['csim_updates_per_s']:,.0f} updates/s vs golden {cs['golden_updates_per_s']:,.0f} updates/s: "
-          f"ratio C-sim/golden {cs['csim_updates_per_s'] / cs['golden_updates_per_s']:.2f}; compile {cs['compile_s']:.1f} s "
-          f"(0 s when cached)")
+    print(
+        f"g++ C-sim {cs['csim_updates_per_s']:,.0f} updates/s vs golden {cs['golden_updates_per_s']:,.0f} updates/s: "
+        f"ratio C-sim/golden {cs['csim_updates_per_s'] / cs['golden_updates_per_s']:.2f}; compile {cs['compile_s']:.1f} s "
+        f"(0 s when cached)"
+    )
     print("== build time per step (demo network, --until csim) ==")
     total = sum(build["timings_s"].values())
     for step, t in build["timings_s"].items():
         print(f"{step:>10}: {t:6.2f} s  ({t / total:5.1%})")
-    print(f"{'total':>10}: {total:6.2f} s; verification: "
-          + ", ".join(f"{k} {v['mismatches']} mismatches/{v['samples']}" for k, v in build["verification"].items()))
+    print(
+        f"{'total':>10}: {total:6.2f} s; verification: "
+        + ", ".join(f"{k} {v['mismatches']} mismatches/{v['samples']}" for k, v in build["verification"].items())
+    )
     print("== 784-128-10 spiking MLP, 4-bit weights, 16-bit membrane, T=8, Pynq-Z2 @ 100 MHz (estimates) ==")
-    print(f"Spiker+ (published): {SPIKER_PLUS['latency_us']:.0f} us/inference, {SPIKER_PLUS['logic_cells']:,} LC, "
-          f"{SPIKER_PLUS['bram']} BRAM")
+    print(
+        f"Spiker+ (published): {SPIKER_PLUS['latency_us']:.0f} us/inference, {SPIKER_PLUS['logic_cells']:,} LC, "
+        f"{SPIKER_PLUS['bram']} BRAM"
+    )
     for r in sp:
         tgt = "PE=SIMD=1" if r["target_cycles_per_step"] is None else f"target {r['target_cycles_per_step']} cyc/step"
-        print(f"qsnn {tgt:>22}: {r['latency_us']:9.1f} us ({r['latency_us'] / SPIKER_PLUS['latency_us']:.2f}x Spiker+), "
-              f"LUT {r['lut']:,} ({r['lut'] / SPIKER_PLUS['logic_cells']:.2f}x LC), BRAM_18K {r['bram18']} "
-              f"({r['bram18'] / SPIKER_PLUS['bram']:.2f}x), DSP {r['dsp']}")
-    print("note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
-          "qsnn counts LUTs")
+        print(
+            f"qsnn {tgt:>22}: {r['latency_us']:9.1f} us ({r['latency_us'] / SPIKER_PLUS['latency_us']:.2f}x Spiker+), "
+            f"LUT {r['lut']:,} ({r['lut'] / SPIKER_PLUS['logic_cells']:.2f}x LC), BRAM_18K {r['bram18']} "
+            f"({r['bram18'] / SPIKER_PLUS['bram']:.2f}x), DSP {r['dsp']}"
+        )
+    print(
+        "note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
+        "qsnn counts LUTs"
+    )
     if a.out:
-        Path(a.out).write_text(json.dumps({"execution": ex, "csim": cs, "build": build["timings_s"],
-                                           "spiker_plus": sp}, indent=2, default=str))
+        Path(a.out).write_text(
+            json.dumps(
+                {"execution": ex, "csim": cs, "build": build["timings_s"], "spiker_plus": sp}, indent=2, default=str
+            )
+        )
     return 0
 
 

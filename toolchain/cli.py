@@ -216,6 +216,17 @@ def cmd_build(a):
     return 0 if all(v["mismatches"] == 0 for v in report["verification"].values()) else 1
 
 
+def cmd_deploy(a):
+    from toolchain.deploy import deploy
+
+    out = deploy(a.build_dir, a.out, vectors=a.vectors)
+    print(
+        f"wrote {out}: unzip it on the board, then open notebooks/qsnn_on_board.ipynb, or in Python: "
+        "from qsnn_driver import SNNAccelerator"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qsnn", description="Quantized spiking neural networks for PYNQ boards")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -254,6 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--vivado", default=None, help="folder holding vivado / vitis_hls (default: PATH)")
     b.add_argument("--name", default=None, help="bitstreams/<board>/<name>/ (default: the run directory's name)")
     b.set_defaults(func=cmd_build)
+
+    dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")
+    dp.add_argument("build_dir")
+    dp.add_argument("--out", required=True, help="the .zip to write")
+    dp.add_argument("--vectors", type=int, default=300, help="golden test vectors to bundle (default 300)")
+    dp.set_defaults(func=cmd_deploy)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")
     d.add_argument("--data-path", default=None)

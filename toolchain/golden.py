@@ -1,6 +1,6 @@
 """The integer reference model: the law every backend of this project must match bit for bit.
 
-Pure numpy, no torch. It computes the fixed-point LIF neuron of DESIGN.md:
+Pure numpy, no torch: the board driver ships this very file (board/qsnn_driver/golden.py links here). It computes the fixed-point LIF neuron of DESIGN.md:
 
     V[-1] = 0
     L     = leak(V[t-1])                 none: V;  shift: V - (V >> k);  beta: R(V * beta_int, F)
@@ -26,8 +26,28 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.errors import QsnnError
-from toolchain.fsutil import atomic_path
+try:
+    from toolchain.errors import QsnnError
+    from toolchain.fsutil import atomic_path
+except ImportError:  # shipped inside the board driver (qsnn_driver/golden.py), where only numpy exists
+    import os
+    import tempfile
+    from contextlib import contextmanager
+
+    class QsnnError(ValueError):
+        """Bad input to the integer model."""
+
+    @contextmanager
+    def atomic_path(path):
+        fd, tmp = tempfile.mkstemp(dir=Path(path).parent)
+        os.close(fd)
+        try:
+            yield Path(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
 
 MASK32 = 0xFFFFFFFF
 GOLDEN_T = 0x9E3779B1

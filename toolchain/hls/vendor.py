@@ -6,6 +6,8 @@ raise ToolNotFound, and the runner reports what was done and the command that fi
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -46,6 +48,42 @@ def build_bitstream(model, cfg, state):
     from finn.transformation.fpgadataflow.make_zynq_proj import ZynqBuild
 
     model = model.transform(ZynqBuild(platform=cfg.board, period_ns=1000.0 / cfg.clock_mhz))
-    state["bitfile_path"] = model.get_metadata_prop("bitfile")
-    state["hwh_path"] = model.get_metadata_prop("hw_handoff")
+    state["bitfile_path"], state["hwh_path"] = collect_bitstream(model, cfg, state)
     return model
+
+
+def collect_bitstream(model, cfg, state):
+    """Copy what Vivado wrote into bitstreams/<board>/<name>/ with reports/ and manifest.json."""
+    import json
+
+    from toolchain.deploy import tool_versions
+    from toolchain.fsutil import write_json
+
+    bit, hwh = Path(model.get_metadata_prop("bitfile")), Path(model.get_metadata_prop("hw_handoff"))
+    dest = Path(__file__).resolve().parents[2] / "bitstreams" / cfg.board / cfg.name
+    (dest / "reports").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(bit, dest / f"{cfg.name}.bit")
+    shutil.copy2(hwh, dest / f"{cfg.name}.hwh")
+    for key in ("res_total_top_summary", "vivado_synth_rpt", "timing_rpt", "power_rpt"):
+        rpt = model.get_metadata_prop(key)
+        if rpt and Path(rpt).is_file():
+            shutil.copy2(rpt, dest / "reports" / Path(rpt).name)
+    for rpt in bit.parent.rglob("*.rpt"):
+        shutil.copy2(rpt, dest / "reports" / rpt.name)
+    run_cfg = json.loads((Path(cfg.run_dir) / "config.json").read_text())
+    write_json(
+        dest / "manifest.json",
+        {
+            "model_sha256": hashlib.sha256((Path(cfg.run_dir) / "golden.npz").read_bytes()).hexdigest(),
+            "config": run_cfg["config"],
+            "weight_bits": run_cfg["config"]["quant"]["weight_bits"],
+            "membrane_bits": run_cfg["config"]["quant"]["membrane_bits"],
+            "board": cfg.board,
+            "part": cfg.board_info.part,
+            "clock_mhz": cfg.clock_mhz,
+            "estimate": state.get("estimate"),
+            "tool_versions": tool_versions(),
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    return str(dest / f"{cfg.name}.bit"), str(dest / f"{cfg.name}.hwh")

@@ -1,0 +1,266 @@
+"""SNNAccelerator: run a deployed spiking network on a PYNQ board, or emulate it bit-exactly.
+
+One generic driver for every board (boards are data in the bundle's manifest). numpy only; ``pynq``
+is imported lazily by the ``pynq`` backend. The ``emulate`` backend runs the bundled integer model
+behind the same API: same input checks, same encoding, same stream packing, same readout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .golden import GoldenModel
+from .streams import beat_bytes, pack, unpack
+
+
+class DriverError(ValueError):
+    """Bad input, a bundle that does not fit, or a board that does not match."""
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class SNNAccelerator:
+    """Entry point. ``SNNAccelerator(bundle_folder, backend="pynq" | "emulate")``."""
+
+    def __init__(self, bundle_folder=".", backend="pynq"):
+        self.folder = Path(bundle_folder)
+        manifest = self.folder / "manifest.json"
+        if not manifest.is_file():
+            raise DriverError(f"{manifest} not found: point SNNAccelerator at an unpacked qsnn bundle")
+        self.manifest = json.loads(manifest.read_text())
+        model_file = self.folder / self.manifest["model_file"]
+        if not model_file.is_file() or file_sha256(model_file) != self.manifest["model_sha256"]:
+            raise DriverError(
+                f"{model_file} does not belong to this bundle (hash mismatch): the bundle mixes files "
+                "from another model; re-create it with 'qsnn deploy'"
+            )
+        self.model = GoldenModel.load(model_file)
+        self.stream = self.manifest["stream"]
+        self.backend = backend
+        self._hw = None
+        if backend == "pynq":
+            self._hw = _PynqBackend(self.folder, self.manifest)
+        elif backend != "emulate":
+            raise DriverError(f"backend {backend!r} is not 'pynq' or 'emulate'")
+
+    # -- data path ------------------------------------------------------------------------------------
+    @property
+    def input_shape(self):
+        return tuple(self.model.input_shape)
+
+    def check_input(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == len(self.input_shape):
+            x = x[None]
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise DriverError(
+                f"input shape {tuple(x.shape)} does not match (N, {', '.join(map(str, self.input_shape))})"
+            )
+        if not np.issubdtype(x.dtype, np.integer):
+            raise DriverError(
+                f"input dtype {x.dtype} is not an integer type; pass the raw integer samples "
+                f"({'int' if self.model.input_signed else 'uint'}{self.model.input_bits})"
+            )
+        return self.model.check_input(x)
+
+    def encode(self, x) -> np.ndarray:
+        """(N, *input_shape) integers -> (N, T, features) exactly as the toolchain encodes them."""
+        enc = self.model.encode(self.check_input(x))
+        return enc.reshape(enc.shape[0], enc.shape[1], -1)
+
+    def pack_input(self, encoded) -> np.ndarray:
+        s = self.stream
+        beats = encoded.reshape(encoded.shape[0], encoded.shape[1], -1, s["in_lanes"])
+        return pack(beats, s["in_bits"])
+
+    def unpack_output(self, data, n) -> np.ndarray:
+        s = self.stream
+        spikes = unpack(data.reshape(n, self.model.steps, -1, beat_bytes(s["out_lanes"], 1)), s["out_lanes"], 1, False)
+        return spikes.reshape(n, self.model.steps, -1)
+
+    def execute(self, x) -> np.ndarray:
+        """Spike counts (N, classes) for integer inputs x."""
+        enc = self.encode(x)
+        packed = self.pack_input(enc)
+        out = self._hw.run(packed, len(enc)) if self._hw else self._emulate(packed, len(enc))
+        return self.unpack_output(out, len(enc)).sum(axis=1)
+
+    def predict(self, x) -> np.ndarray:
+        return np.argmax(self.execute(x), axis=1)  # ties to the lowest index
+
+    def _emulate(self, packed, n):
+        """What the accelerator computes, from the packed input stream to the packed output stream."""
+        s = self.stream
+        enc = unpack(packed, s["in_lanes"], s["in_bits"], s["in_signed"]).reshape(n, self.model.steps, -1)
+        h = enc.reshape((n, self.model.steps) + tuple(self.model.layers[0].in_shape))
+        for layer in self.model.layers:
+            h = _lif(layer.current(h), layer.lif)
+        spikes = h.reshape(n, self.model.steps, -1, s["out_lanes"])
+        return pack(spikes, 1)
+
+    # -- checks and figures -----------------------------------------------------------------------------
+    def self_test(self) -> int:
+        """Run the bundled golden vectors; returns the number of samples whose counts differ."""
+        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
+            x, expected = v["x"], v["counts"]
+        return int(np.sum(np.any(self.execute(x) != expected, axis=1)))
+
+    def accuracy(self) -> float:
+        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
+            return float(np.mean(self.predict(v["x"]) == v["labels"]))
+
+    def benchmark(self, batch=100, repeats=5) -> dict:
+        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
+            x = v["x"][:batch]
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            self.execute(x)
+            times.append(time.perf_counter() - t0)
+        best = min(times)
+        return {
+            "backend": self.backend,
+            "batch": len(x),
+            "latency_ms_per_batch": best * 1e3,
+            "latency_us_per_inference": best / len(x) * 1e6,
+            "inferences_per_s": len(x) / best,
+            "estimated_latency_us": (self.manifest.get("estimate") or {}).get("latency_us"),
+        }
+
+    def resource_report(self) -> list[dict]:
+        """Vivado's utilization (when the bundle has the report) beside the toolchain's estimate."""
+        est = self.manifest.get("estimate") or {}
+        measured = _parse_utilization(self.folder / "reports" / "utilization.rpt")
+        rows = []
+        for key, name in (("lut", "LUT"), ("ff", "FF"), ("bram18", "BRAM_18K"), ("uram", "URAM"), ("dsp", "DSP")):
+            rows.append(
+                {
+                    "resource": name,
+                    "estimate": est.get(key),
+                    "vivado": measured.get(name),
+                    "available": (self.manifest.get("board_resources") or {}).get(name),
+                }
+            )
+        return rows
+
+    def power(self) -> dict:
+        if not self.manifest.get("power_rails"):
+            return {"available": False, "why": f"{self.manifest['board']} has no PMBus rails PYNQ can read"}
+        if self.backend != "pynq":
+            return {"available": False, "why": "power rails are read on the board (backend='pynq')"}
+        return self._hw.power()
+
+    def close(self):
+        if self._hw is not None:
+            self._hw.close()
+            self._hw = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _lif(current, params):
+    from .golden import lif
+
+    return lif(current, params)
+
+
+def _parse_utilization(path) -> dict:
+    """LUT / FF / BRAM / DSP 'Used' columns of a Vivado utilization report, if present."""
+    if not Path(path).is_file():
+        return {}
+    found = {}
+    names = {
+        "Slice LUTs": "LUT",
+        "CLB LUTs": "LUT",
+        "Slice Registers": "FF",
+        "CLB Registers": "FF",
+        "Block RAM Tile": "BRAM_18K",
+        "URAM": "URAM",
+        "DSPs": "DSP",
+    }
+    for line in Path(path).read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 3 and cells[1] in names and names[cells[1]] not in found:
+            try:
+                used = float(cells[2])
+            except ValueError:
+                continue
+            found[names[cells[1]]] = used * 2 if cells[1] == "Block RAM Tile" else used  # tiles are 36K
+    return found
+
+
+class _PynqBackend:
+    """The overlay, its DMA and buffers; every buffer is freed on close()."""
+
+    def __init__(self, folder: Path, manifest: dict):
+        bit = folder / (manifest.get("bitfile") or "missing.bit")
+        hwh = bit.with_suffix(".hwh")
+        if not manifest.get("bitfile") or not bit.is_file():
+            raise DriverError(
+                "this bundle has no bitstream (built without Vivado); run 'make bitstream' on a "
+                "machine with Vivado and deploy again, or use backend='emulate'"
+            )
+        if not hwh.is_file():
+            raise DriverError(f"{hwh.name} is missing beside {bit.name}: PYNQ needs the hardware handoff file")
+        try:
+            import pynq
+        except ImportError:
+            raise DriverError(
+                "backend='pynq' needs the pynq package (on a PYNQ board); use backend='emulate' off-board"
+            ) from None
+        board = getattr(pynq.Device.active_device, "name", "") or ""
+        expect = manifest["board"]
+        if expect.lower().replace("-", "") not in board.lower().replace("-", "") and board:
+            raise DriverError(f"this bitstream is for {expect}, but the board is {board}")
+        self.pynq = pynq
+        self.overlay = pynq.Overlay(str(bit))
+        self.idma, self.odma = self.overlay.idma0, self.overlay.odma0
+        s = manifest["stream"]
+        self.out_bytes_per_sample = s["steps"] * (s["out_features"] // s["out_lanes"]) * beat_bytes(s["out_lanes"], 1)
+
+    def run(self, packed: np.ndarray, n: int) -> np.ndarray:
+        """FINN IODMA protocol (as FINN's driver_base): address at 0x10, count at 0x1C, start at 0x00."""
+        out_bytes = n * self.out_bytes_per_sample
+        ibuf = self.pynq.allocate(shape=packed.shape, dtype=np.uint8)
+        obuf = self.pynq.allocate(shape=(out_bytes,), dtype=np.uint8)
+        try:
+            ibuf[:] = packed
+            ibuf.flush()
+            self.odma.write(0x10, obuf.device_address)
+            self.odma.write(0x1C, n)
+            self.odma.write(0x00, 1)
+            self.idma.write(0x10, ibuf.device_address)
+            self.idma.write(0x1C, n)
+            self.idma.write(0x00, 1)
+            while (self.odma.read(0x00) & 0x2) == 0:
+                pass
+            obuf.invalidate()
+            return np.array(obuf)
+        finally:
+            ibuf.freebuffer()
+            obuf.freebuffer()
+
+    def power(self) -> dict:
+        rails = self.pynq.get_rails()
+        return {
+            "available": True,
+            "rails_w": {
+                name: rail.power.value for name, rail in rails.items() if getattr(rail, "power", None) is not None
+            },
+        }
+
+    def close(self):
+        if getattr(self, "overlay", None) is not None:
+            self.overlay.free()
+            self.overlay = None
