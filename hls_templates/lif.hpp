@@ -35,8 +35,7 @@ inline ap_uint<32> fmix32(ap_uint<32> h) {
 /// \tparam Cfg layer configuration (see lif_layer)
 template <typename Cfg>
 inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane_t v_prev,
-                       const typename Cfg::in_t in, const typename Cfg::bias_t bias, unsigned t,
-                       unsigned i) {
+                       const typename Cfg::in_t in, const typename Cfg::bias_t bias, unsigned t, unsigned i) {
 #pragma HLS INLINE
   typedef ap_int<Cfg::MEMBRANE_BITS + Cfg::BETA_FRAC_BITS + 2> prod_t;
   typedef ap_int<Cfg::WIDE_BITS> wide_t;
@@ -101,7 +100,7 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
     for (unsigned t = 0; t < Cfg::STEPS; t++) {
       for (unsigned nf = 0; nf < NF; nf++) {
 #pragma HLS PIPELINE II = 1
-        const ap_uint<Cfg::PE * Cfg::IN_BITS> beat = in.read();
+        const ap_uint<Cfg::PE *Cfg::IN_BITS> beat = in.read();
         ap_uint<Cfg::PE> spikes = 0;
         for (unsigned p = 0; p < Cfg::PE; p++) {
 #pragma HLS UNROLL

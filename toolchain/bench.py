@@ -132,12 +132,14 @@ def main(argv=None) -> int:
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
     print(
         f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
-        f"{ex['qonnx_samples_per_s']:,.0f} samples/s: golden is {ex['golden_samples_per_s'] / ex['qonnx_samples_per_s']:.1f}x faster"
+        f"{ex['qonnx_samples_per_s']:,.0f} samples/s: golden is "
+        f"{ex['golden_samples_per_s'] / ex['qonnx_samples_per_s']:.1f}x faster"
     )
     print("== LIF kernel C-simulation (128 neurons, PE 4, T=8, 16-bit, beta leak, stochastic rounding) ==")
     print(
         f"g++ C-sim {cs['csim_updates_per_s']:,.0f} updates/s vs golden {cs['golden_updates_per_s']:,.0f} updates/s: "
-        f"ratio C-sim/golden {cs['csim_updates_per_s'] / cs['golden_updates_per_s']:.2f}; compile {cs['compile_s']:.1f} s "
+        f"ratio C-sim/golden {cs['csim_updates_per_s'] / cs['golden_updates_per_s']:.2f}; "
+        f"compile {cs['compile_s']:.1f} s "
         f"(0 s when cached)"
     )
     print("== build time per step (demo network, --until csim) ==")

@@ -1,6 +1,7 @@
 """The integer reference model: the law every backend of this project must match bit for bit.
 
-Pure numpy, no torch: the board driver ships this very file (board/qsnn_driver/golden.py links here). It computes the fixed-point LIF neuron of DESIGN.md:
+Pure numpy, no torch: the board driver ships this very file (board/qsnn_driver/golden.py links
+here). It computes the fixed-point LIF neuron of DESIGN.md:
 
     V[-1] = 0
     L     = leak(V[t-1])                 none: V;  shift: V - (V >> k);  beta: R(V * beta_int, F)
