@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 
@@ -29,8 +30,18 @@ def _int_list(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
 
 
-def add_train_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by `qsnn train` and `qsnn sweep` (defaults from toolchain.config)."""
+def _list(kind):
+    def parse(text):
+        try:
+            return tuple(kind(v) for v in text.split(",") if v.strip())
+        except (ValueError, argparse.ArgumentTypeError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
+
+    return parse
+
+
+def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
+    """Options shared by `qsnn train` and `qsnn sweep` (with ``grid`` the swept ones take lists)."""
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="digits", help="dataset name (see 'qsnn datasets'); default digits")
     g.add_argument("--data-path", default=None, help="folder or file for datasets that need one")
@@ -41,10 +52,32 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--arch", default="mlp", help="mlp or conv (default mlp)")
     g.add_argument("--hidden", type=_int_list, default=(128,), help="hidden sizes / conv channels (default 128)")
-    g = p.add_argument_group("quantization")
-    g.add_argument("--membrane-bits", type=int, default=16, help="signed membrane width B (default 16)")
-    g.add_argument("--rounding", default="nearest", help="floor | nearest | stochastic (default nearest)")
-    g.add_argument("--scheme", default="qat", help="qat (in-training) or ptq (post-training); default qat")
+    g = p.add_argument_group("quantization" + (" (comma-separated lists: the grid)" if grid else ""))
+    if grid:
+        g.add_argument(
+            "--weight-bits",
+            type=_list(_weight_bits),
+            default=(1, 2, 3, 4, 6, 8, None),
+            help="e.g. 2,4,8,float (default 1,2,3,4,6,8,float)",
+        )
+    g.add_argument(
+        "--membrane-bits",
+        type=_list(int) if grid else int,
+        default=(16,) if grid else 16,
+        help="signed membrane width B (default 16)",
+    )
+    g.add_argument(
+        "--rounding",
+        type=_list(str) if grid else str,
+        default=("nearest",) if grid else "nearest",
+        help="floor | nearest | stochastic (default nearest)",
+    )
+    g.add_argument(
+        "--scheme",
+        type=_list(str) if grid else str,
+        default=("qat",) if grid else "qat",
+        help="qat (in-training) or ptq (post-training); default qat",
+    )
     g = p.add_argument_group("neuron")
     g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")
     g.add_argument("--leak", default="beta", help="none | shift | beta (default beta)")
@@ -57,8 +90,18 @@ def add_train_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--lr", type=float, default=2e-3)
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--prune", type=float, default=0.0, help="global magnitude pruning fraction (default 0)")
-    g.add_argument("--prune-mode", default="cumulative", help="cumulative or joint (default cumulative)")
+    g.add_argument(
+        "--prune",
+        type=_list(float) if grid else float,
+        default=(0.0,) if grid else 0.0,
+        help="global magnitude pruning fraction (default 0)",
+    )
+    g.add_argument(
+        "--prune-mode",
+        type=_list(str) if grid else str,
+        default=("cumulative",) if grid else "cumulative",
+        help="cumulative or joint (default cumulative)",
+    )
 
 
 def config_from_args(a, weight_bits=None, **override):
@@ -227,6 +270,67 @@ def cmd_deploy(a):
     return 0
 
 
+def cmd_sweep(a):
+    from toolchain.data import get
+    from toolchain.dse.report import write_report
+    from toolchain.dse.sweep import Grid, sweep
+
+    get(a.dataset)
+    grid = Grid(
+        weight_bits=a.weight_bits,
+        membrane_bits=a.membrane_bits,
+        rounding=a.rounding,
+        scheme=a.scheme,
+        prune=a.prune,
+        prune_mode=a.prune_mode,
+    )
+    first = {
+        "weight_bits": a.weight_bits[0],
+        "membrane_bits": a.membrane_bits[0],
+        "rounding": a.rounding[0],
+        "scheme": a.scheme[0],
+        "prune": a.prune[0],
+        "prune_mode": a.prune_mode[0],
+    }
+    base = config_from_args(a, **first)
+    for p in grid.points(base):  # every point is checked before any work starts
+        p.validate()
+    results = sweep(base, grid, a.out, jobs=a.jobs, estimate=not a.no_estimate)
+    failed = [r["key"] for r in results if "error" in r]
+    print(f"{len(results)} points in {a.out}" + (f"; infeasible: {', '.join(failed)}" if failed else ""))
+    print(f"report: {write_report(a.out, results) / 'report.md'}")
+    return 0
+
+
+def cmd_select(a):
+    from toolchain.dse.select import command_for, constrained, pareto_front, reward, select
+    from toolchain.dse.sweep import load_results
+
+    results = load_results(a.sweep_dir)
+    best = select(results, a.mu, a.max_lut, a.max_bram)
+    m = best["metrics"]
+    print(
+        f"selected (mu={a.mu}): {best['key']}  top-1 {m['top1']:.4f}  M_q/M_0 {m['memory_ratio']:.4f}  "
+        f"R {reward(best, a.mu):.4f}" + (f"  LUT {best['hardware']['lut']:,}" if best.get("hardware") else "")
+    )
+    print(f"to reproduce: {command_for(best)}")
+    ok = constrained(results, a.max_lut, a.max_bram)
+    acc = lambda r: r["metrics"]["top1"]  # noqa: E731
+    mem_front = pareto_front(ok, lambda r: r["metrics"]["memory_ratio"], acc)
+    en_front = pareto_front(ok, lambda r: r["energy"]["energy_pj"], acc)
+    print("Pareto front, accuracy vs memory: " + ", ".join(f"{r['key']} ({acc(r):.3f})" for r in mem_front))
+    print("Pareto front, accuracy vs energy: " + ", ".join(f"{r['key']} ({acc(r):.3f})" for r in en_front))
+    return 0
+
+
+def cmd_report(a):
+    from toolchain.dse.report import write_report
+    from toolchain.dse.sweep import load_results
+
+    print(f"report: {write_report(a.sweep_dir, load_results(a.sweep_dir), mu=a.mu) / 'report.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qsnn", description="Quantized spiking neural networks for PYNQ boards")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -271,6 +375,25 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--out", required=True, help="the .zip to write")
     dp.add_argument("--vectors", type=int, default=300, help="golden test vectors to bundle (default 300)")
     dp.set_defaults(func=cmd_deploy)
+
+    sw = sub.add_parser("sweep", help="train and measure a grid of bit-widths, roundings, schemes and pruning")
+    sw.add_argument("--out", required=True, help="sweep directory (re-running resumes it)")
+    sw.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="points in parallel (default: cores)")
+    sw.add_argument("--no-estimate", action="store_true", help="skip the FINN lowering + estimate per point")
+    add_train_options(sw, grid=True)
+    sw.set_defaults(func=cmd_sweep)
+
+    se = sub.add_parser("select", help="pick the best point by R = acc - mu * M_q/M_0 under resource limits")
+    se.add_argument("sweep_dir")
+    se.add_argument("--mu", type=float, default=0.5, help="trade-off coefficient (default 0.5)")
+    se.add_argument("--max-lut", type=int, default=None)
+    se.add_argument("--max-bram", type=int, default=None)
+    se.set_defaults(func=cmd_select)
+
+    rp = sub.add_parser("report", help="CSV, JSON, plots and a Markdown report of a sweep")
+    rp.add_argument("sweep_dir")
+    rp.add_argument("--mu", type=float, default=0.5)
+    rp.set_defaults(func=cmd_report)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")
     d.add_argument("--data-path", default=None)

@@ -1,0 +1,189 @@
+"""``qsnn sweep``: train and measure every point of a grid, in parallel, resumable.
+
+A point is one RunConfig. Its results live in ``SWEEP_DIR/points/<key>/``: the run directory that
+``qsnn train`` writes (complete or absent) and ``result.json`` (written atomically, last). A point with
+a result.json is done and is never computed again; a point killed mid-way has none and is redone.
+A configuration that cannot be built (a threshold that does not fit the membrane, say) is a done
+point too, with its error recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from toolchain.config import RunConfig
+from toolchain.errors import QsnnError
+from toolchain.fsutil import write_json
+
+
+@dataclass
+class Grid:
+    weight_bits: tuple = (2, 4, 8, None)
+    membrane_bits: tuple = (16,)
+    rounding: tuple = ("nearest",)
+    scheme: tuple = ("qat",)
+    prune: tuple = (0.0,)
+    prune_mode: tuple = ("cumulative",)
+
+    def points(self, base: RunConfig) -> list[RunConfig]:
+        """Every distinct configuration; a float point ignores the quantization axes."""
+        seen, out = set(), []
+        for wb, mb, rnd, sch, pr, pm in itertools.product(
+            self.weight_bits, self.membrane_bits, self.rounding, self.scheme, self.prune, self.prune_mode
+        ):
+            if wb is None:
+                mb, rnd, sch = None, base.quant.rounding, "qat"
+            if pr == 0:
+                pm = "cumulative"
+            cfg = RunConfig.from_dict(base.to_dict())
+            cfg.quant.weight_bits, cfg.quant.membrane_bits, cfg.quant.rounding, cfg.quant.scheme = wb, mb, rnd, sch
+            cfg.train.prune, cfg.train.prune_mode = pr, pm
+            key = point_key(cfg)
+            if key not in seen:
+                seen.add(key)
+                out.append(cfg)
+        return out
+
+
+def point_key(cfg: RunConfig) -> str:
+    q, t = cfg.quant, cfg.train
+    if q.weight_bits is None:
+        head = "float"
+    else:
+        head = f"w{q.weight_bits}_m{q.membrane_bits}_{q.rounding}_{q.scheme}"
+    return head + (f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else "")
+
+
+def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
+    """Train, evaluate and estimate one point (runs in a worker process)."""
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ["TQDM_DISABLE"] = "1"  # this worker's epoch bars would interleave with the sweep's bar
+    from toolchain.train import run
+
+    cfg = RunConfig.from_dict(cfg_dict)
+    point = Path(point_dir)
+    result = {"key": point.name, "config": cfg_dict}
+    try:
+        metrics = run(cfg, point / "run", force=True)
+        result["metrics"] = {
+            k: metrics[k]
+            for k in (
+                "top1",
+                "top5",
+                "memory_bits",
+                "memory_float_bits",
+                "memory_ratio",
+                "n_weights",
+                "nonzero_weights",
+                "spike_rate",
+                "train_time_s",
+            )
+            if k in metrics
+        }
+        result["metrics"]["mismatches"] = metrics.get("mismatches")
+        result["energy"] = energy_of(cfg, metrics, point / "run")
+        if estimate and cfg.quantized:
+            result["hardware"] = hardware_of(point)
+    except QsnnError as e:
+        result["error"] = str(e)
+    write_json(point / "result.json", result)
+    return result
+
+
+def energy_of(cfg, metrics, run_dir) -> dict:
+    from toolchain.estimate.energy import inference_energy
+
+    meta = json.loads((Path(run_dir) / "config.json").read_text())["dataset"]
+    n_in = 1
+    for d in meta["shape"]:
+        n_in *= d
+    sizes = [n_in, *cfg.model.hidden, meta["n_classes"]]
+    density = metrics["nonzero_weights"] / metrics["n_weights"]
+    rate0 = 1.0  # direct encoding: every input is a multiply-accumulate (the rate is not used)
+    if cfg.data.encoding == "rate":
+        from toolchain.data import load_dataset
+
+        rate0 = float(load_dataset(cfg.data).x_test.mean()) / 2 ** meta["input_bits"]
+    rates = [rate0] + list(metrics["spike_rate"][:-1])
+    layers = [(sizes[k], sizes[k + 1], rates[k], density) for k in range(len(sizes) - 1)]
+    return inference_energy(
+        layers,
+        cfg.data.steps,
+        cfg.quant.weight_bits,
+        cfg.quant.membrane_bits,
+        cfg.neuron.leak,
+        cfg.neuron.beta_frac_bits,
+        meta["input_bits"],
+        cfg.data.encoding == "direct",
+    )
+
+
+def hardware_of(point: Path) -> dict:
+    """FINN lowering + estimates of the trained point on the default board (verified on 50 samples)."""
+    from toolchain.build.config import BuildConfig
+    from toolchain.build.runner import run_build
+
+    with open(os.devnull, "w") as devnull:
+        r = run_build(
+            BuildConfig(run_dir=str(point / "run"), out_dir=str(point / "build"), until="estimate", verify_samples=50),
+            log=devnull,
+        )
+    shutil.rmtree(point / "build" / "intermediate", ignore_errors=True)  # keep the report, drop the models
+    e = r["estimate"]
+    return {
+        k: e[k]
+        for k in ("lut", "bram18", "dsp", "cycles_per_step", "cycles_per_inference", "latency_us", "inferences_per_s")
+    } | {"verification": r["verification"]}
+
+
+def sweep(base: RunConfig, grid: Grid, out: Path, jobs: int = 1, estimate: bool = True) -> list[dict]:
+    """Run every point not done yet; returns all results (done before and now)."""
+    out = Path(out)
+    (out / "points").mkdir(parents=True, exist_ok=True)
+    points = grid.points(base)
+    write_json(
+        out / "sweep.json", {"base": base.to_dict(), "grid": grid.__dict__, "points": [point_key(p) for p in points]}
+    )
+    todo = [p for p in points if not (out / "points" / point_key(p) / "result.json").is_file()]
+    for stale in (out / "points").glob("*/.run.*"):  # temporary run dirs of a killed sweep
+        shutil.rmtree(stale, ignore_errors=True)
+    if todo:
+        bar = tqdm(total=len(todo), desc=f"sweep ({len(points) - len(todo)} done before)", unit="point")
+        if jobs <= 1:
+            for p in todo:
+                run_point(p.to_dict(), str(out / "points" / point_key(p)), estimate)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [
+                    pool.submit(run_point, p.to_dict(), str(out / "points" / point_key(p)), estimate) for p in todo
+                ]
+                for f in as_completed(futures):
+                    f.result()
+                    bar.update()
+        bar.close()
+    return load_results(out)
+
+
+def load_results(out) -> list[dict]:
+    out = Path(out)
+    sweep_file = out / "sweep.json"
+    if not sweep_file.is_file():
+        raise QsnnError(f"{out} is not a sweep directory (sweep.json missing); run 'qsnn sweep' first")
+    keys = json.loads(sweep_file.read_text())["points"]
+    results = []
+    for key in keys:
+        f = out / "points" / key / "result.json"
+        if f.is_file():
+            results.append(json.loads(f.read_text()))
+    return results
