@@ -100,3 +100,15 @@ def test_existing_out_is_not_overwritten_without_force(trained):
     before = (trained / "metrics.json").read_text()
     assert_clean_error(qsnn("train", "--out", trained), "exists", "--force")
     assert (trained / "metrics.json").read_text() == before
+
+
+def test_sweep_rejects_a_bad_grid_before_any_work(tmp_path):
+    r = qsnn("sweep", "--out", tmp_path / "s", "--weight-bits", "4,40", "--epochs", "1")
+    assert_clean_error(r, "--weight-bits 40")
+    assert not (tmp_path / "s").exists()
+    r = qsnn("sweep", "--out", tmp_path / "s", "--rounding", "nearest,up")
+    assert_clean_error(r, "--rounding 'up'")
+
+
+def test_select_on_a_missing_sweep(tmp_path):
+    assert_clean_error(qsnn("select", tmp_path), "not a sweep directory")

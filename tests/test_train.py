@@ -114,3 +114,20 @@ def test_digits_accuracy_float_and_4bit_within_one_point(tmp_path):
     q = run(base, tmp_path / "q4")
     assert f["top1"] >= 0.95
     assert q["top1"] >= f["top1"] - 0.01 and q["mismatches"] == 0
+
+
+def test_auto_membrane_bits_is_the_narrowest_that_holds_the_threshold(tmp_path):
+    from toolchain.train import resolve_membrane_bits
+
+    cfg = small_cfg(quant__membrane_bits="auto", quant__weight_bits=8)
+    m = run(cfg, tmp_path / "auto")
+    saved = json.loads((tmp_path / "auto" / "config.json").read_text())["config"]["quant"]["membrane_bits"]
+    assert isinstance(saved, int) and m["mismatches"] == 0
+    # one bit narrower would not hold the largest integer threshold with the +-2 theta headroom
+    from toolchain.data import load_dataset
+
+    cfg2 = small_cfg(quant__membrane_bits="auto", quant__weight_bits=8)
+    assert resolve_membrane_bits(cfg2, load_dataset(cfg2.data)) == saved
+    cfg2.quant.membrane_bits = saved - 2
+    with pytest.raises(Exception, match="does not fit"):
+        run(cfg2, tmp_path / "narrow")

@@ -23,6 +23,15 @@ def _weight_bits(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'float'") from None
 
 
+def _membrane_bits(text):
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'auto'") from None
+
+
 def _int_list(text):
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
@@ -62,9 +71,10 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
         )
     g.add_argument(
         "--membrane-bits",
-        type=_list(int) if grid else int,
-        default=(16,) if grid else 16,
-        help="signed membrane width B (default 16)",
+        type=_list(_membrane_bits) if grid else _membrane_bits,
+        default=("auto",) if grid else 16,
+        help="signed membrane width B, or 'auto': the narrowest that holds the threshold "
+        f"(default {'auto' if grid else 16})",
     )
     g.add_argument(
         "--rounding",

@@ -55,7 +55,7 @@ class ModelConfig:
 @dataclass
 class QuantConfig:
     weight_bits: int | None = 4  # None: float32 weights and neuron state (the baseline)
-    membrane_bits: int | None = 16  # None: float membrane (only with float weights)
+    membrane_bits: int | str | None = 16  # None: float (with float weights); "auto": fit the threshold
     rounding: str = "nearest"  # weights, neuron parameters and the leak product
     scheme: str = "qat"  # qat: quantized during training; ptq: float training, then quantize
 
@@ -127,8 +127,8 @@ class RunConfig:
             _int_range("--weight-bits", q.weight_bits, *WEIGHT_BITS_RANGE, " or 'float'")
             if q.membrane_bits is None:
                 raise QsnnError("quantized weights need --membrane-bits (an integer in 2..32)")
-        if q.membrane_bits is not None:
-            _int_range("--membrane-bits", q.membrane_bits, *MEMBRANE_BITS_RANGE)
+        if q.membrane_bits is not None and q.membrane_bits != "auto":
+            _int_range("--membrane-bits", q.membrane_bits, *MEMBRANE_BITS_RANGE, " or 'auto'")
         _choice("--rounding", q.rounding, ROUNDINGS)
         _choice("--scheme", q.scheme, SCHEMES)
         _choice("--leak", n.leak, LEAK_MODES)

@@ -145,6 +145,7 @@ def fit(
     prune_ramp: int = 0,
     desc: str = "train",
     history: list | None = None,
+    progress: bool = True,
 ):
     """Train ``net`` for ``epochs`` epochs (Adam, cosine schedule), pruning on the given ramp."""
     if epochs <= 0:
@@ -153,7 +154,9 @@ def fit(
     rng = np.random.default_rng(cfg.train.seed + first_epoch)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        range(epochs), desc=desc, unit="epoch", leave=False, dynamic_ncols=True, disable=None if progress else True
+    )
     for e in bar:
         epoch = first_epoch + e
         pruning = cfg.train.prune > 0 and prune_ramp > 0
@@ -180,9 +183,27 @@ def check_thresholds(net: SpikingNet) -> None:
             )
 
 
-def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None):
+def resolve_membrane_bits(cfg: RunConfig, ds: Dataset) -> int:
+    """'auto': the narrowest membrane holding every layer's integer threshold with one bit of headroom
+    (range +-2 theta), at the scales of the initial network; at most 32 bits."""
+    probe = RunConfig.from_dict(cfg.to_dict())
+    probe.quant.membrane_bits = 32
+    torch.manual_seed(cfg.train.seed)
+    net = build_model(probe, ds, quantized=True)
+    theta = max(round(lif.neuron.threshold / syn.scale) for syn, lif in zip(net.synapses, net.neurons))
+    need = max(2, int(theta).bit_length() + 2)
+    if need > 32:
+        raise QsnnError(
+            f"--membrane-bits auto: the threshold is {theta} accumulator units, more than a 32-bit "
+            "membrane holds; raise --threshold or lower --weight-bits"
+        )
+    return need
+
+
+def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None, progress: bool = True):
     """Train by the configured scheme; returns (final net, float net or None, info dict)."""
     t, q = cfg.train, cfg.quant
+    log = {"history": history, "progress": progress}
     info = {}
     torch.manual_seed(t.seed)
     if cfg.quantized:
@@ -190,7 +211,7 @@ def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None):
         torch.manual_seed(t.seed)
     if not cfg.quantized:
         net = build_model(cfg, ds)
-        return fit(net, cfg, ds, t.epochs, prune_ramp=max(1, t.epochs // 2), desc="float", history=history), None, info
+        return fit(net, cfg, ds, t.epochs, prune_ramp=max(1, t.epochs // 2), desc="float", **log), None, info
     if t.prune > 0 and q.weight_bits == 1:
         raise QsnnError("--prune needs --weight-bits >= 2: binary weights have no zero to prune to")
     if q.scheme == "qat":
@@ -203,19 +224,17 @@ def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None):
                 half,
                 prune_ramp=max(1, half),
                 desc="prune (float)",
-                history=history,
+                **log,
             )
             prune_global(fnet, t.prune)
-            net = fit(
-                quantize_from(fnet, cfg, ds), cfg, ds, t.epochs - half, first_epoch=half, desc="qat", history=history
-            )
+            net = fit(quantize_from(fnet, cfg, ds), cfg, ds, t.epochs - half, first_epoch=half, desc="qat", **log)
             return net, None, info
         net = build_model(cfg, ds, quantized=True)
         ramp = max(1, t.epochs // 2) if t.prune > 0 else 0
-        return fit(net, cfg, ds, t.epochs, prune_ramp=ramp, desc="qat", history=history), None, info
+        return fit(net, cfg, ds, t.epochs, prune_ramp=ramp, desc="qat", **log), None, info
     # ptq
     ramp = max(1, t.epochs // 2) if t.prune > 0 and t.prune_mode == "cumulative" else 0
-    fnet = fit(build_model(cfg, ds, quantized=False), cfg, ds, t.epochs, prune_ramp=ramp, desc="float", history=history)
+    fnet = fit(build_model(cfg, ds, quantized=False), cfg, ds, t.epochs, prune_ramp=ramp, desc="float", **log)
     prune_global(fnet, t.prune)
     net = quantize_from(fnet, cfg, ds)
     if q.rounding == "stochastic":
@@ -273,16 +292,18 @@ def golden_agreement(net: SpikingNet, golden: GoldenModel, cfg: RunConfig, ds: D
 
 
 # -- run directories ---------------------------------------------------------------------------------
-def run(cfg: RunConfig, out: Path, force: bool = False) -> dict:
+def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -> dict:
     """Train, evaluate and write a complete run directory at ``out``; returns the metrics."""
     cfg.validate()
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise QsnnError(f"run directory {out} exists and is not empty; choose another --out or pass --force")
     ds = load_dataset(cfg.data)
+    if cfg.quant.membrane_bits == "auto":
+        cfg.quant.membrane_bits = resolve_membrane_bits(cfg, ds)  # config.json records the resolved width
     t0 = time.perf_counter()
     history = []
-    net, fnet, info = train_network(cfg, ds, history)
+    net, fnet, info = train_network(cfg, ds, history, progress)
     train_s = time.perf_counter() - t0
     metrics = evaluate(net, cfg, ds)
     metrics.update(

@@ -27,7 +27,7 @@ from toolchain.fsutil import write_json
 @dataclass
 class Grid:
     weight_bits: tuple = (2, 4, 8, None)
-    membrane_bits: tuple = (16,)
+    membrane_bits: tuple = ("auto",)
     rounding: tuple = ("nearest",)
     scheme: tuple = ("qat",)
     prune: tuple = (0.0,)
@@ -58,7 +58,7 @@ def point_key(cfg: RunConfig) -> str:
     if q.weight_bits is None:
         head = "float"
     else:
-        head = f"w{q.weight_bits}_m{q.membrane_bits}_{q.rounding}_{q.scheme}"
+        head = f"w{q.weight_bits}_m{q.membrane_bits}_{q.rounding}_{q.scheme}"  # 'auto' stays in the key: mauto
     return head + (f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else "")
 
 
@@ -67,14 +67,13 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    os.environ["TQDM_DISABLE"] = "1"  # this worker's epoch bars would interleave with the sweep's bar
     from toolchain.train import run
 
     cfg = RunConfig.from_dict(cfg_dict)
     point = Path(point_dir)
     result = {"key": point.name, "config": cfg_dict}
     try:
-        metrics = run(cfg, point / "run", force=True)
+        metrics = run(cfg, point / "run", force=True, progress=False)  # only the sweep's own bar
         result["metrics"] = {
             k: metrics[k]
             for k in (
