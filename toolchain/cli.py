@@ -14,29 +14,22 @@ import warnings
 from toolchain.errors import QsnnError
 
 
-def _weight_bits(text):
-    if text.lower() in ("float", "fp32", "none"):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'float'") from None
+def _int_or(words: dict):
+    """An argparse type: an integer, or one of ``words`` (mapped to its value)."""
+
+    def parse(text):
+        if text.lower() in words:
+            return words[text.lower()]
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer or {' / '.join(map(repr, words))}") from None
+
+    return parse
 
 
-def _membrane_bits(text):
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or 'auto'") from None
-
-
-def _int_list(text):
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+_weight_bits = _int_or({"float": None, "fp32": None})
+_membrane_bits = _int_or({"auto": "auto"})
 
 
 def _list(kind):
@@ -56,11 +49,11 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g.add_argument("--data-path", default=None, help="folder or file for datasets that need one")
     g.add_argument("--steps", type=int, default=8, help="time steps T per sample (default 8)")
     g.add_argument("--encoding", default="direct", help="direct (integer input each step) or rate (default direct)")
-    g.add_argument("--snrs", type=_int_list, default=(0, 6, 12, 18), help="RF SNRs in dB (default 0,6,12,18)")
+    g.add_argument("--snrs", type=_list(int), default=(0, 6, 12, 18), help="RF SNRs in dB (default 0,6,12,18)")
     g.add_argument("--limit", type=int, default=None, help="use at most this many training samples")
     g = p.add_argument_group("model")
     g.add_argument("--arch", default="mlp", help="mlp or conv (default mlp)")
-    g.add_argument("--hidden", type=_int_list, default=(128,), help="hidden sizes / conv channels (default 128)")
+    g.add_argument("--hidden", type=_list(int), default=(128,), help="hidden sizes / conv channels (default 128)")
     g = p.add_argument_group("quantization" + (" (comma-separated lists: the grid)" if grid else ""))
     if grid:
         g.add_argument(

@@ -2,10 +2,8 @@
 
 from pathlib import Path
 
-import numpy as np
-
 from toolchain.data.base import Dataset, limit
-from toolchain.data.idx import find_idx, read_idx
+from toolchain.data.idx import load_idx_set
 
 NAME = "fashion-mnist"
 DESCRIPTION = "Zalando Fashion-MNIST, 28x28 grey, 60k/10k (Debian package dataset-fashion-mnist)"
@@ -26,15 +24,6 @@ def available(path=None):
 
 def load(cfg) -> Dataset:
     folder = _folder(cfg.path)
-    parts = [
-        read_idx(find_idx(folder, s))
-        for s in (
-            "train-images-idx3-ubyte",
-            "train-labels-idx1-ubyte",
-            "t10k-images-idx3-ubyte",
-            "t10k-labels-idx1-ubyte",
-        )
-    ]
-    x_tr, y_tr, x_te, y_te = (p.astype(np.int64) for p in parts)
+    x_tr, y_tr, x_te, y_te = load_idx_set(folder)
     x_tr, y_tr, _ = limit(x_tr[..., None], y_tr, cfg.limit)
     return Dataset(NAME, x_tr, y_tr, x_te[..., None], y_te, (28, 28, 1), CLASSES)

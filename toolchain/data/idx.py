@@ -39,3 +39,9 @@ def find_idx(folder, stem):
         if (folder / name).is_file():
             return folder / name
     raise QsnnError(f"{stem}[.gz] not found in {folder}; point --data-path at the folder with the idx files")
+
+
+def load_idx_set(folder):
+    """(x_train, y_train, x_test, y_test) as int64 from the four standard MNIST-style idx files."""
+    stems = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return tuple(read_idx(find_idx(folder, s)).astype(np.int64) for s in stems)

