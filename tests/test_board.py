@@ -201,3 +201,21 @@ def test_on_board_self_test(bundle):
 def test_make_bitstream_for_the_demo_network(demo_run, tmp_path):
     report = run_build(BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path / "bit"), until="bitstream"))
     assert Path(report["artifacts"]["bitfile_path"]).is_file()
+
+
+@pytest.mark.parametrize("dt,lanes", [("UINT8", 8), ("INT8", 4), ("BINARY", 10), ("INT4", 3)])
+def test_stream_packing_equals_finns_iodma_packing(dt, lanes):
+    """The driver's numpy packing is byte-identical to FINN's driver (reverse_endian, reverse_inner)."""
+    import sys
+
+    from finn.util.data_packing import finnpy_to_packed_bytearray
+    from qonnx.core.datatype import DataType
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "board"))
+    from qsnn_driver.streams import pack, unpack
+
+    d = DataType[dt]
+    x = np.random.default_rng(0).integers(d.min(), d.max() + 1, (2, 8, 5, lanes))
+    ref = finnpy_to_packed_bytearray(x.astype(np.float32), d, reverse_endian=True, reverse_inner=True)
+    assert np.array_equal(pack(x, d.bitwidth()), ref)
+    assert np.array_equal(unpack(ref, lanes, d.bitwidth(), d.signed()), x)

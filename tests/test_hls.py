@@ -12,16 +12,20 @@ from toolchain.errors import QsnnError, ToolNotFound
 from toolchain.golden import LIFParams
 from toolchain.hls import csim
 from toolchain.hls.csim import LayerSpec, compile_csim
-from toolchain.hls.matrix import MODES, WIDTHS, run_matrix
+from toolchain.hls.matrix import MODES, run_matrix
 
 
 @pytest.mark.slow
 def test_kernel_csim_equals_golden_for_every_mode_and_width(tmp_path):
     rows = run_matrix(folder=tmp_path)
-    assert len(rows) == len(MODES) * len(WIDTHS) == 108
-    assert {r["bits"] for r in rows} == {4, 8, 12, 16, 20, 24} and {r["pe"] for r in rows} == {1, 3}
+    assert len(rows) == 126 and {r["bits"] for r in rows} == set(range(4, 25)) and {r["pe"] for r in rows} == {1, 3}
+    per_mode = {}
+    for r in rows:
+        per_mode.setdefault((r["leak"], r["rounding"], r["reset"]), set()).add(r["bits"])
+    assert len(per_mode) == len(MODES) == 18
+    assert all(len(bits) == 7 and min(bits) <= 6 and max(bits) >= 21 for bits in per_mode.values())
     assert sum(r["mismatches"] for r in rows) == 0
-    assert sum(r["updates"] for r in rows) > 30000
+    assert sum(r["updates"] for r in rows) > 35000
 
 
 @pytest.fixture(scope="module")

@@ -235,14 +235,15 @@ class _PynqBackend:
         ibuf = self.pynq.allocate(shape=packed.shape, dtype=np.uint8)
         obuf = self.pynq.allocate(shape=(out_bytes,), dtype=np.uint8)
         try:
+            if self.odma.read(0x00) & 0x4 == 0:
+                raise DriverError("the output DMA is not idle; reload the overlay")
             ibuf[:] = packed
             ibuf.flush()
-            self.odma.write(0x10, obuf.device_address)
-            self.odma.write(0x1C, n)
-            self.odma.write(0x00, 1)
-            self.idma.write(0x10, ibuf.device_address)
-            self.idma.write(0x1C, n)
-            self.idma.write(0x00, 1)
+            for dma, buf in ((self.odma, obuf), (self.idma, ibuf)):  # output first, as FINN's driver_base
+                dma.write(0x10, buf.device_address & 0xFFFFFFFF)
+                dma.write(0x14, (buf.device_address >> 32) & 0xFFFFFFFF)
+                dma.write(0x1C, n)
+                dma.write(0x00, 1)
             while (self.odma.read(0x00) & 0x2) == 0:
                 pass
             obuf.invalidate()

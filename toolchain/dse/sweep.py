@@ -39,9 +39,9 @@ class Grid:
         for wb, mb, rnd, sch, pr, pm in itertools.product(
             self.weight_bits, self.membrane_bits, self.rounding, self.scheme, self.prune, self.prune_mode
         ):
-            if wb is None:
+            if wb is None:  # float training prunes the same way in both modes (nothing to quantize)
                 mb, rnd, sch = None, base.quant.rounding, "qat"
-            if pr == 0:
+            if pr == 0 or wb is None:
                 pm = "cumulative"
             cfg = RunConfig.from_dict(base.to_dict())
             cfg.quant.weight_bits, cfg.quant.membrane_bits, cfg.quant.rounding, cfg.quant.scheme = wb, mb, rnd, sch
