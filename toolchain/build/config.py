@@ -1,0 +1,62 @@
+"""Typed, JSON-serialisable build configuration (``qsnn build``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolchain.boards import get_board
+from toolchain.errors import QsnnError
+
+STEPS = ["export", "streamline", "hw", "specialize", "fold", "estimate", "hls", "csim", "ip", "bitstream"]
+
+
+@dataclass
+class BuildConfig:
+    run_dir: str
+    out_dir: str
+    board: str = "Pynq-Z2"
+    clock_mhz: float | None = None  # None: the board's default clock
+    target_cycles: int | None = None  # cycles per time step per layer; None: PE = SIMD = 1 (smallest)
+    folding: str | None = None  # FINN folding JSON ({node name: {"PE": .., "SIMD": ..}})
+    verify_samples: int | None = None  # None: the whole test set
+    start: str = "export"
+    until: str = "estimate"
+    vivado: str | None = None  # path to vivado / vitis_hls binaries' folder (else PATH)
+    name: str | None = None  # bitstreams/<board>/<name>/; default: the run directory's name
+
+    def __post_init__(self):
+        self.board_info = get_board(self.board)
+        if self.name is None:
+            self.name = Path(self.run_dir).name
+        if self.clock_mhz is None:
+            self.clock_mhz = self.board_info.clock_mhz
+        for name in ("start", "until"):
+            if getattr(self, name) not in STEPS:
+                raise QsnnError(f"unknown build step {getattr(self, name)!r}; steps: {', '.join(STEPS)}")
+        if STEPS.index(self.start) > STEPS.index(self.until):
+            raise QsnnError(f"--from {self.start} comes after --until {self.until}")
+        if not 1.0 <= self.clock_mhz <= 1000.0:
+            raise QsnnError(f"--clock-mhz {self.clock_mhz} is out of range 1..1000")
+        if self.target_cycles is not None and self.target_cycles < 1:
+            raise QsnnError(f"--target-cycles {self.target_cycles} must be a positive integer")
+        if self.folding is not None and not Path(self.folding).is_file():
+            raise QsnnError(f"folding file {self.folding} not found")
+        if self.target_cycles is not None and self.folding is not None:
+            raise QsnnError("give either --target-cycles or --folding, not both")
+
+    @property
+    def steps(self) -> list[str]:
+        return STEPS[STEPS.index(self.start) : STEPS.index(self.until) + 1]
+
+    @property
+    def out(self) -> Path:
+        return Path(self.out_dir)
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -1,0 +1,180 @@
+"""Named build steps ``step_*(model, cfg, state) -> model`` (FINN builder style, short steps).
+
+``state`` is the build's running record (verification results, timings, paths) that the runner saves
+after every step, so a build resumes with ``--from`` and a failure points at one step.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.custom_op.registry import getCustomOp
+from finn.transformation.general import ApplyConfig
+from qonnx.transformation.general import GiveReadableTensorNames, GiveUniqueNodeNames
+from qonnx.transformation.infer_datatypes import InferDataTypes
+from qonnx.transformation.infer_shapes import InferShapes
+
+import toolchain  # noqa: F401  (plugs the LIF HW op into FINN)
+from toolchain.build import verify
+from toolchain.errors import QsnnError
+from toolchain.transform import AbsorbScaleIntoLIF, InferLIFLayer
+
+HW_OPS = {"MVAU", "LIF"}
+QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF"}
+
+
+def _quiet(model, *transforms):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for t in transforms:
+            model = model.transform(t)
+    return model
+
+
+def step_export(model, cfg, state):
+    """Trained run -> QONNX with LIF nodes; level 2 (QONNX execution) checked against the golden model."""
+    from toolchain.export import export_model
+    from toolchain.train import load_run
+
+    run_cfg, net, ds = load_run(cfg.run_dir)
+    meta = json.loads((Path(cfg.run_dir) / "config.json").read_text())["dataset"]
+    model = export_model(net, run_cfg, meta, cfg.out / "model.onnx")
+    state["steps_per_sample"] = run_cfg.data.steps
+    state["verification"]["qonnx"] = verify.level(model, cfg, "qonnx")
+    return model
+
+
+def step_streamline(model, cfg, state):
+    """ConvertQONNXtoFINN, then fold each synapse's scale and bias into its LIF node (integer graph)."""
+    from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+
+    check_ops(model, QONNX_OPS, "QONNX")
+    model = _quiet(model, ConvertQONNXtoFINN(), AbsorbScaleIntoLIF(), InferShapes(), InferDataTypes(),
+                   GiveUniqueNodeNames(), GiveReadableTensorNames())
+    return model
+
+
+def step_hw(model, cfg, state):
+    """MatMul -> MVAU (spikes as BINARY/UINT, integer weights, no activation), LIF -> HW LIF; level 3."""
+    from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
+        InferQuantizedMatrixVectorActivation,
+    )
+
+    model = _quiet(model, InferQuantizedMatrixVectorActivation(), InferLIFLayer(), InferShapes(), InferDataTypes(),
+                   GiveUniqueNodeNames())
+    check_ops(model, HW_OPS, "hardware", domain="finn.custom_op.fpgadataflow")
+    state["verification"]["finn_hw"] = verify.level(model, cfg, "finn_hw")
+    return model
+
+
+def check_ops(model, allowed, stage, domain=None):
+    """Raise QsnnError listing every node the flow cannot lower, with its position and tensors."""
+    bad = [(i, n) for i, n in enumerate(model.graph.node)
+           if n.op_type not in allowed or (domain is not None and not n.domain.startswith(domain))]
+    if bad:
+        where = "; ".join(f"#{i} {n.op_type} '{n.name}' ({', '.join(n.input)} -> {', '.join(n.output)})"
+                          for i, n in bad)
+        raise QsnnError(f"the flow cannot lower {len(bad)} {stage} node(s) to hardware: {where}. Supported: "
+                        "dense spiking layers (MatMul + LIF); conv networks export to QONNX but do not lower yet")
+
+
+def step_specialize(model, cfg, state):
+    """Dataflow partition, then SpecializeLayers for the board's part (MVAU_hls, LIF_hls)."""
+    from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+
+    parts = cfg.out / "partitions"
+    shutil.rmtree(parts, ignore_errors=True)
+    parent = _quiet(model, CreateDataflowPartition(partition_model_dir=str(parts)))
+    parent.save(str(cfg.out / "intermediate" / "dataflow_parent.onnx"))
+    sdp = [n for n in parent.graph.node if n.op_type == "StreamingDataflowPartition"]
+    if len(sdp) != 1 or len(parent.graph.node) != 1:
+        raise QsnnError(f"expected the whole graph in one dataflow partition, got {[n.op_type for n in parent.graph.node]}")
+    child = ModelWrapper(getCustomOp(sdp[0]).get_nodeattr("model"))
+    for node in child.graph.node:
+        if node.op_type == "MVAU":
+            # one HLS flow end to end (spike x weight MACs need no DSPs); FINN would pick MVAU_rtl for some
+            getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
+    return _quiet(child, SpecializeLayers(cfg.board_info.part), GiveUniqueNodeNames())
+
+
+def step_fold(model, cfg, state):
+    """Minimise accumulator widths, then fold: a folding JSON, or a target in cycles per time step."""
+    from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
+    from finn.transformation.fpgadataflow.set_folding import SetFolding
+
+    model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
+    steps = state["steps_per_sample"]
+    if cfg.folding:
+        model = _quiet(model, ApplyConfig(cfg.folding))
+    elif cfg.target_cycles:
+        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
+        fold_lif(model, cfg.target_cycles)
+    for node in model.graph.node:
+        op = getCustomOp(node)
+        if hasattr(op, "check_folding"):
+            op.check_folding()
+    save_folding(model, cfg.out / "folding.json")
+    return model
+
+
+def fold_lif(model, target_cycles):
+    """Smallest PE (a divisor of C) with C / PE <= target cycles per time step (SetFolding skips LIF)."""
+    for node in model.graph.node:
+        if node.op_type.startswith("LIF"):
+            op = getCustomOp(node)
+            c = op.channels
+            op.set_nodeattr("PE", next(p for p in range(1, c + 1) if c % p == 0 and c // p <= target_cycles))
+
+
+def save_folding(model, path):
+    from toolchain.fsutil import write_json
+
+    cfg = {"Defaults": {}}
+    for node in model.graph.node:
+        op = getCustomOp(node)
+        cfg[node.name] = {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in op.get_nodeattr_types()}
+    write_json(path, cfg)
+
+
+def step_estimate(model, cfg, state):
+    """Per-layer and total resources, cycles and latency at the board clock; writes report.json / .md."""
+    from toolchain.estimate.hardware import estimate_model
+
+    state["estimate"] = estimate_model(model, cfg, state["steps_per_sample"])
+    return model
+
+
+def step_hls(model, cfg, state):
+    """Write each HLS node's top function and tcl (FINN's PrepareIP), ready for Vitis HLS."""
+    from toolchain.hls.project import write_hls
+
+    state["hls_dir"] = str(write_hls(model, cfg))
+    return model
+
+
+def step_csim(model, cfg, state):
+    """Level 4: every LIF node in g++ C-simulation, MVAU in Python (finn-hlslib is not here)."""
+    state["verification"]["hls_csim"] = verify.level(model, cfg, "hls_csim")
+    return model
+
+
+def step_ip(model, cfg, state):
+    """HLS synthesis of every node and FINN's stitched IP (needs Vitis HLS and Vivado)."""
+    from toolchain.hls.vendor import synthesize_ip
+
+    return synthesize_ip(model, cfg, state)
+
+
+def step_bitstream(model, cfg, state):
+    """FIFO/DWC/IODMA insertion, the Zynq project and the bitstream (needs Vivado)."""
+    from toolchain.hls.vendor import build_bitstream
+
+    return build_bitstream(model, cfg, state)
+
+
+STEP_FUNCTIONS = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("step_")}

@@ -1,0 +1,106 @@
+"""The verification ladder during a build: each level's spike counts against the golden model.
+
+Levels: ``qonnx`` (2: the exported graph through qonnx's execute_onnx), ``finn_hw`` (3: the FINN HW
+graph, each HW op's Python execution), ``hls_csim`` (4: LIF nodes in g++ C-simulation, FINN's MVAU in
+Python because finn-hlslib is absent). Inputs are the run's test set, encoded as the golden model does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+from onnx import helper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import get_by_name
+from tqdm.auto import tqdm
+
+from toolchain.golden import GoldenModel
+
+BATCH = 120
+NOTES = {
+    "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
+    "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
+    "hls_csim": "LIF_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
+                "cppsim needs finn-hlslib, which is absent here",
+}
+
+
+def test_vectors(cfg):
+    """(encoded inputs (N, T, ...), golden counts (N, classes)) for the build's run."""
+    from toolchain.config import RunConfig
+    from toolchain.data import load_dataset
+
+    run_cfg = RunConfig.from_dict(json.loads((Path(cfg.run_dir) / "config.json").read_text())["config"])
+    ds = load_dataset(run_cfg.data)
+    golden = GoldenModel.load(Path(cfg.run_dir) / "golden.npz")
+    x = ds.x_test if cfg.verify_samples is None else ds.x_test[: cfg.verify_samples]
+    return golden.encode(x), golden.run(x)
+
+
+def with_batch(model, n: int):
+    """A copy of the model whose leading (batch) dimension is n (graphs here carry no Reshape)."""
+    if model.get_tensor_shape(model.graph.input[0].name)[0] == n:
+        return model
+    m = copy.deepcopy(model)
+    for vi in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) >= 3:
+            dims[0].dim_value = n
+    for node in m.graph.node:
+        attr = get_by_name(node.attribute, "numInputVectors")
+        if attr is not None:
+            vec = list(attr.ints)
+            vec[0] = n
+            node.attribute.remove(attr)
+            node.attribute.append(helper.make_attribute("numInputVectors", vec))
+    return m
+
+
+def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
+    """Execute the graph over all inputs in batches; returns spike counts (N, classes)."""
+    iname, oname = model.graph.input[0].name, model.graph.output[0].name
+    in_shape = model.get_tensor_shape(iname)
+    counts = []
+    batched = {}
+    # Reshape constants carry the batch (conv graphs): run those at the graph's own batch size
+    step = in_shape[0] if any(n.op_type == "Reshape" for n in model.graph.node) else BATCH
+    for s in tqdm(range(0, len(x_encoded), step), desc=desc, unit="batch", leave=False):
+        chunk = x_encoded[s : s + step]
+        n = len(chunk)
+        if n not in batched:
+            batched[n] = with_batch(model, n)
+        x = chunk.reshape((n, *in_shape[1:])).astype(np.float32)
+        out = execute_onnx(batched[n], {iname: x})[oname]
+        counts.append(out.reshape(n, out.shape[1], -1).sum(axis=1).astype(np.int64))
+    return np.concatenate(counts)
+
+
+def csim_model(model, cfg):
+    """The folded HW graph with LIF_hls nodes compiled for g++ C-simulation and MVAUs abstract (Python)."""
+    m = copy.deepcopy(model)
+    for node in m.graph.node:
+        if node.op_type in ("MVAU_hls", "MVAU_rtl"):
+            node.op_type, node.domain = "MVAU", "finn.custom_op.fpgadataflow"
+    folder = Path(cfg.out) / "csim"
+    for node in m.graph.node:
+        if node.op_type == "LIF_hls":
+            op = getCustomOp(node)
+            op.set_nodeattr("code_gen_dir_cppsim", str(folder / node.name))
+            op.code_generation_cppsim(m)
+            op.compile_singlenode_code()
+            op.set_nodeattr("exec_mode", "cppsim")
+    return m
+
+
+def level(model, cfg, name: str) -> dict:
+    """Run one ladder level over the test vectors; returns {mismatches, samples, note}."""
+    x, expected = test_vectors(cfg)
+    if name == "hls_csim":
+        model = csim_model(model, cfg)
+    got = spike_counts(model, x, f"verify {name}")
+    mismatches = int(np.sum(np.any(got != expected, axis=1)))
+    return {"mismatches": mismatches, "samples": int(len(x)), "note": NOTES[name]}
