@@ -112,8 +112,9 @@ def step_fold(model, cfg, state):
     if cfg.folding:
         model = _quiet(model, ApplyConfig(cfg.folding))
     elif cfg.target_cycles:
-        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
+        # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
+        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
     for node in model.graph.node:
         op = getCustomOp(node)
         if hasattr(op, "check_folding"):
