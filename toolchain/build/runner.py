@@ -72,4 +72,4 @@ def _stopped_message(cfg, step, state, err) -> str:
     done = ", ".join(state["steps_done"]) or "none"
     return (f"{err} -- stopped at step '{step}'. Steps done: {done}. Artifacts (models, HLS code, reports) are in "
             f"{cfg.out}. To finish on a machine with the tool: qsnn build {cfg.run_dir} --board {cfg.board} "
-            f"--out {cfg.out} --from {step} --until {cfg.until}")
+            f"--out {cfg.out} --from {step} --until {cfg.until} --name {cfg.name}")
