@@ -112,3 +112,22 @@ def test_sweep_rejects_a_bad_grid_before_any_work(tmp_path):
 
 def test_select_on_a_missing_sweep(tmp_path):
     assert_clean_error(qsnn("select", tmp_path), "not a sweep directory")
+
+
+def test_build_without_vivado_stops_with_the_tool_and_the_finishing_command(trained, tmp_path):
+    from conftest import vendor_tool
+
+    if vendor_tool():
+        pytest.skip("Vivado is installed here: the vivado-marked tests build for real")
+    r = qsnn(
+        "build", trained, "--out", tmp_path / "b", "--until", "bitstream", "--name", "mynet", "--verify-samples", "20"
+    )
+    # the step progress lines go to stderr too; the error is the last line, with no traceback
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    for fragment in ("vitis_hls", "stopped at step 'ip'", "--from ip --until bitstream --name mynet"):
+        assert fragment in last, last
+    assert not list((tmp_path / "b").rglob("*.bit"))
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["steps_done"][-1] == "csim" and report["verification"]["hls_csim"]["mismatches"] == 0

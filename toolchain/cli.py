@@ -247,6 +247,7 @@ def cmd_build(a):
         start=getattr(a, "from"),
         until=a.until,
         vivado=a.vivado,
+        name=a.name,
     )
     report = run_build(cfg)
     est = report.get("estimate")
