@@ -176,3 +176,46 @@ def test_bitstream_stops_with_the_missing_tool_and_the_finishing_command(demo_ru
     msg = str(e.value)
     assert "vitis_hls" in msg and "stopped at step 'ip'" in msg and "--from ip --until bitstream" in msg
     assert not list((tmp_path / "v").rglob("*.bit"))
+
+
+def hw_lif(channels, pe, **attrs):
+    from qonnx.custom_op.registry import getCustomOp
+
+    node = helper.make_node(
+        "LIF",
+        ["x", "b"],
+        ["y"],
+        domain="finn.custom_op.fpgadataflow",
+        name="LIF_est",
+        backend="fpgadataflow",
+        NumChannels=channels,
+        PE=pe,
+        numInputVectors=[1, 8],
+        inputDataType="INT20",
+        biasDataType="INT8",
+        **attrs,
+    )
+    return getCustomOp(node)
+
+
+def test_lif_estimate_formulas_by_hand():
+    # B = 16, beta leak 240/256 (popcount 4 -> 3 shift-add adders of B + F bits), nearest rounding
+    op = hw_lif(
+        128, 2, membrane_bits=16, threshold=1000, leak_mode="beta", beta_int=240, beta_frac_bits=8, rounding="nearest"
+    )
+    lane = 16 + (16 + 2) + 8 + 16 + 3 * (16 + 8) + 8
+    # membrane 32 bits x 64 deep = 2048 bits -> LUTRAM, 1 x 64-deep column per bit, x2 ports;
+    # bias 16 bits x 64 deep = 1024 bits -> registers (no LUTs)
+    assert op.lut_estimation() == 2 * lane + 40 + 1 * 32 * 2
+    assert op.bram_estimation() == 0 and op.dsp_estimation() == 0
+    assert op.get_exp_cycles() == 8 * 64 + 4
+    # a big layer keeps its membranes in BRAM: 16 bits x 1024 deep fits one 18x1024 BRAM_18K, and the
+    # 8-bit x 1024 bias ROM one 9x2048 BRAM_18K
+    assert hw_lif(1024, 1, membrane_bits=16, threshold=9).bram_estimation() == 1 + 1
+    # stochastic rounding's fmix32 hash costs two 32x32 constant products per lane (3 DSP48 each)
+    assert (
+        hw_lif(
+            64, 4, membrane_bits=12, threshold=9, leak_mode="beta", beta_int=5, beta_frac_bits=3, rounding="stochastic"
+        ).dsp_estimation()
+        == 24
+    )
