@@ -8,6 +8,7 @@ distinct layer configuration once.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -148,7 +149,7 @@ def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = No
         return binary
     CACHE.mkdir(parents=True, exist_ok=True)
     log = Path(folder) / "csim_compile.log"
-    tmp = binary.with_suffix(".tmp")
+    tmp = binary.with_suffix(f".{os.getpid()}.tmp")  # parallel builds may compile the same kernel
     cmd = [
         gxx(compiler),
         *CXXFLAGS,
