@@ -74,3 +74,9 @@ def ternary_stochastic_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def conv_run(tmp_path_factory):
     return _train(tmp_path_factory, "conv", model__arch="conv", model__hidden=(4,), train__epochs=1)
+
+
+@pytest.fixture(scope="session")
+def rate_run(tmp_path_factory):
+    """Rate-encoded (Bernoulli spike) input: the first layer's stream is BINARY."""
+    return _train(tmp_path_factory, "rate", data__encoding="rate", data__steps=12, neuron__threshold=1.0)

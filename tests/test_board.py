@@ -219,3 +219,20 @@ def test_stream_packing_equals_finns_iodma_packing(dt, lanes):
     ref = finnpy_to_packed_bytearray(x.astype(np.float32), d, reverse_endian=True, reverse_inner=True)
     assert np.array_equal(pack(x, d.bitwidth()), ref)
     assert np.array_equal(unpack(ref, lanes, d.bitwidth(), d.signed()), x)
+
+
+def test_rate_encoded_network_through_build_deploy_and_driver(rate_run, tmp_path):
+    report = run_build(
+        BuildConfig(run_dir=str(rate_run), out_dir=str(tmp_path / "b"), until="csim", target_cycles=64),
+        log=open("/dev/null", "w"),
+    )
+    assert {k: v["mismatches"] for k, v in report["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}
+    folder = extract_bundle(deploy(tmp_path / "b", tmp_path / "r.zip", vectors=100), tmp_path / "u")
+    m = json.loads((folder / "manifest.json").read_text())
+    assert m["stream"]["in_bits"] == 1 and m["stream"]["steps"] == 12
+    out = run_driver(
+        folder,
+        "from qsnn_driver import SNNAccelerator\n"
+        "with SNNAccelerator('.', backend='emulate') as a: print(a.self_test())",
+    )
+    assert out.strip() == "0"
