@@ -145,3 +145,15 @@ def test_report_files_and_command(tiny_sweep):
 def test_load_results_needs_a_sweep_dir(tmp_path):
     with pytest.raises(QsnnError, match="not a sweep directory"):
         load_results(tmp_path)
+
+
+def test_rf_results_get_an_accuracy_vs_snr_plot(tmp_path):
+    import copy
+
+    points = copy.deepcopy(POINTS)
+    for r in points:
+        r["metrics"]["per_snr"] = {"0": r["metrics"]["top1"] - 0.1, "18": r["metrics"]["top1"]}
+    rep = write_report(tmp_path, points)
+    assert (rep / "accuracy_vs_snr.png").stat().st_size > 0
+    assert "accuracy_vs_snr.png" in (rep / "report.md").read_text()
+    assert not (write_report(tmp_path / "plain", POINTS) / "accuracy_vs_snr.png").exists()

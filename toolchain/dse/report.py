@@ -183,6 +183,16 @@ def plots(results, out: Path):
     ax.set_xlabel("weight sparsity (zeros / all)"), ax.set_ylabel("top-1 accuracy"), ax.legend(fontsize=8)
     ax.set_title("accuracy vs sparsity")
     _save(fig, out / "accuracy_vs_sparsity.png")
+    # 6. RF data: accuracy vs SNR, one line per unpruned point
+    snr_points = [r for r in ok if r["metrics"].get("per_snr") and r["config"]["train"]["prune"] == 0]
+    if snr_points:
+        fig, ax = plt.subplots(figsize=(6.5, 4))
+        for r in snr_points:
+            pts = sorted((int(k), v) for k, v in r["metrics"]["per_snr"].items())
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=r["key"])
+        ax.set_xlabel("SNR (dB)"), ax.set_ylabel("top-1 accuracy"), ax.legend(fontsize=7)
+        ax.set_title("accuracy vs SNR")
+        _save(fig, out / "accuracy_vs_snr.png")
 
 
 def _pct(v):
@@ -247,4 +257,6 @@ def markdown(results, s, rows) -> str:
         "![accuracy vs sparsity](accuracy_vs_sparsity.png)",
         "",
     ]
+    if any(r.get("metrics", {}).get("per_snr") for r in results):
+        lines += ["![accuracy vs SNR](accuracy_vs_snr.png)", ""]
     return "\n".join(lines)

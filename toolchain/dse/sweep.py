@@ -86,6 +86,7 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
                 "nonzero_weights",
                 "spike_rate",
                 "train_time_s",
+                "per_snr",
             )
             if k in metrics
         }
