@@ -96,6 +96,9 @@ def test_ternary_stochastic_network_ladder(ternary_stochastic_run, tmp_path):
     build(ternary_stochastic_run, tmp_path / "t")
     saved = json.loads((tmp_path / "t" / "report.json").read_text())
     assert {k: v["mismatches"] for k, v in saved["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}
+    import onnx
+
+    onnx.checker.check_model(onnx.load(str(tmp_path / "t" / "model.onnx")))  # a valid ONNX file (Netron opens it)
     model = ModelWrapper(str(tmp_path / "t" / "model.onnx"))
     quants = [n for n in model.graph.node if n.op_type == "Quant"]
     assert quants and all(int(model.get_initializer(q.input[3])) == 2 for q in quants)  # 2-bit (ternary)

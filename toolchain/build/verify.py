@@ -68,7 +68,7 @@ def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
     batched = {}
     # Reshape constants carry the batch (conv graphs): run those at the graph's own batch size
     step = in_shape[0] if any(n.op_type == "Reshape" for n in model.graph.node) else BATCH
-    for s in tqdm(range(0, len(x_encoded), step), desc=desc, unit="batch", leave=False):
+    for s in tqdm(range(0, len(x_encoded), step), desc=desc, unit="batch", leave=False, disable=None):
         chunk = x_encoded[s : s + step]
         n = len(chunk)
         if n not in batched:
