@@ -115,3 +115,18 @@ def test_vitis_hls_csim_csynth_cosim(demo_build):
     r = subprocess.run([tool, "-f", "run_hls.tcl"], cwd=folder, capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, r.stdout[-3000:]
     assert "0 mismatches" in r.stdout
+
+
+def test_cppsim_compile_works_on_a_fresh_op_instance(demo_build, tmp_path):
+    """FINN's CompileCppSim calls compile_singlenode_code on a new instance (in a worker pool)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = ModelWrapper(str(demo_build / "intermediate" / "04_fold.onnx"))
+    node = next(n for n in model.graph.node if n.op_type == "LIF_hls")
+    first = getCustomOp(node)
+    first.set_nodeattr("code_gen_dir_cppsim", str(tmp_path))
+    first.code_generation_cppsim(model)
+    fresh = getCustomOp(node)
+    fresh.compile_singlenode_code()
+    assert Path(fresh.get_nodeattr("executable_path")).is_file()

@@ -142,13 +142,23 @@ def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
 
 def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = None) -> Path:
     """Write and compile the C-simulator for these layers; returns the binary (cached by source hash)."""
-    sources = write_sources(specs, folder)
-    digest = hashlib.sha256("".join(k + v for k, v in sorted(sources.items())).encode() + " ".join(CXXFLAGS).encode())
+    write_sources(specs, folder)
+    return compile_folder(folder, compiler)
+
+
+def compile_folder(folder: Path, compiler: str | None = None) -> Path:
+    """Compile the C-simulator whose sources write_sources put in ``folder`` (cached by their hash)."""
+    folder = Path(folder)
+    names = sorted(p.name for p in folder.glob("*.hpp")) + ["lif_csim.cpp"]
+    if not (folder / "lif_csim.cpp").is_file():
+        raise QsnnError(f"no C-simulation sources in {folder}; generate them first (code_generation_cppsim)")
+    digest = hashlib.sha256(b"".join(n.encode() + (folder / n).read_bytes() for n in names))
+    digest.update(" ".join(CXXFLAGS).encode())
     binary = CACHE / f"lif_csim_{digest.hexdigest()[:20]}"
     if binary.is_file():
         return binary
     CACHE.mkdir(parents=True, exist_ok=True)
-    log = Path(folder) / "csim_compile.log"
+    log = folder / "csim_compile.log"
     tmp = binary.with_suffix(f".{os.getpid()}.tmp")  # parallel builds may compile the same kernel
     cmd = [
         gxx(compiler),
@@ -157,13 +167,14 @@ def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = No
         str(folder),
         "-I",
         str(ap_headers()),
-        str(Path(folder) / "lif_csim.cpp"),
+        str(folder / "lif_csim.cpp"),
         "-o",
         str(tmp),
     ]
     r = subprocess.run(cmd, capture_output=True, text=True)
     write_text(log, " ".join(cmd) + "\n\n" + r.stdout + r.stderr)
     if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
         raise QsnnError(f"g++ failed to compile the LIF C-simulation; see {log}")
     tmp.replace(binary)
     return binary

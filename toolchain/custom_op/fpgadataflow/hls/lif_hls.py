@@ -18,7 +18,7 @@ from finn.custom_op.fpgadataflow.hlsbackend import HLSBackend
 from toolchain.custom_op.fpgadataflow.lif import LIF
 from toolchain.estimate.storage import memory_style
 from toolchain.fsutil import write_text
-from toolchain.hls.csim import LayerSpec, compile_csim, render, run_csim, write_sources
+from toolchain.hls.csim import LayerSpec, compile_folder, render, run_csim, write_sources
 
 
 class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
@@ -87,15 +87,12 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
     def code_generation_cppsim(self, model):
         folder = self.get_nodeattr("code_gen_dir_cppsim") or tempfile.mkdtemp(prefix=f"qsnn_{self.onnx_node.name}_")
         self.set_nodeattr("code_gen_dir_cppsim", folder)
-        self._spec = self.layer_spec(self._bias(model))
-        write_sources([self._spec], Path(folder))
+        write_sources([self.layer_spec(self._bias(model))], Path(folder))
 
     def compile_singlenode_code(self):
+        """Compile what code_generation_cppsim wrote (stateless: FINN may call it on a fresh instance)."""
         folder = Path(self.get_nodeattr("code_gen_dir_cppsim"))
-        spec = getattr(self, "_spec", None)
-        if spec is None:
-            raise RuntimeError("call code_generation_cppsim(model) before compile_singlenode_code()")
-        self.set_nodeattr("executable_path", str(compile_csim([spec], folder)))
+        self.set_nodeattr("executable_path", str(compile_folder(folder)))
 
     def execute_node(self, context, graph):
         mode = self.get_nodeattr("exec_mode")
