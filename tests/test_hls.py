@@ -130,3 +130,20 @@ def test_cppsim_compile_works_on_a_fresh_op_instance(demo_build, tmp_path):
     fresh = getCustomOp(node)
     fresh.compile_singlenode_code()
     assert Path(fresh.get_nodeattr("executable_path")).is_file()
+
+
+def test_lif_hls_interface_matches_its_top_function(demo_build):
+    """FINN stitches IP by these names: one AXI stream in, one out; the bias is inside the kernel."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = ModelWrapper(str(demo_build / "intermediate" / "04_fold.onnx"))
+    for node in (n for n in model.graph.node if n.op_type == "LIF_hls"):
+        op = getCustomOp(node)
+        intf = op.get_verilog_top_module_intf_names()
+        assert [name for name, _ in intf["s_axis"]] == ["in0_V"] and [name for name, _ in intf["m_axis"]] == ["out0_V"]
+        top = (demo_build / "hls" / node.name / f"top_{node.name}.cpp").read_text()
+        assert (
+            f"ap_uint<{op.get_instream_width()}>> &in0_V" in top
+            and f"ap_uint<{op.get_outstream_width()}>> &out0_V" in top
+        )

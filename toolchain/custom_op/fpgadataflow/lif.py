@@ -101,6 +101,8 @@ class LIF(HWCustomOp):
         return DataType["BINARY"]
 
     def get_instream_width(self, ind=0):
+        if ind == 1:
+            return 0  # the bias is a ROM inside the kernel, not a stream (FINN then makes no in1_V port)
         return self.get_input_datatype(ind).bitwidth() * self.pe
 
     def get_outstream_width(self, ind=0):
