@@ -22,7 +22,7 @@ def bundle(demo_run, tmp_path_factory):
     work = tmp_path_factory.mktemp("deploy")
     run_build(
         BuildConfig(run_dir=str(demo_run), out_dir=str(work / "b"), until="estimate", target_cycles=32),
-        log=open("/dev/null", "w"),
+        log=None,
     )
     z = deploy(work / "b", work / "bundle.zip", vectors=200)
     return extract_bundle(z, work / "unpacked")
@@ -224,7 +224,7 @@ def test_stream_packing_equals_finns_iodma_packing(dt, lanes):
 def test_rate_encoded_network_through_build_deploy_and_driver(rate_run, tmp_path):
     report = run_build(
         BuildConfig(run_dir=str(rate_run), out_dir=str(tmp_path / "b"), until="csim", target_cycles=64),
-        log=open("/dev/null", "w"),
+        log=None,
     )
     assert {k: v["mismatches"] for k, v in report["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}
     folder = extract_bundle(deploy(tmp_path / "b", tmp_path / "r.zip", vectors=100), tmp_path / "u")

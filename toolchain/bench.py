@@ -37,8 +37,7 @@ def _build(run_dir, out, until, **kw):
     from toolchain.build.config import BuildConfig
     from toolchain.build.runner import run_build
 
-    with open("/dev/null", "w") as devnull:
-        return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=devnull)
+    return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)
 
 
 def bench_execution(run_dir: Path, build_dir: Path) -> dict:

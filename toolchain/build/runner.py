@@ -44,11 +44,13 @@ def _load_model(cfg):
 
 
 def run_build(cfg: BuildConfig, log=sys.stderr) -> dict:
+    """Run the configured steps; ``log`` gets one line per step (None: quiet)."""
     (cfg.out / "intermediate").mkdir(parents=True, exist_ok=True)
     state, model = _load_state(cfg), _load_model(cfg)
     write_json(cfg.out / "build_config.json", cfg.to_dict())
     for k, step in enumerate(cfg.steps, 1):
-        print(f"[{k}/{len(cfg.steps)}] {step}: {STEP_FUNCTIONS[step].__doc__.splitlines()[0]}", file=log, flush=True)
+        if log is not None:
+            print(f"[{k}/{len(cfg.steps)}] {step}: {STEP_FUNCTIONS[step].__doc__.splitlines()[0]}", file=log, flush=True)
         t0 = time.perf_counter()
         try:
             model = STEP_FUNCTIONS[step](model, cfg, state)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -133,11 +132,10 @@ def hardware_of(point: Path) -> dict:
     from toolchain.build.config import BuildConfig
     from toolchain.build.runner import run_build
 
-    with open(os.devnull, "w") as devnull:
-        r = run_build(
-            BuildConfig(run_dir=str(point / "run"), out_dir=str(point / "build"), until="estimate", verify_samples=50),
-            log=devnull,
-        )
+    r = run_build(
+        BuildConfig(run_dir=str(point / "run"), out_dir=str(point / "build"), until="estimate", verify_samples=50),
+        log=None,
+    )
     shutil.rmtree(point / "build" / "intermediate", ignore_errors=True)  # keep the report, drop the models
     e = r["estimate"]
     return {
