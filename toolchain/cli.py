@@ -211,24 +211,21 @@ def cmd_datasets(a):
 def cmd_export(a):
     from pathlib import Path
 
-    from toolchain.build.verify import spike_counts
+    from toolchain.build.verify import mismatches
     from toolchain.export import export_model
-    from toolchain.golden import GoldenModel
     from toolchain.train import load_run
 
     if not a.out.endswith(".onnx"):
         raise QsnnError(f"--out {a.out} should name an .onnx file")
-    cfg, net, ds = load_run(a.run_dir)
+    cfg, net, _ = load_run(a.run_dir)
     meta = json.loads((Path(a.run_dir) / "config.json").read_text())["dataset"]
     model = export_model(net, cfg, meta, a.out)
-    golden = GoldenModel.load(Path(a.run_dir) / "golden.npz")
-    x = ds.x_test if a.verify_samples is None else ds.x_test[: a.verify_samples]
-    bad = int((spike_counts(model, golden.encode(x), "verify qonnx") != golden.run(x)).any(axis=1).sum())
+    bad, n = mismatches(model, a.run_dir, a.verify_samples, "verify qonnx")
     print(
         f"wrote {a.out}: {sum(n.op_type == 'LIF' for n in model.graph.node)} LIF nodes; readout (spike count "
         f"over T, argmax) is host-side"
     )
-    print(f"execute_onnx vs golden model: {bad} mismatches over {len(x)} test samples")
+    print(f"execute_onnx vs golden model: {bad} mismatches over {n} test samples")
     return 0 if bad == 0 else 1
 
 

@@ -8,6 +8,7 @@ Python because finn-hlslib is absent). Inputs are the run's test set, encoded as
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from pathlib import Path
 
@@ -29,16 +30,27 @@ NOTES = {
 }
 
 
-def test_vectors(cfg):
-    """(encoded inputs (N, T, ...), golden counts (N, classes)) for the build's run."""
+@functools.lru_cache(maxsize=4)
+def test_vectors(run_dir: str, samples: int | None, stamp: int):
+    """(encoded inputs (N, T, ...), golden counts (N, classes)) of a run's test set, computed once per
+    process and golden model (``stamp``: golden.npz's mtime, so a retrained run is reloaded): every
+    ladder level of a build compares against the same arrays (read-only)."""
     from toolchain.config import RunConfig
     from toolchain.data import load_dataset
 
-    run_cfg = RunConfig.from_dict(json.loads((Path(cfg.run_dir) / "config.json").read_text())["config"])
+    run_cfg = RunConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["config"])
     ds = load_dataset(run_cfg.data)
-    golden = GoldenModel.load(Path(cfg.run_dir) / "golden.npz")
-    x = ds.x_test if cfg.verify_samples is None else ds.x_test[: cfg.verify_samples]
+    golden = GoldenModel.load(Path(run_dir) / "golden.npz")
+    x = ds.x_test if samples is None else ds.x_test[:samples]
     return golden.encode(x), golden.run(x)
+
+
+def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
+    """(samples whose spike counts differ from the golden model's, samples checked)."""
+    stamp = (Path(run_dir) / "golden.npz").stat().st_mtime_ns
+    x, expected = test_vectors(str(run_dir), samples, stamp)
+    got = spike_counts(model, x, desc)
+    return int(np.sum(np.any(got != expected, axis=1))), int(len(x))
 
 
 def with_batch(model, n: int):
@@ -98,9 +110,7 @@ def csim_model(model, cfg):
 
 def level(model, cfg, name: str) -> dict:
     """Run one ladder level over the test vectors; returns {mismatches, samples, note}."""
-    x, expected = test_vectors(cfg)
     if name == "hls_csim":
         model = csim_model(model, cfg)
-    got = spike_counts(model, x, f"verify {name}")
-    mismatches = int(np.sum(np.any(got != expected, axis=1)))
-    return {"mismatches": mismatches, "samples": int(len(x)), "note": NOTES[name]}
+    bad, n = mismatches(model, cfg.run_dir, cfg.verify_samples, f"verify {name}")
+    return {"mismatches": bad, "samples": n, "note": NOTES[name]}
