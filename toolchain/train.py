@@ -170,16 +170,20 @@ def fit(
     return net
 
 
+def threshold_units(net: SpikingNet) -> list[int]:
+    """Each layer's real threshold in accumulator units at the network's current scales (unclamped)."""
+    return [round(lif.neuron.threshold / syn.scale) for syn, lif in zip(net.synapses, net.neurons)]
+
+
 def check_thresholds(net: SpikingNet) -> None:
     """Raise QsnnError if a layer's integer threshold does not fit its membrane at the initial scales."""
-    for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
+    for k, (syn, lif, units) in enumerate(zip(net.synapses, net.neurons, threshold_units(net))):
         p = lif.params(syn.scale)
         if lif.threshold_overflow:
-            need = max(2, round(lif.neuron.threshold / syn.scale)).bit_length() + 1
             raise QsnnError(
-                f"layer {k}: threshold {lif.neuron.threshold} is {round(lif.neuron.threshold / syn.scale)} "
+                f"layer {k}: threshold {lif.neuron.threshold} is {units} "
                 f"accumulator units and does not fit a {p.membrane_bits}-bit membrane (max {p.v_max}); "
-                f"use --membrane-bits {need} or more, or a lower --threshold"
+                f"use --membrane-bits {max(2, units).bit_length() + 1} or more, or a lower --threshold"
             )
 
 
@@ -190,7 +194,7 @@ def resolve_membrane_bits(cfg: RunConfig, ds: Dataset) -> int:
     probe.quant.membrane_bits = 32
     torch.manual_seed(cfg.train.seed)
     net = build_model(probe, ds, quantized=True)
-    theta = max(round(lif.neuron.threshold / syn.scale) for syn, lif in zip(net.synapses, net.neurons))
+    theta = max(threshold_units(net))
     need = max(2, int(theta).bit_length() + 2)
     if need > 32:
         raise QsnnError(

@@ -164,13 +164,16 @@ class LIF(HWCustomOp):
     def _bias_bits(self):
         return self.get_input_datatype(1).bitwidth()
 
+    def membrane_style(self) -> str:
+        """registers / lutram / bram for the PE*B-wide, C/PE-deep membrane memory (or the forced style)."""
+        width = self.pe * self.lif_params().membrane_bits
+        return memory_style(width, self.channels // self.pe, self.get_nodeattr("membrane_style"))
+
     def storage(self):
         """[(name, width, depth, style)] for the membrane state and the bias ROM."""
-        depth, b = self.channels // self.pe, self.lif_params().membrane_bits
-        style = self.get_nodeattr("membrane_style")
-        bias_w = self.pe * self._bias_bits()
+        depth, bias_w = self.channels // self.pe, self.pe * self._bias_bits()
         return [
-            ("membrane", self.pe * b, depth, memory_style(self.pe * b, depth, style)),
+            ("membrane", self.pe * self.lif_params().membrane_bits, depth, self.membrane_style()),
             ("bias", bias_w, depth, memory_style(bias_w, depth)),
         ]
 

@@ -16,7 +16,6 @@ import numpy as np
 from finn.custom_op.fpgadataflow.hlsbackend import HLSBackend
 
 from toolchain.custom_op.fpgadataflow.lif import LIF
-from toolchain.estimate.storage import memory_style
 from toolchain.fsutil import write_text
 from toolchain.hls.csim import LayerSpec, compile_folder, render, run_csim, write_sources
 
@@ -30,8 +29,6 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
     # -- the layer as the kernel sees it ------------------------------------------------------------
     def layer_spec(self, bias) -> LayerSpec:
         idt = self.get_input_datatype(0)
-        depth = self.channels // self.pe
-        style = memory_style(self.pe * self.lif_params().membrane_bits, depth, self.get_nodeattr("membrane_style"))
         return LayerSpec(
             name=self.onnx_node.name,
             params=self.lif_params(),
@@ -41,7 +38,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
             in_bits=idt.bitwidth(),
             in_signed=idt.signed(),
             pe=self.pe,
-            mem_style=style,
+            mem_style=self.membrane_style(),
         )
 
     def _bias(self, model):
@@ -59,9 +56,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
         write_text(folder / f"top_{self.onnx_node.name}.cpp", render("lif_top.cpp.j2", **spec.context()))
 
     def global_includes(self):
-        style = memory_style(
-            self.pe * self.lif_params().membrane_bits, self.channels // self.pe, self.get_nodeattr("membrane_style")
-        )
+        style = self.membrane_style()
         self.code_gen_dict["$GLOBALS$"] = [
             f"#define QSNN_MEM_{style.upper()}",
             '#include "lif.hpp"',
