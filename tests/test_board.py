@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolchain.build.config import BuildConfig
-from toolchain.build.runner import run_build
 from toolchain.deploy import deploy, extract_bundle
 from toolchain.errors import QsnnError
+from toolchain.flow.config import BuildConfig
+from toolchain.flow.runner import run_build
 from toolchain.golden import GoldenModel
 
 

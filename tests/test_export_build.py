@@ -10,9 +10,9 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.util.basic import qonnx_make_model
 
 import toolchain  # noqa: F401
-from toolchain.build.config import BuildConfig
-from toolchain.build.runner import run_build
 from toolchain.errors import QsnnError
+from toolchain.flow.config import BuildConfig
+from toolchain.flow.runner import run_build
 from toolchain.golden import LIFParams, lif
 
 
@@ -82,7 +82,8 @@ def test_demo_build_whole_ladder_zero_mismatches(demo_run, tmp_path):
         "per_layer",
     ):
         assert key in est
-    assert [layer["op"] for layer in est["per_layer"]] == ["MVAU_hls", "LIF_hls", "MVAU_hls", "LIF_hls"]
+    ops = [layer["op"] for layer in est["per_layer"] if not layer["op"].startswith("StreamingDataWidthConverter")]
+    assert ops == ["MVAU_hls", "LIF_hls", "MVAUSpike_hls", "LIF_hls"]
     assert set(saved["verification"]) == {"qonnx", "finn_hw", "hls_csim"}
     for level in saved["verification"].values():
         assert level["mismatches"] == 0 and level["samples"] == 360
@@ -155,8 +156,62 @@ def test_resume_without_earlier_build_is_a_clear_error(demo_run, tmp_path):
 
 
 def test_unknown_board_lists_the_known_ones(demo_run, tmp_path):
-    with pytest.raises(QsnnError, match="unknown board 'Pynq-Z9'.*Pynq-Z1, Pynq-Z2, ZCU104, KV260, Ultra96-V2"):
+    with pytest.raises(QsnnError, match="unknown board 'Pynq-Z9'.*Pynq-Z1, Pynq-Z2, .*KV260_SOM, AUP-ZU3_8GB"):
         BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path), board="Pynq-Z9")
+
+
+def test_boards_come_from_finns_maps_with_one_table_of_additions():
+    from finn.util.basic import pynq_native_port_width, pynq_part_map
+
+    from toolchain.boards import board_names, get_board
+
+    assert board_names() == list(pynq_part_map)
+    for name in pynq_part_map:  # every board FINN's ZynqBuild knows resolves, with FINN's part and port width
+        b = get_board(name)
+        assert (b.part, b.axi_port_width) == (pynq_part_map[name], pynq_native_port_width[name])
+        assert b.resources["LUT"] > 0 and b.clock_mhz > 0
+    assert get_board("KV260").name == "KV260_SOM" and get_board("aup-zu3").name == "AUP-ZU3_8GB"
+
+
+@pytest.mark.parametrize("board,finn_name", [("KV260", "KV260_SOM"), ("AUP-ZU3", "AUP-ZU3_8GB")])
+def test_kv260_and_aup_zu3_estimate_and_reach_the_tool_step(demo_run, tmp_path, board, finn_name):
+    from toolchain.errors import ToolNotFound
+
+    report = build(demo_run, tmp_path / "e", until="estimate", board=board, verify_samples=20, target_cycles=64)
+    assert report["board"] == finn_name and report["estimate"]["fit"]["fits"]
+    with pytest.raises(ToolNotFound, match="stopped at step 'ip'"):
+        build(
+            demo_run,
+            tmp_path / "e",
+            start="hls",
+            until="bitstream",
+            board=board,
+            verify_samples=20,
+            target_cycles=64,
+            vivado=str(tmp_path / "no_vivado"),
+        )
+
+
+@pytest.mark.parametrize("target", [64, 16, 4])
+def test_every_stream_edge_has_matching_widths(demo_run, tmp_path, target):
+    """Walk every edge of the folded HW graph: producer's output width == consumer's input width."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    build(demo_run, tmp_path / "w", until="fold", target_cycles=target, verify_samples=20)
+    model = ModelWrapper(str(tmp_path / "w" / "intermediate" / "04_fold.onnx"))
+    edges = 0
+    for prod in model.graph.node:
+        for cons in model.find_consumers(prod.output[0]) or []:
+            out_w = getCustomOp(prod).get_outstream_width()
+            in_w = getCustomOp(cons).get_instream_width(list(cons.input).index(prod.output[0]))
+            assert out_w == in_w, f"{prod.name} -> {cons.name}: {out_w} bits out, {in_w} bits in"
+            edges += 1
+    assert edges == len(model.graph.node) - 1
+
+
+def test_build_paths_that_tcl_would_interpret_are_refused(demo_run, tmp_path):
+    with pytest.raises(QsnnError, match="unquoted into tcl"):
+        BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path / "a[exec touch pwned]"))
 
 
 def test_unlowerable_graph_lists_the_ops_and_where(conv_run, tmp_path):
@@ -177,7 +232,7 @@ def test_bitstream_stops_with_the_missing_tool_and_the_finishing_command(demo_ru
     with pytest.raises(ToolNotFound) as e:
         build(demo_run, tmp_path / "v", until="bitstream")
     msg = str(e.value)
-    assert "vitis_hls" in msg and "stopped at step 'ip'" in msg and "--from ip --until bitstream" in msg
+    assert "vivado not found" in msg and "stopped at step 'ip'" in msg and "--from ip --until bitstream" in msg
     assert not list((tmp_path / "v").rglob("*.bit"))
 
 

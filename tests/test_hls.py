@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolchain.build.config import BuildConfig
-from toolchain.build.runner import run_build
 from toolchain.errors import QsnnError, ToolNotFound
+from toolchain.flow.config import BuildConfig
+from toolchain.flow.runner import run_build
 from toolchain.golden import LIFParams
 from toolchain.hls import csim
 from toolchain.hls.csim import LayerSpec, compile_csim
@@ -70,6 +70,36 @@ def test_generated_sources_have_no_placeholders(demo_build):
         text = f.read_text()
         # neither Jinja2's nor FINN's ($NAME$) placeholders survive rendering
         assert "{{" not in text and "{%" not in text and not re.search(r"\$[A-Z_]+\$", text), f
+
+
+def test_lif_top_partitions_the_bias_rom_along_pe_and_raises_ap_int_max_w():
+    """II = 1 for every PE needs one bias bank per lane; streams over 1024 bits need AP_INT_MAX_W."""
+    import re
+
+    wide = LayerSpec(
+        "Lw",
+        LIFParams(membrane_bits=16, threshold=10),
+        channels=128,
+        steps=2,
+        bias=np.arange(128) % 7,
+        in_bits=20,
+        pe=64,
+    )
+    top = csim.render("lif_top.cpp.j2", **wide.validate().context())
+    assert re.search(r"#pragma HLS ARRAY_PARTITION variable = Lw_bias complete dim = 2", top)
+    assert "#define AP_INT_MAX_W 1280" in top and top.index("AP_INT_MAX_W") < top.index("#include")
+    assert "ap_uint<1280>" in top
+
+
+def test_wide_stream_kernel_compiles_and_matches_golden(tmp_path):
+    from toolchain.golden import lif
+
+    p = LIFParams(membrane_bits=12, threshold=40, leak_mode="shift", leak_shift=2)
+    s = LayerSpec("Lw", p, channels=96, steps=3, bias=np.arange(96) % 5 - 2, in_bits=12, pe=96)  # 1152-bit beats
+    binary = compile_csim([s], tmp_path)
+    x = np.random.default_rng(1).integers(-2048, 2048, (4, 3, 96))
+    got = csim.run_csim(binary, 0, x)
+    assert int(np.sum(got != lif(x + s.bias, p))) == 0
 
 
 def spec(**kw):

@@ -34,8 +34,8 @@ def _train(out: Path, **kw):
 
 
 def _build(run_dir, out, until, **kw):
-    from toolchain.build.config import BuildConfig
-    from toolchain.build.runner import run_build
+    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.runner import run_build
 
     return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)
 
@@ -43,7 +43,7 @@ def _build(run_dir, out, until, **kw):
 def bench_execution(run_dir: Path, build_dir: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from toolchain.build.verify import spike_counts
+    from toolchain.flow.verify import spike_counts
     from toolchain.golden import GoldenModel
 
     golden = GoldenModel.load(run_dir / "golden.npz")

@@ -211,8 +211,8 @@ def cmd_datasets(a):
 def cmd_export(a):
     from pathlib import Path
 
-    from toolchain.build.verify import mismatches
     from toolchain.export import export_model
+    from toolchain.flow.verify import mismatches
     from toolchain.train import load_run
 
     if not a.out.endswith(".onnx"):
@@ -230,8 +230,8 @@ def cmd_export(a):
 
 
 def cmd_build(a):
-    from toolchain.build.config import BuildConfig
-    from toolchain.build.runner import run_build
+    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.runner import run_build
 
     cfg = BuildConfig(
         run_dir=a.run_dir,
@@ -245,6 +245,7 @@ def cmd_build(a):
         until=a.until,
         vivado=a.vivado,
         name=a.name,
+        finn_deps=a.finn_deps,
     )
     report = run_build(cfg)
     est = report.get("estimate")
@@ -355,20 +356,36 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--verify-samples", type=int, default=None, help="check this many test samples (default all)")
     x.set_defaults(func=cmd_export)
 
-    from toolchain.build.config import STEPS
+    from toolchain.flow.config import STEPS
 
     b = sub.add_parser("build", help="lower a run through FINN: HW graph, folding, estimates, HLS, C-sim, bitstream")
     b.add_argument("run_dir")
     b.add_argument("--out", required=True, help="build directory")
-    b.add_argument("--board", default="Pynq-Z2", help="Pynq-Z1, Pynq-Z2, ZCU104, KV260, Ultra96-V2 (default Pynq-Z2)")
+    b.add_argument(
+        "--board",
+        default="Pynq-Z2",
+        help="a board of FINN's Zynq flow: Pynq-Z1, Pynq-Z2, Ultra96(-V2), ZCU102, ZCU104, ZCU111, RFSoC2x2, "
+        "RFSoC4x2, KV260_SOM (or KV260), AUP-ZU3_8GB (or AUP-ZU3) (default Pynq-Z2)",
+    )
     b.add_argument("--until", default="estimate", choices=STEPS, help="last step (default estimate)")
     b.add_argument("--from", default="export", choices=STEPS, help="resume from this step")
     b.add_argument("--target-cycles", type=int, default=None, help="folding target: cycles per time step per layer")
     b.add_argument("--folding", default=None, help="FINN folding JSON: {node: {PE: .., SIMD: ..}}")
     b.add_argument("--clock-mhz", type=float, default=None, help="clock (default: the board's)")
     b.add_argument("--verify-samples", type=int, default=None, help="verify on this many test samples (default all)")
-    b.add_argument("--vivado", default=None, help="folder holding vivado / vitis_hls (default: PATH)")
-    b.add_argument("--name", default=None, help="bitstreams/<board>/<name>/ (default: the run directory's name)")
+    b.add_argument(
+        "--vivado",
+        default=None,
+        help="the Vivado install folder, e.g. /tools/Xilinx/Vivado/2023.2; Vitis HLS is found beside it "
+        "(default: XILINX_VIVADO, then vivado on PATH)",
+    )
+    b.add_argument(
+        "--finn-deps",
+        default=None,
+        help="FINN's dependencies (finn-hlslib, board files) as 'finn deps update' fetches them "
+        "(default: FINN's own folder)",
+    )
+    b.add_argument("--name", default=None, help="BUILD_DIR/bitstream/<name>.bit (default: the run directory's name)")
     b.set_defaults(func=cmd_build)
 
     dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")

@@ -22,10 +22,10 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from toolchain.build.config import BuildConfig
 from toolchain.config import RunConfig
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
+from toolchain.flow.config import BuildConfig
 from toolchain.fsutil import atomic_path
 from toolchain.golden import GoldenModel
 

@@ -12,3 +12,7 @@ class QsnnError(Exception):
 
 class ToolNotFound(QsnnError):
     """A vendor tool (Vivado, Vitis HLS, g++) or a header set is not available on this machine."""
+
+
+class ToolFailed(QsnnError):
+    """A vendor tool ran and failed (or wrote nothing): the build stops at that step, with its logs named."""

@@ -119,3 +119,52 @@ class InferLIFLayer(Transformation):
                 model.graph.node.remove(prod)
             return model, True
         return model, False
+
+
+class UseSpikeMVAU(Transformation):
+    """MVAU_hls with {0, 1} spike input (BINARY, no XNOR mode)  =>  ``MVAUSpike_hls`` (same attributes).
+
+    Run after FINN's SetFolding (which folds only FINN's own op types); see mvau_spike_hls.py.
+    """
+
+    def apply(self, model):
+        from qonnx.custom_op.registry import getCustomOp
+
+        changed = False
+        for node in model.graph.node:
+            if node.op_type != "MVAU_hls":
+                continue
+            op = getCustomOp(node)
+            if op.get_input_datatype(0) == DataType["BINARY"] and not op.get_nodeattr("binaryXnorMode"):
+                node.op_type = "MVAUSpike_hls"
+                changed = True
+        return model, changed
+
+
+def stream_edges(model):
+    """[(producer, consumer, out width, in width)] for every tensor that flows between two HW nodes."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    edges = []
+    for prod in model.graph.node:
+        for out in prod.output:
+            for cons in model.find_consumers(out) or []:
+                k = list(cons.input).index(out)
+                edges.append(
+                    (
+                        prod.name,
+                        cons.name,
+                        getCustomOp(prod).get_outstream_width(),
+                        getCustomOp(cons).get_instream_width(k),
+                    )
+                )
+    return edges
+
+
+def check_stream_widths(model) -> None:
+    bad = [f"{p} -> {c}: {wo} bits out, {wi} bits in" for p, c, wo, wi in stream_edges(model) if wo != wi]
+    if bad:
+        raise QsnnError(
+            f"stream widths differ between layers ({'; '.join(bad)}); FINN's InsertDWC should have "
+            "added width converters: report this as a bug"
+        )

@@ -129,8 +129,8 @@ def energy_of(cfg, metrics, run_dir) -> dict:
 
 def hardware_of(point: Path) -> dict:
     """FINN lowering + estimates of the trained point on the default board (verified on 50 samples)."""
-    from toolchain.build.config import BuildConfig
-    from toolchain.build.runner import run_build
+    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.runner import run_build
 
     r = run_build(
         BuildConfig(run_dir=str(point / "run"), out_dir=str(point / "build"), until="estimate", verify_samples=50),

@@ -100,12 +100,18 @@ class LayerSpec:
         m = int(np.abs(self.bias).max(initial=0))
         return max(2, (m.bit_length() + 1))
 
+    @property
+    def ap_int_max_w(self) -> int:
+        """ap_int's width limit for this layer's streams (the headers' default, 1024, unless wider)."""
+        return max(1024, self.pe * self.in_bits)
+
     def context(self) -> dict:
         p = self.params
         b = self.bias.astype(np.int64).reshape(self.channels // self.pe, self.pe)
         wide = max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits) + 3
         return {
             "name": self.name,
+            "ap_int_max_w": self.ap_int_max_w,
             "channels": self.channels,
             "pe": self.pe,
             "steps": self.steps,
@@ -134,7 +140,9 @@ def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
     folder = Path(folder)
     sources = {f"{s.name}_config.hpp": render("lif_config.hpp.j2", **s.validate().context()) for s in specs}
     sources["lif.hpp"] = (template_dir() / "lif.hpp").read_text()
-    sources["lif_csim.cpp"] = render("lif_csim.cpp.j2", names=[s.name for s in specs])
+    sources["lif_csim.cpp"] = render(
+        "lif_csim.cpp.j2", names=[s.name for s in specs], ap_int_max_w=max(s.ap_int_max_w for s in specs)
+    )
     for name, text in sources.items():
         write_text(folder / name, text)
     return sources

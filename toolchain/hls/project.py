@@ -20,20 +20,19 @@ from toolchain.hls.csim import render
 TB_SAMPLES = 4
 
 
-def finn_settings():
-    """FINN's global settings (its CLI sets them; outside it, FINN's own dummy initialiser)."""
-    from finn.util import settings
-
-    try:
-        return settings.get_settings()
-    except Exception:  # noqa: BLE001 - FINNUserError when FINN's CLI did not start us
-        settings.initialize_dummy_settings()
-        return settings.get_settings()
-
-
 def write_hls(model, cfg) -> Path:
-    finn_settings()
-    root = Path(cfg.out) / "hls"
+    """Generate every HLS node's sources under FINN's environment (its tcl bakes in FINN_DEPS)."""
+    from toolchain.vendor.environment import finn_environment, finn_variables, write_env_script
+    from toolchain.vendor.steps import deps_dir
+
+    variables = finn_variables(cfg.out, deps_dir(cfg), None)
+    write_env_script(cfg.out / "finn_env.sh", variables, None)
+    with finn_environment(variables, None):
+        return _write_hls(model, cfg)
+
+
+def _write_hls(model, cfg) -> Path:
+    root = Path(cfg.out).resolve() / "hls"  # absolute: FINN's ipgen.sh cd's into it before calling the tool
     clk_ns = 1000.0 / cfg.clock_mhz
     for node in model.graph.node:
         if not node.op_type.endswith("_hls"):

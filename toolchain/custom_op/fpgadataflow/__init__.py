@@ -1,30 +1,40 @@
-"""FINN HW ops of this project, plugged into FINN's own domains on import.
+"""FINN HW ops of this project, plugged into FINN's own domains when this package is imported.
 
 FINN decides by node domain (finn-plus 1.6.1): HW nodes must sit in ``finn.custom_op.fpgadataflow``
 (abstract) and ``finn.custom_op.fpgadataflow.hls`` (backend), and SpecializeLayers picks a backend
-from the ``custom_op`` dict of ``finn.custom_op.fpgadataflow.hls``. ``register()`` adds our classes to
-qonnx's registry for both domains and to those dicts; ``import toolchain`` calls it.
+from the ``custom_op`` dict of ``finn.custom_op.fpgadataflow.hls``. Importing this package adds this
+project's classes to qonnx's registry for those domains and to that dict, under new keys only
+(``LIF``, ``LIF_hls``, ``MVAUSpike_hls``): FINN's own entries are never replaced. ``import toolchain``
+stays free of FINN; the flow's modules import this package.
 """
 
+import finn.custom_op.fpgadataflow as _fdf
+import finn.custom_op.fpgadataflow.hls as _fdf_hls
+from qonnx.custom_op.registry import add_op_to_domain
+
+from toolchain.custom_op.fpgadataflow.hls.lif_hls import LIF_hls
+from toolchain.custom_op.fpgadataflow.hls.mvau_spike_hls import MVAUSpike_hls
 from toolchain.custom_op.fpgadataflow.lif import LIF
 
-__all__ = ["LIF", "register"]
+__all__ = ["LIF", "LIF_hls", "MVAUSpike_hls"]
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 FINN_HLS_DOMAIN = "finn.custom_op.fpgadataflow.hls"
 
 
-def register() -> None:
-    import finn.custom_op.fpgadataflow as fdf
-    import finn.custom_op.fpgadataflow.hls as fdf_hls
-    from qonnx.custom_op.registry import add_op_to_domain
+def _extend(registry: dict, name: str, cls) -> None:
+    if registry.get(name, cls) is not cls:
+        raise RuntimeError(f"FINN already has an op named {name}; qsnn-pynq will not replace it")
+    registry[name] = cls
 
-    from toolchain.custom_op.fpgadataflow.hls.lif_hls import LIF_hls
-    from toolchain.custom_op.fpgadataflow.hls.mvau_hls import MVAU_hls
 
+def _register() -> None:
+    _extend(_fdf.custom_op, "LIF", LIF)
+    _extend(_fdf_hls.custom_op, "LIF_hls", LIF_hls)
+    _extend(_fdf_hls.custom_op, "MVAUSpike_hls", MVAUSpike_hls)
     add_op_to_domain(FINN_DOMAIN, LIF)
     add_op_to_domain(FINN_HLS_DOMAIN, LIF_hls)
-    add_op_to_domain(FINN_HLS_DOMAIN, MVAU_hls)  # FINN's, plus {0,1} spike inputs (see mvau_hls.py)
-    fdf.custom_op["LIF"] = LIF
-    fdf_hls.custom_op["LIF_hls"] = LIF_hls
-    fdf_hls.custom_op["MVAU_hls"] = MVAU_hls
+    add_op_to_domain(FINN_HLS_DOMAIN, MVAUSpike_hls)
+
+
+_register()

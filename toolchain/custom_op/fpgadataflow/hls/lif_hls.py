@@ -103,7 +103,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
         if not exe or not Path(exe).is_file():
             raise RuntimeError(
                 f"LIF node '{node.name}': no C-simulation binary; run PrepareCppSim and "
-                "CompileCppSim (or toolchain.build step csim) first"
+                "CompileCppSim (or toolchain.flow step csim) first"
             )
         current = np.rint(context[node.input[0]]).astype(np.int64)
         shape = current.shape

@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 
 from qonnx.core.modelwrapper import ModelWrapper
 
-from toolchain.build.config import STEPS, BuildConfig
-from toolchain.build.steps import STEP_FUNCTIONS
-from toolchain.errors import QsnnError, ToolNotFound
+from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.estimate.report import build_report, write_reports
+from toolchain.flow.config import STEPS, BuildConfig
+from toolchain.flow.steps import STEP_FUNCTIONS
 from toolchain.fsutil import atomic_path, write_json
 
 
@@ -28,8 +29,9 @@ def _load_state(cfg) -> dict:
     if cfg.start == "export":
         return {"verification": {}, "timings": {}, "steps_done": []}
     if not f.is_file():
-        raise QsnnError(f"--from {cfg.start}: no earlier build in {cfg.out} (build_state.json missing); "
-                        "start from export")
+        raise QsnnError(
+            f"--from {cfg.start}: no earlier build in {cfg.out} (build_state.json missing); start from export"
+        )
     return json.loads(f.read_text())
 
 
@@ -43,20 +45,24 @@ def _load_model(cfg):
     return ModelWrapper(str(path))
 
 
-def run_build(cfg: BuildConfig, log=sys.stderr) -> dict:
-    """Run the configured steps; ``log`` gets one line per step (None: quiet)."""
+def run_build(cfg: BuildConfig, log="stderr") -> dict:
+    """Run the configured steps; ``log`` (a stream; default the current sys.stderr) gets one line per step
+    (None: quiet)."""
+    log = sys.stderr if log == "stderr" else log
     (cfg.out / "intermediate").mkdir(parents=True, exist_ok=True)
     state, model = _load_state(cfg), _load_model(cfg)
     write_json(cfg.out / "build_config.json", cfg.to_dict())
     for k, step in enumerate(cfg.steps, 1):
         if log is not None:
-            print(f"[{k}/{len(cfg.steps)}] {step}: {STEP_FUNCTIONS[step].__doc__.splitlines()[0]}", file=log, flush=True)
+            print(
+                f"[{k}/{len(cfg.steps)}] {step}: {STEP_FUNCTIONS[step].__doc__.splitlines()[0]}", file=log, flush=True
+            )
         t0 = time.perf_counter()
         try:
             model = STEP_FUNCTIONS[step](model, cfg, state)
-        except ToolNotFound as e:
+        except (ToolNotFound, ToolFailed) as e:
             _finish(cfg, state)
-            raise ToolNotFound(_stopped_message(cfg, step, state, e)) from None
+            raise type(e)(_stopped_message(cfg, step, state, e)) from None
         state["timings"][step] = round(time.perf_counter() - t0, 3)
         state["steps_done"] = [s for s in state["steps_done"] if s != step] + [step]
         with atomic_path(_model_path(cfg, step)) as tmp:
@@ -72,6 +78,25 @@ def _finish(cfg, state):
 
 def _stopped_message(cfg, step, state, err) -> str:
     done = ", ".join(state["steps_done"]) or "none"
-    return (f"{err} -- stopped at step '{step}'. Steps done: {done}. Artifacts (models, HLS code, reports) are in "
-            f"{cfg.out}. To finish on a machine with the tool: qsnn build {cfg.run_dir} --board {cfg.board} "
-            f"--out {cfg.out} --from {step} --until {cfg.until} --name {cfg.name}")
+    cmd = [
+        "qsnn",
+        "build",
+        cfg.run_dir,
+        "--board",
+        cfg.board,
+        "--out",
+        str(cfg.out),
+        "--from",
+        step,
+        "--until",
+        cfg.until,
+        "--name",
+        cfg.name,
+    ]
+    for opt, value in (("--vivado", cfg.vivado), ("--finn-deps", cfg.finn_deps)):
+        if value:
+            cmd += [opt, value]
+    return (
+        f"{err} -- stopped at step '{step}'. Steps done: {done}. Artifacts (models, HLS code, reports) are in "
+        f"{cfg.out}. To finish on a machine with the tool: {shlex.join(cmd)}"
+    )

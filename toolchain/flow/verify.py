@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 from toolchain.golden import GoldenModel
 
 BATCH = 120
+BATCHED_ATTRS = ("numInputVectors", "inShape", "outShape")
 NOTES = {
     "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
     "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
     "hls_csim": "LIF_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
-                "cppsim needs finn-hlslib, which is absent here",
+    "cppsim needs finn-hlslib, which is absent here",
 }
 
 
@@ -63,12 +64,13 @@ def with_batch(model, n: int):
         if len(dims) >= 3:
             dims[0].dim_value = n
     for node in m.graph.node:
-        attr = get_by_name(node.attribute, "numInputVectors")
-        if attr is not None:
-            vec = list(attr.ints)
-            vec[0] = n
-            node.attribute.remove(attr)
-            node.attribute.append(helper.make_attribute("numInputVectors", vec))
+        for name in BATCHED_ATTRS:  # shapes FINN's HW ops keep as attributes (MVAU/LIF, width converters)
+            attr = get_by_name(node.attribute, name)
+            if attr is not None:
+                vec = list(attr.ints)
+                vec[0] = n
+                node.attribute.remove(attr)
+                node.attribute.append(helper.make_attribute(name, vec))
     return m
 
 
@@ -92,11 +94,13 @@ def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
 
 
 def csim_model(model, cfg):
-    """The folded HW graph with LIF_hls nodes compiled for g++ C-simulation and MVAUs abstract (Python)."""
+    """The folded HW graph with LIF_hls nodes compiled for g++ C-simulation and every other node as its
+    abstract FINN op (Python execution: MVAU, width converters)."""
     m = copy.deepcopy(model)
     for node in m.graph.node:
-        if node.op_type in ("MVAU_hls", "MVAU_rtl"):
-            node.op_type, node.domain = "MVAU", "finn.custom_op.fpgadataflow"
+        if node.op_type != "LIF_hls" and node.op_type.endswith(("_hls", "_rtl")):
+            abstract = "MVAU" if node.op_type == "MVAUSpike_hls" else node.op_type.rsplit("_", 1)[0]
+            node.op_type, node.domain = abstract, "finn.custom_op.fpgadataflow"
     folder = Path(cfg.out) / "csim"
     for node in m.graph.node:
         if node.op_type == "LIF_hls":

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from toolchain.boards import get_board
 from toolchain.errors import QsnnError
 
+UNSAFE_PATH = re.compile(r"""[\s$\[\]{}\\"';&|<>`()*?]""")
 STEPS = ["export", "streamline", "hw", "specialize", "fold", "estimate", "hls", "csim", "ip", "bitstream"]
 
 
@@ -24,11 +26,20 @@ class BuildConfig:
     verify_samples: int | None = None  # None: the whole test set
     start: str = "export"
     until: str = "estimate"
-    vivado: str | None = None  # path to vivado / vitis_hls binaries' folder (else PATH)
-    name: str | None = None  # bitstreams/<board>/<name>/; default: the run directory's name
+    vivado: str | None = None  # the Vivado install folder, e.g. /tools/Xilinx/Vivado/2023.2 (else XILINX_VIVADO, PATH)
+    name: str | None = None  # the bitstream's name (BUILD_DIR/bitstream/<name>.bit); default: the run's name
+    finn_deps: str | None = None  # FINN's dependencies (finn-hlslib, board files); default: FINN's own folder
 
     def __post_init__(self):
         self.board_info = get_board(self.board)
+        self.board = self.board_info.name  # FINN's name (KV260 -> KV260_SOM)
+        # FINN pastes build paths unquoted into tcl and bash scripts: refuse what those would interpret
+        for what, path in (("--out", self.out_dir), ("--finn-deps", self.finn_deps), ("--vivado", self.vivado)):
+            if path is not None and UNSAFE_PATH.search(str(Path(path).resolve())):
+                raise QsnnError(
+                    f"{what} {path!r}: FINN writes this path unquoted into tcl and shell scripts, so it may not "
+                    "contain spaces or any of $ [ ] { } \\ \" ' ; & | < > ` ( ) * ?; choose a plain path"
+                )
         if self.name is None:
             self.name = Path(self.run_dir).name
         if self.clock_mhz is None:

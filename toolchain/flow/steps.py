@@ -11,17 +11,22 @@ import shutil
 import warnings
 from pathlib import Path
 
+from finn.transformation.general import ApplyConfig
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
-from finn.transformation.general import ApplyConfig
 from qonnx.transformation.general import GiveReadableTensorNames, GiveUniqueNodeNames
 from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
-import toolchain  # noqa: F401  (plugs the LIF HW op into FINN)
-from toolchain.build import verify
+import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW ops into FINN)
 from toolchain.errors import QsnnError
-from toolchain.transform import AbsorbScaleIntoLIF, InferLIFLayer
+from toolchain.flow import verify
+from toolchain.transform import (
+    AbsorbScaleIntoLIF,
+    InferLIFLayer,
+    UseSpikeMVAU,
+    check_stream_widths,
+)
 
 HW_OPS = {"MVAU", "LIF"}
 QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF"}
@@ -53,8 +58,15 @@ def step_streamline(model, cfg, state):
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
 
     check_ops(model, QONNX_OPS, "QONNX")
-    model = _quiet(model, ConvertQONNXtoFINN(), AbsorbScaleIntoLIF(), InferShapes(), InferDataTypes(),
-                   GiveUniqueNodeNames(), GiveReadableTensorNames())
+    model = _quiet(
+        model,
+        ConvertQONNXtoFINN(),
+        AbsorbScaleIntoLIF(),
+        InferShapes(),
+        InferDataTypes(),
+        GiveUniqueNodeNames(),
+        GiveReadableTensorNames(),
+    )
     return model
 
 
@@ -64,8 +76,14 @@ def step_hw(model, cfg, state):
         InferQuantizedMatrixVectorActivation,
     )
 
-    model = _quiet(model, InferQuantizedMatrixVectorActivation(), InferLIFLayer(), InferShapes(), InferDataTypes(),
-                   GiveUniqueNodeNames())
+    model = _quiet(
+        model,
+        InferQuantizedMatrixVectorActivation(),
+        InferLIFLayer(),
+        InferShapes(),
+        InferDataTypes(),
+        GiveUniqueNodeNames(),
+    )
     check_ops(model, HW_OPS, "hardware", domain="finn.custom_op.fpgadataflow")
     state["verification"]["finn_hw"] = verify.level(model, cfg, "finn_hw")
     return model
@@ -73,13 +91,19 @@ def step_hw(model, cfg, state):
 
 def check_ops(model, allowed, stage, domain=None):
     """Raise QsnnError listing every node the flow cannot lower, with its position and tensors."""
-    bad = [(i, n) for i, n in enumerate(model.graph.node)
-           if n.op_type not in allowed or (domain is not None and not n.domain.startswith(domain))]
+    bad = [
+        (i, n)
+        for i, n in enumerate(model.graph.node)
+        if n.op_type not in allowed or (domain is not None and not n.domain.startswith(domain))
+    ]
     if bad:
-        where = "; ".join(f"#{i} {n.op_type} '{n.name}' ({', '.join(n.input)} -> {', '.join(n.output)})"
-                          for i, n in bad)
-        raise QsnnError(f"the flow cannot lower {len(bad)} {stage} node(s) to hardware: {where}. Supported: "
-                        "dense spiking layers (MatMul + LIF); conv networks export to QONNX but do not lower yet")
+        where = "; ".join(
+            f"#{i} {n.op_type} '{n.name}' ({', '.join(n.input)} -> {', '.join(n.output)})" for i, n in bad
+        )
+        raise QsnnError(
+            f"the flow cannot lower {len(bad)} {stage} node(s) to hardware: {where}. Supported: "
+            "dense spiking layers (MatMul + LIF); conv networks export to QONNX but do not lower yet"
+        )
 
 
 def step_specialize(model, cfg, state):
@@ -93,7 +117,9 @@ def step_specialize(model, cfg, state):
     parent.save(str(cfg.out / "intermediate" / "dataflow_parent.onnx"))
     sdp = [n for n in parent.graph.node if n.op_type == "StreamingDataflowPartition"]
     if len(sdp) != 1 or len(parent.graph.node) != 1:
-        raise QsnnError(f"expected the whole graph in one dataflow partition, got {[n.op_type for n in parent.graph.node]}")
+        raise QsnnError(
+            f"expected the whole graph in one dataflow partition, got {[n.op_type for n in parent.graph.node]}"
+        )
     child = ModelWrapper(getCustomOp(sdp[0]).get_nodeattr("model"))
     for node in child.graph.node:
         if node.op_type == "MVAU":
@@ -103,9 +129,11 @@ def step_specialize(model, cfg, state):
 
 
 def step_fold(model, cfg, state):
-    """Minimise accumulator widths, then fold: a folding JSON, or a target in cycles per time step."""
+    """Fold (a folding JSON, or a target in cycles per time step), then match every stream width."""
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
     from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
     from finn.transformation.fpgadataflow.set_folding import SetFolding
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
     model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
     steps = state["steps_per_sample"]
@@ -120,6 +148,9 @@ def step_fold(model, cfg, state):
         if hasattr(op, "check_folding"):
             op.check_folding()
     save_folding(model, cfg.out / "folding.json")
+    # width converters where a consumer takes another width than its producer gives (FINN's own)
+    model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
+    check_stream_widths(model)
     return model
 
 
@@ -138,7 +169,9 @@ def save_folding(model, path):
     cfg = {"Defaults": {}}
     for node in model.graph.node:
         op = getCustomOp(node)
-        cfg[node.name] = {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in op.get_nodeattr_types()}
+        folds = {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in op.get_nodeattr_types()}
+        if folds:
+            cfg[node.name] = folds
     write_json(path, cfg)
 
 
@@ -166,14 +199,14 @@ def step_csim(model, cfg, state):
 
 def step_ip(model, cfg, state):
     """HLS synthesis of every node and FINN's stitched IP (needs Vitis HLS and Vivado)."""
-    from toolchain.hls.vendor import synthesize_ip
+    from toolchain.vendor.steps import synthesize_ip
 
     return synthesize_ip(model, cfg, state)
 
 
 def step_bitstream(model, cfg, state):
     """FIFO/DWC/IODMA insertion, the Zynq project and the bitstream (needs Vivado)."""
-    from toolchain.hls.vendor import build_bitstream
+    from toolchain.vendor.steps import build_bitstream
 
     return build_bitstream(model, cfg, state)
 

@@ -1,0 +1,185 @@
+"""The vendor flow's contract with Vivado / Vitis HLS, proven here with test doubles of the tools.
+
+tests/vendor_doubles/ holds ``vitis_hls``, ``vitis-run`` and ``vivado`` doubles that run every tcl
+script the flow generates under plain ``tclsh`` with recording stub commands, failing where the real
+tool would (unset variable, missing file or include folder, unknown part, missing top function, C++
+that g++ rejects). They are put in a fake install folder inside the test's temporary folder and reached
+only through ``--vivado``; nothing they write leaves that folder, and each folder they make holds a file
+saying it is not tool output.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolchain.cli import main
+from toolchain.errors import ToolNotFound
+from toolchain.hls.csim import ap_headers
+
+DOUBLES = Path(__file__).resolve().parent / "vendor_doubles"
+
+pytestmark = pytest.mark.skipif(shutil.which("tclsh") is None, reason="needs tclsh (Debian tcl8.6; make install)")
+
+
+def fake_install(tmp_path, version="2023.2"):
+    """An AMD install layout whose bin folders hold the doubles; returns the Vivado folder."""
+    year = int(version.split(".")[0])
+    root = tmp_path / "Xilinx"
+    if year >= 2025:
+        vivado, hls = root / version / "Vivado", root / version / "Vitis"
+    else:
+        vivado, hls = root / "Vivado" / version, root / ("Vitis" if version == "2024.2" else "Vitis_HLS") / version
+    for folder, tools in ((vivado, ["vivado"]), (hls, ["vitis_hls", "vitis-run"])):
+        (folder / "bin").mkdir(parents=True)
+        for t in tools:
+            (folder / "bin" / t).symlink_to(DOUBLES / t)
+    return vivado
+
+
+@pytest.fixture
+def doubles_env(tmp_path, monkeypatch):
+    from finn.util.basic import part_map
+
+    log = tmp_path / "tool_calls.log"
+    monkeypatch.setenv("QSNN_DOUBLE_LOG", str(log))
+    monkeypatch.setenv("QSNN_KNOWN_PARTS", ",".join(sorted(set(part_map.values()))))
+    monkeypatch.setenv("QSNN_AP_HEADERS", str(ap_headers()))
+    for var in ("XILINX_VIVADO", "XILINX_HLS", "FINN_CUSTOM_HLS", "FINN_RTLLIB"):
+        monkeypatch.delenv(var, raising=False)
+    return log
+
+
+def finn_deps(tmp_path, hlslib=True, board_files=True):
+    """A FINN dependency folder; finn-hlslib is a marked stub (its real sources cannot be fetched here)."""
+    deps = tmp_path / "finn_deps"
+    deps.mkdir()
+    if hlslib:
+        (deps / "finn-hlslib").mkdir()
+        (deps / "finn-hlslib" / "bnn-library.h").write_text("// test stub of finn-hlslib\n")
+        (deps / "finn-hlslib" / "QSNN_TEST_STUB").write_text("the doubles skip syntax checks of finn-hlslib code\n")
+        (deps / "attention-hlslib").mkdir()
+    if board_files:
+        (deps / "board_files" / "pynq-z2").mkdir(parents=True)
+    return deps
+
+
+def build_args(run, out, *extra):
+    return ["build", str(run), "--out", str(out), "--target-cycles", "64", "--verify-samples", "20", *extra]
+
+
+def test_without_finn_hlslib_the_flow_stops_before_any_tool_naming_the_fetch_command(
+    demo_run, tmp_path, doubles_env, capsys
+):
+    deps = finn_deps(tmp_path, hlslib=False)
+    vivado = fake_install(tmp_path)
+    code = main(
+        build_args(demo_run, tmp_path / "b", "--until", "ip", "--vivado", str(vivado), "--finn-deps", str(deps))
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert (
+        "finn-hlslib" in err and "finn deps update --batch --dependency-path" in err and "stopped at step 'ip'" in err
+    )
+    assert not doubles_env.exists(), "no vendor tool may run when a dependency is missing"
+
+
+def test_make_bitstream_under_the_doubles_runs_every_generated_script(demo_run, tmp_path, doubles_env, capsys):
+    deps = finn_deps(tmp_path)
+    vivado = fake_install(tmp_path)
+    out = tmp_path / "build"
+    code = main(build_args(demo_run, out, "--until", "bitstream", "--vivado", str(vivado), "--finn-deps", str(deps)))
+    err = capsys.readouterr().err
+    log = doubles_env.read_text().splitlines()
+    assert not [line for line in log if " FAIL " in line], "\n".join(log[-20:])
+    # every HLS node of the dataflow graph went through HLS synthesis with the board's part
+    hls_runs = [line.split()[-1] for line in log if line.startswith("vitis_hls RUN")]
+    names = {Path(p).stem.removeprefix("hls_syn_") for p in hls_runs}
+    assert {"LIF_hls_0", "LIF_hls_1", "MVAU_hls_0", "MVAU_hls_1"} <= names
+    assert all(line.endswith("xc7z020clg400-1") for line in log if line.startswith("vitis_hls set_part"))
+    # our own kernels passed g++ -fsyntax-only with the include folders the tcl gave
+    assert sum(line.startswith("vitis_hls SYNTAX_OK") and "top_LIF_hls" in line for line in log) >= 2
+    # Vivado ran the stitched-IP scripts and then FINN's Zynq project, up to the bitstream run
+    assert any(line.startswith("vivado RUN") and line.endswith("make_project.tcl") for line in log)
+    assert any(line.startswith("vivado RUN") and line.endswith("ip_config.tcl") for line in log)
+    assert any(line.startswith("vivado launch_runs") and "write_bitstream" in line for line in log)
+    # the doubles write no bitstream, so the flow stops there, honestly, and says so
+    assert code == 2 and "stopped at step 'bitstream'" in err and "no bitstream" in err
+    assert not list(out.rglob("*.bit"))
+    env_script = (out / "finn_env.sh").read_text()
+    for var in ("FINN_CUSTOM_HLS", "FINN_RTLLIB", "FINN_DEPS", "XILINX_VIVADO", "XILINX_HLS", "FINN_BUILD_DIR"):
+        assert f"export {var}=" in env_script
+
+
+def test_vivado_2025_uses_vitis_run(tmp_path, doubles_env):
+    from toolchain.vendor.tools import find_tools
+
+    tools = find_tools(str(fake_install(tmp_path, "2025.1")))
+    assert tools.hls_command == "vitis-run" and tools.version == (2025, 1)
+    old = find_tools(str(fake_install(tmp_path / "old", "2023.2")))
+    assert old.hls_command == "vitis_hls" and old.hls.name == "2023.2" and old.hls.parent.name == "Vitis_HLS"
+
+
+def test_vivado_option_must_name_an_install(tmp_path):
+    from toolchain.vendor.tools import find_tools
+
+    with pytest.raises(ToolNotFound, match="no bin/vivado there"):
+        find_tools(str(tmp_path))
+
+
+@pytest.fixture
+def generated_hls_tcl(demo_run, tmp_path, doubles_env):
+    """The HLS tcl of one LIF layer as the flow generates it, with the environment FINN's CLI sets."""
+    out = tmp_path / "gen"
+    assert main(build_args(demo_run, out, "--until", "hls", "--finn-deps", str(finn_deps(tmp_path)))) == 0
+    tcl = out / "hls" / "LIF_hls_0" / "hls_syn_LIF_hls_0.tcl"
+    env = dict(os.environ)
+    for line in (out / "finn_env.sh").read_text().splitlines():
+        if line.startswith("export ") and "PATH" not in line:
+            k, v = line[7:].split("=", 1)
+            env[k] = v.strip("'")
+    return tcl, env
+
+
+def run_double(tcl, env):
+    return subprocess.run(
+        [str(DOUBLES / "vitis_hls"), str(tcl)], cwd=tcl.parent, env=env, capture_output=True, text=True
+    )
+
+
+def test_the_hls_double_accepts_the_generated_script(generated_hls_tcl):
+    tcl, env = generated_hls_tcl
+    r = run_double(tcl, env)
+    assert r.returncode == 0, r.stderr
+    assert (tcl.parent / "project_LIF_hls_0" / "sol1" / "impl" / "ip" / "DOUBLE_NOT_TOOL_OUTPUT.txt").is_file()
+
+
+def test_of_the_test_unset_finn_custom_hls_fails(generated_hls_tcl):
+    tcl, env = generated_hls_tcl
+    del env["FINN_CUSTOM_HLS"]
+    r = run_double(tcl, env)
+    assert r.returncode != 0 and "FINN_CUSTOM_HLS" in r.stderr
+
+
+def test_of_the_test_a_wrong_part_fails(generated_hls_tcl):
+    tcl, env = generated_hls_tcl
+    tcl.write_text(tcl.read_text().replace("xc7z020clg400-1", "xc7z999clg400-1"))
+    r = run_double(tcl, env)
+    assert r.returncode != 0 and "unknown part 'xc7z999clg400-1'" in r.stderr
+
+
+def test_of_the_test_a_missing_top_function_fails(generated_hls_tcl):
+    tcl, env = generated_hls_tcl
+    tcl.write_text(tcl.read_text().replace('set config_toplevelfxn "LIF_hls_0"', 'set config_toplevelfxn "nope"'))
+    r = run_double(tcl, env)
+    assert r.returncode != 0 and "top function 'nope'" in r.stderr
+
+
+def test_of_the_test_bad_cpp_fails(generated_hls_tcl):
+    tcl, env = generated_hls_tcl
+    top = tcl.parent / "top_LIF_hls_0.cpp"
+    top.write_text(top.read_text() + "\nthis is not C++;\n")
+    r = run_double(tcl, env)
+    assert r.returncode != 0 and "g++ -fsyntax-only rejects" in r.stderr

@@ -1,0 +1,163 @@
+# qsnn-pynq test double of Vitis HLS and Vivado: runs a tool's tcl script under plain tclsh with
+# recording stub commands, and fails where the real tool would stop on a broken script. TEST USE ONLY.
+# Every call of a tool command is appended to $QSNN_DOUBLE_LOG as "<tool> <command> <args>".
+# It fails on: an unset environment variable (tcl's own error), a missing file or include folder, an
+# unknown part, a top function absent from the added sources, an HLS source that g++ -fsyntax-only
+# rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it).
+# The only files it writes are the folders FINN checks for, each holding a file that says what it is.
+
+set ::tool [lindex $argv 0]
+set ::script [lindex $argv 1]
+set ::sources {}
+set ::cflags {}
+set ::top ""
+set ::proj ""
+set ::projdir "."
+set ::bd ""
+set ::known_parts [split $::env(QSNN_KNOWN_PARTS) ","]
+set ::note "written by qsnn-pynq's vendor-tool test double (tests/vendor_doubles): not tool output"
+
+proc record {args} {
+    set f [open $::env(QSNN_DOUBLE_LOG) a]
+    puts $f "$::tool [join $args { }]"
+    close $f
+}
+
+proc fail {msg} {
+    record FAIL $msg
+    puts stderr "test double of $::tool: $msg"
+    exit 3
+}
+
+proc check_part {p} {
+    if {[lsearch -exact $::known_parts $p] < 0} { fail "unknown part '$p'" }
+}
+
+proc check_file {f what} {
+    if {[string index $f 0] eq "/" && ![file exists $f]} { fail "$what '$f' does not exist" }
+}
+
+proc leave_marker {dir} {
+    file mkdir $dir
+    set f [open [file join $dir DOUBLE_NOT_TOOL_OUTPUT.txt] w]
+    puts $f $::note
+    close $f
+}
+
+# anything not stubbed below: record it and return a handle, as Vivado's object commands do
+proc unknown {args} {
+    record {*}$args
+    return "double_obj_[lindex $args 0]"
+}
+
+# -- Vitis HLS ------------------------------------------------------------------------------------
+proc open_project {name args} { record open_project $name {*}$args; set ::proj $name }
+proc open_solution {name args} { record open_solution $name {*}$args }
+proc set_part {p args} { record set_part $p {*}$args; check_part $p }
+proc set_top {name} { record set_top $name; set ::top $name }
+proc add_files {args} {
+    record add_files {*}$args
+    set files {}
+    for {set i 0} {$i < [llength $args]} {incr i} {
+        set a [lindex $args $i]
+        if {$a eq "-cflags"} {
+            incr i
+            lappend ::cflags [lindex $args $i]
+            foreach flag [lindex $args $i] {
+                if {[string match "-I*" $flag]} { check_file [string range $flag 2 end] "include folder" }
+            }
+        } elseif {[string index $a 0] ne "-"} { lappend files $a }
+    }
+    foreach f $files {
+        if {[string index $f 0] ne "/" && ![file exists $f]} { fail "source '$f' does not exist" }
+        check_file $f "source"
+        lappend ::sources $f
+    }
+}
+proc syntax_check {src flags} {
+    set fh [open $src]; set text [read $fh]; close $fh
+    set stub [file join $::env(FINN_DEPS) finn-hlslib QSNN_TEST_STUB]
+    if {[string match {*bnn-library.h*} $text] && [file exists $stub]} {
+        record SYNTAX_SKIPPED $src "(finn-hlslib is a test stub)"
+        return
+    }
+    set incs {}
+    foreach flag $flags { if {[string match "-I*" $flag]} { lappend incs $flag } }
+    if {[catch {exec g++ -fsyntax-only -std=c++14 -w {*}$incs -I$::env(QSNN_AP_HEADERS) -I[file dirname $src] $src} err]} {
+        fail "g++ -fsyntax-only rejects $src: $err"
+    }
+    record SYNTAX_OK $src
+}
+proc csynth_design {args} {
+    record csynth_design {*}$args
+    if {$::top eq ""} { fail "csynth_design without set_top" }
+    set found 0
+    foreach src $::sources {
+        set fh [open $src]; set text [read $fh]; close $fh
+        if {[regexp "\\m$::top\\s*\\(" $text]} { set found 1 }
+    }
+    if {!$found} { fail "top function '$::top' is not defined in the added sources ($::sources)" }
+    foreach src $::sources { syntax_check $src [join $::cflags " "] }
+}
+proc export_design {args} {
+    record export_design {*}$args
+    leave_marker [file join $::proj sol1 impl ip]
+    leave_marker [file join $::proj sol1 impl verilog]
+}
+
+# -- Vivado ---------------------------------------------------------------------------------------
+proc create_project {args} {
+    record create_project {*}$args
+    set pos {}
+    for {set i 0} {$i < [llength $args]} {incr i} {
+        set a [lindex $args $i]
+        if {$a eq "-part"} { incr i; check_part [lindex $args $i] } elseif {[string index $a 0] ne "-"} { lappend pos $a }
+    }
+    set ::proj [lindex $pos 0]
+    if {[llength $pos] > 1} { set ::projdir [lindex $pos 1] }
+}
+proc create_bd_design {name args} { record create_bd_design $name {*}$args; set ::bd $name }
+proc set_property {args} {
+    record set_property {*}$args
+    if {[lindex $args 0] eq "ip_repo_paths"} {
+        foreach d [lindex $args 1] { check_file $d "IP repository" }
+    }
+    if {[lindex $args 0] eq "part"} { check_part [lindex $args 1] }
+}
+proc get_property {args} {
+    record get_property {*}$args
+    # numeric properties the scripts compute with (address widths of AXI-lite interfaces)
+    if {[string match -nocase "*WIDTH*" [lindex $args 0]]} { return 12 }
+    return "double_obj_get_property"
+}
+proc read_verilog {args} { record read_verilog {*}$args; foreach f $args { check_file $f "Verilog source" } }
+proc import_files {args} { record import_files {*}$args; foreach f $args { check_file $f "file" } }
+namespace eval ipx {}
+proc ipx::package_project {args} {
+    record ipx::package_project {*}$args
+    set i [lsearch -exact $args "-root_dir"]
+    set ::ipx_root [expr {$i >= 0 ? [lindex $args [expr {$i + 1}]] : "ip"}]
+    return "double_obj_core"
+}
+proc ipx::save_core {args} {
+    record ipx::save_core {*}$args
+    file mkdir $::ipx_root
+    set f [open [file join $::ipx_root component.xml] w]
+    puts $f "<!-- $::note -->"
+    close $f
+}
+proc make_wrapper {args} {
+    record make_wrapper {*}$args
+    set d [file join $::projdir $::proj.srcs sources_1 bd $::bd hdl]
+    file mkdir $d
+    set f [open [file join $d ${::bd}_wrapper.v] w]
+    puts $f "// $::note"
+    close $f
+}
+
+if {![file exists $::script]} { fail "tcl script '$::script' not found" }
+record RUN $::script
+# FINN's wrapper scripts end with a `cd`, hiding the tool's exit code: record the failure in the log too
+if {[catch {uplevel #0 [list source $::script]} err]} { fail "error in $::script: $err" }
+record DONE $::script
+exit 0
