@@ -236,3 +236,154 @@ def test_rate_encoded_network_through_build_deploy_and_driver(rate_run, tmp_path
         "with SNNAccelerator('.', backend='emulate') as a: print(a.self_test())",
     )
     assert out.strip() == "0"
+
+
+# -- the driver on the real PYNQ API, with only PYNQ's device layer replaced (tests/pynq_sim) -----------
+
+PYNQ_SIM = Path(__file__).resolve().parent / "pynq_sim"
+
+
+@pytest.fixture(scope="session")
+def pynq_python(tmp_path_factory):
+    """A venv with the real pynq package (PYNQ 4.0 needs numpy<2, so not the project's venv)."""
+    venv = tmp_path_factory.mktemp("pynq_venv")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+        r = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "pynq==4.0.0"], capture_output=True, text=True, timeout=900
+        )
+    except (subprocess.SubprocessError, OSError) as e:
+        pytest.skip(f"could not create a venv with pynq 4.0.0: {e}")
+    if r.returncode != 0:
+        pytest.skip(f"pip could not install pynq 4.0.0 (package registry unreachable?): {r.stderr[-300:]}")
+    return venv / "bin" / "python"
+
+
+@pytest.fixture
+def board_bundle(bundle, tmp_path):
+    """The deployed bundle with fixture .bit/.hwh files (the simulated device never reads them)."""
+    import shutil
+
+    b = tmp_path / "board_bundle"
+    shutil.copytree(bundle, b)
+    m = json.loads((b / "manifest.json").read_text())
+    m["bitfile"] = "net.bit"
+    (b / "manifest.json").write_text(json.dumps(m))
+    (b / "net.bit").write_text("test fixture: not a bitstream (the simulated PYNQ device does not read it)\n")
+    (b / "net.hwh").write_text("test fixture: not a hardware handoff (the simulated device has its own metadata)\n")
+    return b
+
+
+def run_on_sim_board(python, bundle, code, board="Pynq-Z2", **env):
+    setup = (
+        f"import sys\nsys.path.insert(0, {str(PYNQ_SIM)!r})\nimport sim_device\n"
+        f"dev = sim_device.install({str(bundle)!r})\nsys.path.insert(0, {str(bundle)!r})\n"
+        "from qsnn_driver import SNNAccelerator, DriverError\n"
+    )
+    full_env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env}
+    if board is not None:
+        full_env["BOARD"] = board
+    r = subprocess.run(
+        [str(python), "-c", setup + code], capture_output=True, text=True, cwd=bundle, env=full_env, timeout=600
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r.stdout
+
+
+@pytest.mark.slow
+def test_driver_self_test_through_the_real_pynq_api(pynq_python, board_bundle):
+    out = run_on_sim_board(
+        pynq_python,
+        board_bundle,
+        """
+acc = SNNAccelerator('.', backend='pynq')
+print('self_test', acc.self_test(), acc.self_test())
+print('allocations after two runs of one batch size', dev.allocations, 'runs', dev.runs)
+import numpy as np
+v = np.load('test_vectors.npz')
+got = acc.execute(v['x'][:7])
+print('seven', int(np.sum(np.any(got != v['counts'][:7], axis=1))), 'allocations', dev.allocations)
+acc.close(); acc.close()
+print('freed', dev.frees, 'left in ddr', len(dev.ddr), 'downloads', len(dev.downloads))
+try:
+    acc.self_test()
+except DriverError as e:
+    print('after close:', e)
+""",
+    )
+    assert "self_test 0 0" in out
+    assert "allocations after two runs of one batch size 2 runs 2" in out  # one input + one output buffer, reused
+    assert "seven 0 allocations 4" in out
+    assert "freed 4 left in ddr 0 downloads 1" in out
+    assert "after close: this SNNAccelerator is closed" in out
+
+
+@pytest.mark.slow
+def test_driver_board_check_uses_pynqs_board_id(pynq_python, board_bundle):
+    code = (
+        "try:\n    SNNAccelerator('.', backend='pynq')\nexcept DriverError as e:\n    print(e)\n"
+        "print(len(dev.downloads))"
+    )
+    wrong = run_on_sim_board(pynq_python, board_bundle, code, board="ZCU104")
+    assert "this bitstream is for Pynq-Z2" in wrong and "BOARD=ZCU104" in wrong and wrong.strip().endswith("0")
+    unset = run_on_sim_board(pynq_python, board_bundle, code, board=None)
+    assert "BOARD environment variable is not set" in unset
+
+
+@pytest.mark.slow
+def test_driver_times_out_and_still_frees_everything(pynq_python, board_bundle):
+    out = run_on_sim_board(
+        pynq_python,
+        board_bundle,
+        """
+import time
+acc = SNNAccelerator('.', backend='pynq', timeout_s=0.3)
+t0 = time.monotonic()
+try:
+    acc.self_test()
+except DriverError as e:
+    print('timeout:', e, round(time.monotonic() - t0, 1) < 5)
+acc.close()
+print('freed', dev.frees, 'of', dev.allocations)
+""",
+        SIM_NEVER_FINISH="1",
+    )
+    assert "timeout: the accelerator did not finish" in out and "True" in out
+    assert "freed 2 of 2" in out
+
+
+UTILIZATION_FIXTURE = """Test fixture in the layout of Vivado's report_utilization (written by this test, not by Vivado)
++----------------------------+------+-------+-----------+-------+
+|          Site Type         | Used | Fixed | Available | Util% |
++----------------------------+------+-------+-----------+-------+
+| Slice LUTs                 | 4321 |     0 |     53200 |  8.12 |
+| Slice Registers            | 5678 |     0 |    106400 |  5.34 |
+| Block RAM Tile             |  7.5 |     0 |       140 |  5.36 |
+| DSPs                       |    0 |     0 |       220 |  0.00 |
++----------------------------+------+-------+-----------+-------+
+"""
+
+
+def test_vivado_reports_travel_from_build_to_bundle_to_resource_report(demo_run, tmp_path):
+    from toolchain.vendor.steps import BITSTREAM_DIR
+
+    build = tmp_path / "b"
+    run_build(BuildConfig(run_dir=str(demo_run), out_dir=str(build), until="estimate", verify_samples=20), log=None)
+    folder = build / BITSTREAM_DIR  # where the bitstream step collects what Vivado wrote
+    (folder / "reports").mkdir(parents=True)
+    (folder / "demo.bit").write_text("test fixture: not a bitstream\n")
+    (folder / "demo.hwh").write_text("test fixture: not a hardware handoff\n")
+    (folder / "reports" / "top_wrapper_utilization_placed.rpt").write_text(UTILIZATION_FIXTURE)
+    (tmp_path / "secret").write_text("outside the build folder")
+    (folder / "reports" / "link.rpt").symlink_to(tmp_path / "secret")  # never packed: not written by the build
+    out = extract_bundle(deploy(build, tmp_path / "z.zip", vectors=20), tmp_path / "u")
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["bitfile"] == "demo.bit" and m["reports"] == ["top_wrapper_utilization_placed.rpt"]
+    assert not (out / "reports" / "link.rpt").exists()
+    printed = run_driver(
+        out,
+        "from qsnn_driver import SNNAccelerator\n"
+        "rows = {r['resource']: r for r in SNNAccelerator('.', backend='emulate').resource_report()}\n"
+        "print(rows['LUT']['vivado'], rows['FF']['vivado'], rows['BRAM_18K']['vivado'], rows['LUT']['estimate'] > 0)",
+    )
+    assert printed.split() == ["4321.0", "5678.0", "15.0", "True"]

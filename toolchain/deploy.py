@@ -22,6 +22,7 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+import toolchain.custom_op.fpgadataflow  # noqa: F401  (the HW ops of the saved graphs)
 from toolchain.config import RunConfig
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
@@ -44,16 +45,17 @@ def tool_versions() -> dict:
 
 
 def stream_format(model) -> dict:
-    """Input and output stream layout of the folded dataflow graph (first MVAU in, last LIF out)."""
+    """Input and output stream layout of the folded dataflow graph: its first node's input stream and its
+    last node's (a LIF layer's) spike stream, lanes = stream width / element width."""
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt = first.get_input_datatype(0)
     return {
         "in_bits": idt.bitwidth(),
         "in_signed": bool(idt.signed()),
-        "in_lanes": int(first.get_nodeattr("SIMD")),
-        "in_features": int(first.get_nodeattr("MW")),
-        "out_lanes": int(last.get_nodeattr("PE")),
-        "out_features": int(last.get_nodeattr("NumChannels")),
+        "in_lanes": int(first.get_instream_width(0) // idt.bitwidth()),
+        "in_features": int(first.get_normal_input_shape(0)[-1]),
+        "out_lanes": int(last.get_outstream_width(0)),
+        "out_features": int(last.get_normal_output_shape(0)[-1]),
         "steps": int(last.steps),
     }
 
@@ -73,7 +75,6 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
             raise QsnnError(f"{build / f} not found; is {build} a build directory made by 'qsnn build'?")
     bcfg = json.loads((build / "build_config.json").read_text())
     report = json.loads((build / "report.json").read_text())
-    state = json.loads((build / "build_state.json").read_text())
     cfg = BuildConfig(**bcfg)
     run_dir = Path(cfg.run_dir)
     model_bytes = (run_dir / "golden.npz").read_bytes()
@@ -88,13 +89,15 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     }
     for f in sorted((BOARD_DIR / "qsnn_driver").glob("*.py")):
         files[f"qsnn_driver/{f.name}"] = f.read_bytes()  # resolves the golden.py link to its content
-    bit = _vivado_files(state, files)
+    bit, reports = _vivado_files(build, files)
     manifest = {
         "name": cfg.name,
         "board": cfg.board,
         "part": cfg.board_info.part,
         "clock_mhz": cfg.clock_mhz,
         "power_rails": cfg.board_info.power_rails,
+        "pynq_ids": list(cfg.board_info.pynq_ids),
+        "reports": reports,
         "board_resources": cfg.board_info.resources,
         "model_file": "model.npz",
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
@@ -117,18 +120,25 @@ def _npz(**arrays) -> bytes:
     return buf.getvalue()
 
 
-def _vivado_files(state, files) -> str | None:
-    """Add the bitstream, .hwh and Vivado reports if Vivado wrote them; returns the .bit's name."""
-    bit = state.get("bitfile_path")
-    if not bit or not Path(bit).is_file():
-        return None
-    files[Path(bit).name] = Path(bit).read_bytes()
-    hwh = state.get("hwh_path")
-    if hwh and Path(hwh).is_file():
-        files[Path(bit).with_suffix(".hwh").name] = Path(hwh).read_bytes()
-    for rpt in Path(bit).parent.glob("*.rpt"):
+def _vivado_files(build: Path, files) -> tuple[str | None, list[str]]:
+    """Add the bitstream, .hwh and Vivado's reports that the bitstream step collected into
+    BUILD_DIR/bitstream/ (only files there: what the build wrote); returns (the .bit's name, report names)."""
+    from toolchain.vendor.steps import BITSTREAM_DIR
+
+    folder = build / BITSTREAM_DIR
+    bits = sorted(folder.glob("*.bit"))
+    if not bits:
+        return None, []
+    bit = bits[0]
+    hwh = bit.with_suffix(".hwh")
+    if not hwh.is_file():
+        raise QsnnError(f"{bit} has no {hwh.name} beside it; re-run the bitstream step")
+    files[bit.name] = bit.read_bytes()
+    files[hwh.name] = hwh.read_bytes()
+    reports = sorted(p for p in (folder / "reports").glob("*") if p.is_file() and not p.is_symlink())
+    for rpt in reports:
         files[f"reports/{rpt.name}"] = rpt.read_bytes()
-    return Path(bit).name
+    return bit.name, [r.name for r in reports]
 
 
 def _write_zip(out: Path, top: str, files: dict) -> Path:

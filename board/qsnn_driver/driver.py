@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -29,7 +30,7 @@ def file_sha256(path) -> str:
 class SNNAccelerator:
     """Entry point. ``SNNAccelerator(bundle_folder, backend="pynq" | "emulate")``."""
 
-    def __init__(self, bundle_folder=".", backend="pynq"):
+    def __init__(self, bundle_folder=".", backend="pynq", timeout_s=10.0):
         self.folder = Path(bundle_folder)
         manifest = self.folder / "manifest.json"
         if not manifest.is_file():
@@ -45,8 +46,9 @@ class SNNAccelerator:
         self.stream = self.manifest["stream"]
         self.backend = backend
         self._hw = None
+        self._closed = False
         if backend == "pynq":
-            self._hw = _PynqBackend(self.folder, self.manifest)
+            self._hw = _PynqBackend(self.folder, self.manifest, timeout_s)
         elif backend != "emulate":
             raise DriverError(f"backend {backend!r} is not 'pynq' or 'emulate'")
 
@@ -87,6 +89,8 @@ class SNNAccelerator:
 
     def execute(self, x) -> np.ndarray:
         """Spike counts (N, classes) for integer inputs x."""
+        if self._closed:
+            raise DriverError("this SNNAccelerator is closed; create a new one")
         enc = self.encode(x)
         packed = self.pack_input(enc)
         out = self._hw.run(packed, len(enc)) if self._hw else self._emulate(packed, len(enc))
@@ -137,7 +141,7 @@ class SNNAccelerator:
     def resource_report(self) -> list[dict]:
         """Vivado's utilization (when the bundle has the report) beside the toolchain's estimate."""
         est = self.manifest.get("estimate") or {}
-        measured = _parse_utilization(self.folder / "reports" / "utilization.rpt")
+        measured = _parse_utilization(self._utilization_report())
         rows = []
         for key, name in (("lut", "LUT"), ("ff", "FF"), ("bram18", "BRAM_18K"), ("uram", "URAM"), ("dsp", "DSP")):
             rows.append(
@@ -150,6 +154,13 @@ class SNNAccelerator:
             )
         return rows
 
+    def _utilization_report(self):
+        """Vivado's post-route utilization report as FINN's Zynq project leaves it (impl_1 run)."""
+        for name in self.manifest.get("reports") or []:
+            if name.endswith("utilization_placed.rpt"):
+                return self.folder / "reports" / name
+        return self.folder / "reports" / "missing.rpt"
+
     def power(self) -> dict:
         if not self.manifest.get("power_rails"):
             return {"available": False, "why": f"{self.manifest['board']} has no PMBus rails PYNQ can read"}
@@ -158,9 +169,10 @@ class SNNAccelerator:
         return self._hw.power()
 
     def close(self):
+        self._closed = True
         if self._hw is not None:
-            self._hw.close()
-            self._hw = None
+            hw, self._hw = self._hw, None
+            hw.close()
 
     def __enter__(self):
         return self
@@ -201,9 +213,9 @@ def _parse_utilization(path) -> dict:
 
 
 class _PynqBackend:
-    """The overlay, its DMA and buffers; every buffer is freed on close()."""
+    """The overlay, its IODMAs and DMA buffers (allocated once per batch size, reused); close() frees all."""
 
-    def __init__(self, folder: Path, manifest: dict):
+    def __init__(self, folder: Path, manifest: dict, timeout_s: float):
         bit = folder / (manifest.get("bitfile") or "missing.bit")
         hwh = bit.with_suffix(".hwh")
         if not manifest.get("bitfile") or not bit.is_file():
@@ -219,38 +231,51 @@ class _PynqBackend:
             raise DriverError(
                 "backend='pynq' needs the pynq package (on a PYNQ board); use backend='emulate' off-board"
             ) from None
-        board = getattr(pynq.Device.active_device, "name", "") or ""
-        expect = manifest["board"]
-        if expect.lower().replace("-", "") not in board.lower().replace("-", "") and board:
-            raise DriverError(f"this bitstream is for {expect}, but the board is {board}")
+        check_board(manifest, os.environ.get("BOARD"))
         self.pynq = pynq
-        self.overlay = pynq.Overlay(str(bit))
-        self.idma, self.odma = self.overlay.idma0, self.overlay.odma0
+        self.timeout_s = timeout_s
+        self.buffers = {}  # batch size -> (input buffer, output buffer)
         s = manifest["stream"]
         self.out_bytes_per_sample = s["steps"] * (s["out_features"] // s["out_lanes"]) * beat_bytes(s["out_lanes"], 1)
+        self.overlay = pynq.Overlay(str(bit))
+        try:
+            self.idma, self.odma = self.overlay.idma0, self.overlay.odma0
+        except AttributeError:
+            self.close()
+            raise DriverError(f"{bit.name} has no idma0/odma0 (FINN's IODMAs): not a qsnn/FINN bitstream") from None
+
+    def _buffers(self, shape, n):
+        if n not in self.buffers:
+            ibuf = self.pynq.allocate(shape=shape, dtype=np.uint8)
+            try:
+                obuf = self.pynq.allocate(shape=(n * self.out_bytes_per_sample,), dtype=np.uint8)
+            except BaseException:
+                ibuf.freebuffer()
+                raise
+            self.buffers[n] = (ibuf, obuf)
+        return self.buffers[n]
 
     def run(self, packed: np.ndarray, n: int) -> np.ndarray:
-        """FINN IODMA protocol (as FINN's driver_base): address at 0x10, count at 0x1C, start at 0x00."""
-        out_bytes = n * self.out_bytes_per_sample
-        ibuf = self.pynq.allocate(shape=packed.shape, dtype=np.uint8)
-        obuf = self.pynq.allocate(shape=(out_bytes,), dtype=np.uint8)
-        try:
-            if self.odma.read(0x00) & 0x4 == 0:
-                raise DriverError("the output DMA is not idle; reload the overlay")
-            ibuf[:] = packed
-            ibuf.flush()
-            for dma, buf in ((self.odma, obuf), (self.idma, ibuf)):  # output first, as FINN's driver_base
-                dma.write(0x10, buf.device_address & 0xFFFFFFFF)
-                dma.write(0x14, (buf.device_address >> 32) & 0xFFFFFFFF)
-                dma.write(0x1C, n)
-                dma.write(0x00, 1)
-            while (self.odma.read(0x00) & 0x2) == 0:
-                pass
-            obuf.invalidate()
-            return np.array(obuf)
-        finally:
-            ibuf.freebuffer()
-            obuf.freebuffer()
+        """FINN IODMA protocol (as FINN's driver_base): address at 0x10/0x14, count at 0x1C, start at 0x00."""
+        ibuf, obuf = self._buffers(packed.shape, n)
+        if self.odma.read(0x00) & 0x4 == 0:
+            raise DriverError("the output DMA is not idle (a previous run did not finish); reload the overlay")
+        ibuf[:] = packed
+        ibuf.flush()
+        for dma, buf in ((self.odma, obuf), (self.idma, ibuf)):  # output first, as FINN's driver_base
+            dma.write(0x10, buf.device_address & 0xFFFFFFFF)
+            dma.write(0x14, (buf.device_address >> 32) & 0xFFFFFFFF)
+            dma.write(0x1C, n)
+            dma.write(0x00, 1)
+        deadline = time.monotonic() + self.timeout_s
+        while (self.odma.read(0x00) & 0x2) == 0:
+            if time.monotonic() > deadline:
+                raise DriverError(
+                    f"the accelerator did not finish {n} samples within {self.timeout_s} s (output DMA never "
+                    "reported done); check the bitstream matches this bundle, then reload the overlay"
+                )
+        obuf.invalidate()
+        return np.array(obuf)
 
     def power(self) -> dict:
         rails = self.pynq.get_rails()
@@ -262,6 +287,28 @@ class _PynqBackend:
         }
 
     def close(self):
-        if getattr(self, "overlay", None) is not None:
-            self.overlay.free()
-            self.overlay = None
+        buffers, self.buffers = self.buffers, {}
+        try:
+            for bufs in buffers.values():
+                for b in bufs:
+                    b.freebuffer()
+        finally:
+            if getattr(self, "overlay", None) is not None:
+                overlay, self.overlay = self.overlay, None
+                overlay.free()
+
+
+def _norm(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+def check_board(manifest: dict, board_env: str | None) -> None:
+    """PYNQ images name their board in the BOARD environment variable; it must be one this build targets."""
+    ids = manifest.get("pynq_ids") or [manifest["board"]]
+    if board_env is None:
+        raise DriverError(
+            "the BOARD environment variable is not set (PYNQ images set it to the board's name); "
+            f"this bitstream is for {manifest['board']}: set BOARD={ids[0]} if that is this board"
+        )
+    if _norm(board_env) not in {_norm(i) for i in ids}:
+        raise DriverError(f"this bitstream is for {manifest['board']} ({', '.join(ids)}), but BOARD={board_env}")
