@@ -140,7 +140,20 @@ def test_bundle_from_another_model_is_refused(bundle, ternary_stochastic_run, tm
         "try:\n    SNNAccelerator('.', backend='emulate')\n"
         "except DriverError as e:\n    print(e)",
     )
-    assert "does not belong to this bundle" in out
+    assert "model.npz does not match its hash in the manifest" in out
+
+
+def add_fixture_files(folder: Path, files: dict, bitfile=None) -> None:
+    """Add test fixture files to an unpacked bundle, listed with their hashes as 'qsnn deploy' would."""
+    import hashlib
+
+    m = json.loads((folder / "manifest.json").read_text())
+    for name, text in files.items():
+        (folder / name).write_text(text)
+        m["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    if bitfile:
+        m["bitfile"] = bitfile
+    (folder / "manifest.json").write_text(json.dumps(m))
 
 
 def test_missing_hwh_is_named(bundle, tmp_path):
@@ -148,10 +161,7 @@ def test_missing_hwh_is_named(bundle, tmp_path):
 
     b = tmp_path / "b"
     shutil.copytree(bundle, b)
-    m = json.loads((b / "manifest.json").read_text())
-    m["bitfile"] = "net.bit"
-    (b / "manifest.json").write_text(json.dumps(m))
-    (b / "net.bit").write_bytes(b"test fixture: stands in for a bitstream only to reach the .hwh check")
+    add_fixture_files(b, {"net.bit": "test fixture: stands in for a bitstream only to reach the .hwh check"}, "net.bit")
     out = run_driver(
         b,
         "from qsnn_driver import SNNAccelerator, DriverError\n"
@@ -266,11 +276,14 @@ def board_bundle(bundle, tmp_path):
 
     b = tmp_path / "board_bundle"
     shutil.copytree(bundle, b)
-    m = json.loads((b / "manifest.json").read_text())
-    m["bitfile"] = "net.bit"
-    (b / "manifest.json").write_text(json.dumps(m))
-    (b / "net.bit").write_text("test fixture: not a bitstream (the simulated PYNQ device does not read it)\n")
-    (b / "net.hwh").write_text("test fixture: not a hardware handoff (the simulated device has its own metadata)\n")
+    add_fixture_files(
+        b,
+        {
+            "net.bit": "test fixture: not a bitstream (the simulated PYNQ device does not read it)\n",
+            "net.hwh": "test fixture: not a hardware handoff (the simulated device has its own metadata)\n",
+        },
+        "net.bit",
+    )
     return b
 
 
@@ -387,3 +400,59 @@ def test_vivado_reports_travel_from_build_to_bundle_to_resource_report(demo_run,
         "print(rows['LUT']['vivado'], rows['FF']['vivado'], rows['BRAM_18K']['vivado'], rows['LUT']['estimate'] > 0)",
     )
     assert printed.split() == ["4321.0", "5678.0", "15.0", "True"]
+
+
+def test_driver_on_damaged_bundles_raises_driver_errors(bundle, tmp_path):
+    """Every damage the driver can meet ends in a DriverError naming it, never another exception."""
+    import hashlib
+    import shutil
+
+    def rehash(folder, name):
+        m = json.loads((folder / "manifest.json").read_text())
+        m["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+        if name == m["model_file"]:
+            m["model_sha256"] = m["files"][name]
+        (folder / "manifest.json").write_text(json.dumps(m))
+
+    def truncate(folder, name):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2])
+        rehash(folder, name)
+
+    def vectors_wrong_shape(folder, name):
+        with np.load(folder / name) as v:
+            arrays = dict(v)
+        arrays["counts"] = arrays["counts"][:, :3]
+        np.savez(folder / name, **arrays)
+        rehash(folder, name)
+
+    damages = {
+        "manifest not json": ("manifest.json", lambda f, n: (f / n).write_text("{not json")),
+        "manifest a list": ("manifest.json", lambda f, n: (f / n).write_text("[]")),
+        "manifest lacks files": ("manifest.json", lambda f, n: (f / n).write_text('{"model_file": "model.npz"}')),
+        "model truncated (rehashed)": ("model.npz", truncate),
+        "model deleted": ("model.npz", lambda f, n: (f / n).unlink()),
+        "vectors truncated (rehashed)": ("test_vectors.npz", truncate),
+        "vectors wrong shape (rehashed)": ("test_vectors.npz", vectors_wrong_shape),
+    }
+    for label, (name, damage) in damages.items():
+        b = tmp_path / label.replace(" ", "_").replace("(", "").replace(")", "")
+        shutil.copytree(bundle, b)
+        damage(b, name)
+        out = run_driver(
+            b,
+            "from qsnn_driver import SNNAccelerator, DriverError\n"
+            "try:\n    a = SNNAccelerator('.', backend='emulate')\n    a.self_test()\n    print('NO ERROR')\n"
+            "except DriverError as e:\n    print('DriverError:', e)\n",
+        )
+        assert out.startswith("DriverError:"), f"{label}: {out}"
+    out = run_driver(
+        bundle,
+        "from qsnn_driver import SNNAccelerator, DriverError\na = SNNAccelerator('.', backend='emulate')\n"
+        "for kw in ({'batch': 0}, {'repeats': -1}, {'batch': 'x'}):\n"
+        "    try:\n        a.benchmark(**kw)\n    except DriverError as e:\n        print('ok', e)\n"
+        "for t in (0, -1, float('nan')):\n"
+        "    try:\n        SNNAccelerator('.', backend='emulate', timeout_s=t)\n"
+        "    except DriverError as e:\n        print('ok', e)\n",
+    )
+    assert out.count("ok ") == 6

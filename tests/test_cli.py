@@ -111,7 +111,7 @@ def test_sweep_rejects_a_bad_grid_before_any_work(tmp_path):
 
 
 def test_select_on_a_missing_sweep(tmp_path):
-    assert_clean_error(qsnn("select", tmp_path), "not a sweep directory")
+    assert_clean_error(qsnn("select", tmp_path), "a sweep directory made by 'qsnn sweep'")
 
 
 def test_build_without_vivado_stops_with_the_tool_and_the_finishing_command(trained, tmp_path):

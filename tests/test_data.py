@@ -97,7 +97,16 @@ def test_rf_synth_snr_controls_noise():
     assert lag1(clean) > 2 * lag1(noisy)
 
 
-def test_radioml_loader_reads_the_dict_format(tmp_path):
+@pytest.fixture
+def trusted_pickles():
+    from toolchain.data.radioml import trust_pickles
+
+    trust_pickles()
+    yield
+    trust_pickles(False)
+
+
+def test_radioml_loader_reads_the_dict_format(tmp_path, trusted_pickles):
     rng = np.random.default_rng(0)
     d = {(m, s): rng.standard_normal((6, 2, 128)).astype(np.float32) for m in MODULATIONS for s in (-4, 8)}
     f = tmp_path / "RML2016.10a_dict.pkl"
@@ -107,7 +116,7 @@ def test_radioml_loader_reads_the_dict_format(tmp_path):
     assert set(np.unique(ds.snr_test)) == {-4, 8} and not ds.synthetic
 
 
-def test_radioml_bad_inputs(tmp_path):
+def test_radioml_bad_inputs(tmp_path, trusted_pickles):
     with pytest.raises(QsnnError, match="needs --data-path"):
         load_dataset(DataConfig(dataset="radioml2016"))
     with pytest.raises(QsnnError, match="not found"):

@@ -139,11 +139,51 @@ def test_report_files_and_command(tiny_sweep):
     assert "infeasible" in md and "## At least 4x memory reduction within 1 point" in md
     assert json.loads((rep / "results.json").read_text())["summary"]["points"] == 3
     cmd = command_for(select(results, 0.5))
-    assert cmd.startswith("qsnn train --dataset digits")
+    assert cmd.startswith("qsnn train --out runs/selected --weight-bits")
+
+
+def test_selects_command_reproduces_the_point(tmp_path):
+    """A sweep with non-default options everywhere; select's command, re-run, gives the same metrics."""
+    import shlex
+
+    from toolchain.cli import main
+
+    out = tmp_path / "s"
+    opts = [
+        "--limit",
+        "120",
+        "--epochs",
+        "2",
+        "--lr",
+        "0.004",
+        "--threshold",
+        "0.7",
+        "--leak",
+        "shift",
+        "--leak-shift",
+        "3",
+        "--hidden",
+        "12",
+        "--batch-size",
+        "32",
+        "--seed",
+        "5",
+        "--steps",
+        "6",
+    ]
+    assert main(["sweep", "--out", str(out), "--weight-bits", "4", "--no-estimate", "--jobs", "1", *opts]) == 0
+    (point,) = load_results(out)
+    cmd = command_for(point, str(tmp_path / "again"))
+    for opt in opts[::2]:
+        assert opt in cmd, opt
+    train_argv = shlex.split(cmd.split(" && ")[0])[1:]
+    assert main(train_argv) == 0
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["top1"] == point["metrics"]["top1"] and again["memory_bits"] == point["metrics"]["memory_bits"]
 
 
 def test_load_results_needs_a_sweep_dir(tmp_path):
-    with pytest.raises(QsnnError, match="not a sweep directory"):
+    with pytest.raises(QsnnError, match="a sweep directory made by 'qsnn sweep'"):
         load_results(tmp_path)
 
 

@@ -277,3 +277,72 @@ def test_lif_estimate_formulas_by_hand():
         ).dsp_estimation()
         == 24
     )
+
+
+# -- verification can never be stale --------------------------------------------------------------
+
+
+def test_from_refuses_a_build_folder_made_from_another_run(demo_run, ternary_stochastic_run, tmp_path):
+    build(demo_run, tmp_path / "b", until="fold", verify_samples=20)
+    with pytest.raises(QsnnError, match="was built from .*not from .*start from export"):
+        build(ternary_stochastic_run, tmp_path / "b", start="estimate", until="estimate", verify_samples=20)
+
+
+def test_from_refuses_a_retrained_run(demo_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(demo_run, run)
+    build(run, tmp_path / "b", until="fold", verify_samples=20)
+    from toolchain.golden import GoldenModel
+
+    g = GoldenModel.load(run / "golden.npz")  # "retrain": a different golden model, hashes updated as train does
+    g.layers[0].bias = g.layers[0].bias + 1
+    g.save(run / "golden.npz")
+    meta = json.loads((run / "config.json").read_text())
+    from toolchain.train import sha256_file
+
+    meta["files"]["golden.npz"] = sha256_file(run / "golden.npz")
+    (run / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(QsnnError, match="was built from"):
+        build(run, tmp_path / "b", start="estimate", until="estimate", verify_samples=20)
+
+
+def test_from_fold_with_a_new_folding_drops_the_old_levels_and_deploys_the_new_graph(demo_run, tmp_path):
+    from toolchain.deploy import deploy, extract_bundle
+
+    out = tmp_path / "b"
+    first = build(demo_run, out, until="csim", verify_samples=30, target_cycles=64)
+    assert set(first["verification"]) == {"qonnx", "finn_hw", "hls_csim"}
+    old_graph = first["verification"]["hls_csim"]["graph_sha256"]
+    fold = {
+        "MVAU_hls_0": {"PE": 1, "SIMD": 1},
+        "LIF_hls_0": {"PE": 1},
+        "MVAU_hls_1": {"PE": 1, "SIMD": 1},
+        "LIF_hls_1": {"PE": 1},
+    }
+    (tmp_path / "fold.json").write_text(json.dumps(fold))
+    second = build(
+        demo_run, out, start="fold", until="estimate", verify_samples=30, folding=str(tmp_path / "fold.json")
+    )
+    # the C-sim result belonged to the old graph: it is gone, not carried over
+    assert set(second["verification"]) == {"qonnx", "finn_hw"} and "hls_csim" not in second["verification"]
+    assert not (out / "intermediate" / "07_csim.onnx").exists() and not (out / "hls").exists()
+    bundle = extract_bundle(deploy(out, tmp_path / "z.zip", vectors=10), tmp_path / "u")
+    stream = json.loads((bundle / "manifest.json").read_text())["stream"]
+    assert stream["in_lanes"] == 1 and stream["out_lanes"] == 1  # the new folding's, not the old C-sim graph's
+    third = build(demo_run, out, start="hls", until="csim", verify_samples=30)
+    assert third["verification"]["hls_csim"]["mismatches"] == 0
+    assert third["verification"]["hls_csim"]["graph_sha256"] != old_graph
+
+
+def test_a_modified_intermediate_model_is_refused(demo_run, tmp_path):
+    out = tmp_path / "b"
+    build(demo_run, out, until="fold", verify_samples=20)
+    f = out / "intermediate" / "04_fold.onnx"
+    model = ModelWrapper(str(f))  # a valid model with one weight changed
+    w = model.graph.initializer[0]
+    model.set_initializer(w.name, model.get_initializer(w.name) + 1)
+    model.save(str(f))
+    with pytest.raises(QsnnError, match="does not match the hash recorded"):
+        build(demo_run, out, start="estimate", until="estimate", verify_samples=20)

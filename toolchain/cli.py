@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import warnings
@@ -28,6 +29,26 @@ def _int_or(words: dict):
     return parse
 
 
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a positive integer")
+    return v
+
+
+def _finite_nonneg(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
+    return v
+
+
 _weight_bits = _int_or({"float": None, "fp32": None})
 _membrane_bits = _int_or({"auto": "auto"})
 
@@ -42,11 +63,21 @@ def _list(kind):
     return parse
 
 
+def add_trust_pickle(p) -> None:
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="allow reading RadioML 2016's pickle file (reading a pickle runs code it holds: only for a copy "
+        "from RadioML's publisher)",
+    )
+
+
 def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     """Options shared by `qsnn train` and `qsnn sweep` (with ``grid`` the swept ones take lists)."""
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="digits", help="dataset name (see 'qsnn datasets'); default digits")
     g.add_argument("--data-path", default=None, help="folder or file for datasets that need one")
+    add_trust_pickle(g)
     g.add_argument("--steps", type=int, default=8, help="time steps T per sample (default 8)")
     g.add_argument("--encoding", default="direct", help="direct (integer input each step) or rate (default direct)")
     g.add_argument("--snrs", type=_list(int), default=(0, 6, 12, 18), help="RF SNRs in dB (default 0,6,12,18)")
@@ -209,16 +240,14 @@ def cmd_datasets(a):
 
 
 def cmd_export(a):
-    from pathlib import Path
-
     from toolchain.export import export_model
     from toolchain.flow.verify import mismatches
-    from toolchain.train import load_run
+    from toolchain.train import load_run, run_record
 
     if not a.out.endswith(".onnx"):
         raise QsnnError(f"--out {a.out} should name an .onnx file")
     cfg, net, _ = load_run(a.run_dir)
-    meta = json.loads((Path(a.run_dir) / "config.json").read_text())["dataset"]
+    meta = run_record(a.run_dir)[1]["dataset"]
     model = export_model(net, cfg, meta, a.out)
     bad, n = mismatches(model, a.run_dir, a.verify_samples, "verify qonnx")
     print(
@@ -278,6 +307,9 @@ def cmd_sweep(a):
     from toolchain.dse.sweep import Grid, sweep
 
     get(a.dataset)
+    for opt in ("weight_bits", "membrane_bits", "rounding", "scheme", "prune", "prune_mode"):
+        if not getattr(a, opt):
+            raise QsnnError(f"--{opt.replace('_', '-')} is empty; give a comma-separated list of values")
     grid = Grid(
         weight_bits=a.weight_bits,
         membrane_bits=a.membrane_bits,
@@ -348,12 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--integer", action="store_true", help="also run the integer model and the golden model")
     e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_trust_pickle(e)
     e.set_defaults(func=cmd_eval)
 
     x = sub.add_parser("export", help="export a trained run to QONNX with LIF nodes, checked against the golden model")
     x.add_argument("run_dir")
     x.add_argument("--out", required=True, help="the .onnx file to write")
-    x.add_argument("--verify-samples", type=int, default=None, help="check this many test samples (default all)")
+    x.add_argument(
+        "--verify-samples", type=_positive_int, default=None, help="check this many test samples (default all)"
+    )
+    add_trust_pickle(x)
     x.set_defaults(func=cmd_export)
 
     from toolchain.flow.config import STEPS
@@ -372,7 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--target-cycles", type=int, default=None, help="folding target: cycles per time step per layer")
     b.add_argument("--folding", default=None, help="FINN folding JSON: {node: {PE: .., SIMD: ..}}")
     b.add_argument("--clock-mhz", type=float, default=None, help="clock (default: the board's)")
-    b.add_argument("--verify-samples", type=int, default=None, help="verify on this many test samples (default all)")
+    b.add_argument(
+        "--verify-samples", type=_positive_int, default=None, help="verify on this many test samples (default all)"
+    )
+    add_trust_pickle(b)
     b.add_argument(
         "--vivado",
         default=None,
@@ -391,26 +430,29 @@ def build_parser() -> argparse.ArgumentParser:
     dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")
     dp.add_argument("build_dir")
     dp.add_argument("--out", required=True, help="the .zip to write")
-    dp.add_argument("--vectors", type=int, default=300, help="golden test vectors to bundle (default 300)")
+    dp.add_argument("--vectors", type=_positive_int, default=300, help="golden test vectors to bundle (default 300)")
+    add_trust_pickle(dp)
     dp.set_defaults(func=cmd_deploy)
 
     sw = sub.add_parser("sweep", help="train and measure a grid of bit-widths, roundings, schemes and pruning")
     sw.add_argument("--out", required=True, help="sweep directory (re-running resumes it)")
-    sw.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="points in parallel (default: cores)")
+    sw.add_argument(
+        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="points in parallel (default: cores)"
+    )
     sw.add_argument("--no-estimate", action="store_true", help="skip the FINN lowering + estimate per point")
     add_train_options(sw, grid=True)
     sw.set_defaults(func=cmd_sweep)
 
     se = sub.add_parser("select", help="pick the best point by R = acc - mu * M_q/M_0 under resource limits")
     se.add_argument("sweep_dir")
-    se.add_argument("--mu", type=float, default=0.5, help="trade-off coefficient (default 0.5)")
-    se.add_argument("--max-lut", type=int, default=None)
-    se.add_argument("--max-bram", type=int, default=None)
+    se.add_argument("--mu", type=_finite_nonneg, default=0.5, help="trade-off coefficient (default 0.5)")
+    se.add_argument("--max-lut", type=_positive_int, default=None, help="LUT budget (estimate)")
+    se.add_argument("--max-bram", type=_positive_int, default=None, help="BRAM_18K budget (estimate)")
     se.set_defaults(func=cmd_select)
 
     rp = sub.add_parser("report", help="CSV, JSON, plots and a Markdown report of a sweep")
     rp.add_argument("sweep_dir")
-    rp.add_argument("--mu", type=float, default=0.5)
+    rp.add_argument("--mu", type=_finite_nonneg, default=0.5, help="trade-off coefficient (default 0.5)")
     rp.set_defaults(func=cmd_report)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")
@@ -425,6 +467,10 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
+    if getattr(args, "trust_pickle", False):
+        from toolchain.data.radioml import trust_pickles
+
+        trust_pickles()
     try:
         return args.func(args)
     except QsnnError as e:

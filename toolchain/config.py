@@ -8,6 +8,7 @@ naming the bad value and the fix, so the CLI and the library share one set of ch
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 from toolchain.errors import QsnnError
@@ -32,6 +33,15 @@ def _choice(name, value, allowed):
 def _int_range(name, value, lo, hi, fix=""):
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise QsnnError(f"{name} {value!r} is out of range; use an integer in {lo}..{hi}{fix}")
+
+
+def _float_range(name, value, lo, hi, what, lo_open=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (lo < value if lo_open else lo <= value) or not value <= hi:
+        raise QsnnError(f"{name} {value!r} is out of range; use {what}")
+
+
+MAX_WEIGHTS = 20_000_000  # ~80 MB of float weights per copy; training keeps several copies and BPTT state
 
 
 @dataclass
@@ -119,10 +129,20 @@ class RunConfig:
     def validate(self) -> RunConfig:
         d, m, q, n, t = self.data, self.model, self.quant, self.neuron, self.train
         _int_range("--steps", d.steps, 1, 1024)
+        if d.limit is not None:
+            _int_range("--limit", d.limit, 1, 10**9)
+        if not d.snrs or any(not isinstance(v, int) or isinstance(v, bool) or not -40 <= v <= 40 for v in d.snrs):
+            raise QsnnError(f"--snrs {d.snrs!r} is invalid; give SNRs in dB (-40..40) like 0,6,12")
         _choice("--encoding", d.encoding, ENCODINGS)
         _choice("--arch", m.arch, ARCHS)
-        if not m.hidden or any(not isinstance(h, int) or h < 1 or h > 65536 for h in m.hidden):
-            raise QsnnError(f"--hidden {m.hidden!r} is invalid; give positive sizes like 128,64")
+        if not m.hidden or any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.hidden):
+            raise QsnnError(f"--hidden {m.hidden!r} is invalid; give positive sizes up to 65536 like 128,64")
+        if m.arch == "mlp" and sum(a * b for a, b in zip(m.hidden, m.hidden[1:])) > MAX_WEIGHTS:
+            raise QsnnError(
+                f"--hidden {','.join(map(str, m.hidden))} needs more than {MAX_WEIGHTS:,} weights between "
+                "hidden layers alone (tens of GB to train); choose smaller layers"
+            )
+        _int_range("--kernel", m.kernel, 1, 15)
         if q.weight_bits is not None:
             _int_range("--weight-bits", q.weight_bits, *WEIGHT_BITS_RANGE, " or 'float'")
             if q.membrane_bits is None:
@@ -133,14 +153,18 @@ class RunConfig:
         _choice("--scheme", q.scheme, SCHEMES)
         _choice("--leak", n.leak, LEAK_MODES)
         _choice("--reset", n.reset, RESETS)
-        if not 0.0 <= n.beta <= 1.0:
-            raise QsnnError(f"--beta {n.beta} is out of range; use a decay factor in [0, 1]")
+        _float_range("--beta", n.beta, 0.0, 1.0, "a decay factor in [0, 1]")
         _int_range("--beta-frac-bits", n.beta_frac_bits, *BETA_FRAC_BITS_RANGE)
         _int_range("--leak-shift", n.leak_shift, 1, 31)
-        if not n.threshold > 0:
-            raise QsnnError(f"--threshold {n.threshold} must be positive")
+        _float_range("--threshold", n.threshold, 0.0, 1e6, "a positive, finite real threshold", lo_open=True)
+        _int_range("--neuron-seed", n.neuron_seed, 0, 2**32 - 1)
         _int_range("--epochs", t.epochs, 0, 100000)
-        if not 0.0 <= t.prune < 1.0:
+        _int_range("--batch-size", t.batch_size, 1, 65536)
+        _float_range("--lr", t.lr, 0.0, 10.0, "a positive, finite learning rate such as 2e-3", lo_open=True)
+        _int_range("--seed", t.seed, 0, 2**32 - 1)
+        _int_range("--calibration-batches", t.calibration_batches, 1, 10000)
+        _float_range("--prune", t.prune, 0.0, 1.0, "a fraction in [0, 1)")
+        if t.prune >= 1.0:
             raise QsnnError(f"--prune {t.prune} is out of range; use a fraction in [0, 1)")
         _choice("--prune-mode", t.prune_mode, PRUNE_MODES)
         return self

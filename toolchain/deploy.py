@@ -19,15 +19,13 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
 import toolchain.custom_op.fpgadataflow  # noqa: F401  (the HW ops of the saved graphs)
-from toolchain.config import RunConfig
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
 from toolchain.flow.config import BuildConfig
-from toolchain.fsutil import atomic_path
+from toolchain.fsutil import atomic_path, read_json, require_keys
 from toolchain.golden import GoldenModel
 
 BOARD_DIR = Path(__file__).resolve().parents[1] / "board"
@@ -60,28 +58,50 @@ def stream_format(model) -> dict:
     }
 
 
-def _last_model(build: Path):
-    models = sorted((build / "intermediate").glob("[0-9][0-9]_*.onnx"))
-    folded = [m for m in models if int(m.name[:2]) >= 4]  # after 'fold'
-    if not folded:
+FINAL_GRAPH_STEPS = ("csim", "hls", "estimate", "fold")  # steps whose saved model is the folded HW graph
+
+
+def _final_model(build: Path, state: dict):
+    """The folded HW graph of the build as it stands (the latest such step done), never a stale file."""
+    from toolchain.flow.runner import load_step_model
+
+    done = [s for s in FINAL_GRAPH_STEPS if s in state["steps_done"]]
+    if not done:
         raise QsnnError(f"{build} has no folded model; run 'qsnn build RUN_DIR --out {build} --until estimate' first")
-    return ModelWrapper(str(folded[-1]))
+    return load_step_model(build, state, done[0])
 
 
 def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
+    from toolchain.flow.runner import run_identity
+    from toolchain.train import run_record
+
     build = Path(build_dir)
-    for f in ("build_config.json", "report.json"):
-        if not (build / f).is_file():
-            raise QsnnError(f"{build / f} not found; is {build} a build directory made by 'qsnn build'?")
-    bcfg = json.loads((build / "build_config.json").read_text())
-    report = json.loads((build / "report.json").read_text())
-    cfg = BuildConfig(**bcfg)
+    if Path(out_zip).suffix != ".zip":
+        raise QsnnError(f"--out {out_zip} should name a .zip file")
+    fix = f"is {build} a build directory made by 'qsnn build'? Re-run the build"
+    bcfg = read_json(build / "build_config.json", "build configuration", fix)
+    report = read_json(build / "report.json", "build report", fix)
+    state = read_json(build / "build_state.json", "build state", fix)
+    require_keys(state, ("run", "verification", "steps_done"), build / "build_state.json", "build state", fix)
+    try:
+        cfg = BuildConfig(**bcfg)
+    except TypeError as e:
+        raise QsnnError(f"build configuration {build / 'build_config.json'} is damaged ({e}); {fix}") from None
     run_dir = Path(cfg.run_dir)
+    if state["run"] != run_identity(run_dir):
+        raise QsnnError(
+            f"{build} was built from another golden model than {run_dir} holds now (retrained?); its "
+            f"verification does not hold: re-run 'qsnn build {run_dir} --out {build}'"
+        )
+    stale = [k for k, v in state["verification"].items() if v.get("golden_sha256") != state["run"]["golden_sha256"]]
+    if stale:
+        raise QsnnError(f"{build}: verification {', '.join(stale)} was made against another golden model; {fix}")
+    run_cfg, run_meta = run_record(run_dir)
     model_bytes = (run_dir / "golden.npz").read_bytes()
-    ds_meta = json.loads((run_dir / "config.json").read_text())
-    ds = load_dataset(RunConfig.from_dict(ds_meta["config"]).data)
+    ds = load_dataset(run_cfg.data)
     x, labels = ds.x_test[:vectors], ds.y_test[:vectors]
-    counts = GoldenModel.load(run_dir / "golden.npz").run(x)
+    golden = GoldenModel.load(run_dir / "golden.npz")
+    counts = golden.run(x)
     files = {
         "model.npz": model_bytes,
         "test_vectors.npz": _npz(x=x, counts=counts, labels=labels),
@@ -90,6 +110,8 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     for f in sorted((BOARD_DIR / "qsnn_driver").glob("*.py")):
         files[f"qsnn_driver/{f.name}"] = f.read_bytes()  # resolves the golden.py link to its content
     bit, reports = _vivado_files(build, files)
+    stream = stream_format(_final_model(build, state))
+    check_stream(stream, golden)
     manifest = {
         "name": cfg.name,
         "board": cfg.board,
@@ -101,17 +123,33 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
         "board_resources": cfg.board_info.resources,
         "model_file": "model.npz",
         "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
-        "stream": stream_format(_last_model(build)),
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        "stream": stream,
         "estimate": {k: v for k, v in (report.get("estimate") or {}).items() if k != "per_layer"},
-        "verification": report.get("verification"),
-        "config": ds_meta["config"],
-        "dataset": ds_meta["dataset"],
+        "verification": state["verification"],
+        "config": run_meta["config"],
+        "dataset": run_meta["dataset"],
         "bitfile": bit,
         "tool_versions": tool_versions(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     files["manifest.json"] = json.dumps(manifest, indent=2).encode()
     return _write_zip(Path(out_zip), f"qsnn_{cfg.name}", files)
+
+
+def check_stream(stream: dict, golden) -> None:
+    """The stream format agrees with the model it carries (features, classes, steps, input type)."""
+    n_in = int(np.prod(golden.input_shape))
+    n_out = int(np.prod(golden.layers[-1].out_shape))
+    ok = (
+        stream["in_features"] == n_in
+        and stream["out_features"] == n_out
+        and stream["steps"] == golden.steps
+        and n_in % stream["in_lanes"] == 0
+        and n_out % stream["out_lanes"] == 0
+    )
+    if not ok:
+        raise QsnnError(f"the build's stream format {stream} does not fit its golden model; re-run the build")
 
 
 def _npz(**arrays) -> bytes:

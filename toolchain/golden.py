@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -353,15 +355,53 @@ class GoldenModel:
                     )
                     for k, h in enumerate(header["layers"])
                 ]
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise QsnnError(f"golden model file {path} is corrupted ({e}); re-create it") from None
-        return cls(
-            layers=layers,
-            input_shape=tuple(header["input_shape"]),
-            steps=header["steps"],
-            encoding=header["encoding"],
-            input_bits=header["input_bits"],
-            input_signed=header["input_signed"],
-            encoding_seed=header["encoding_seed"],
-            meta=header.get("meta", {}),
-        )
+            model = cls(
+                layers=layers,
+                input_shape=tuple(header["input_shape"]),
+                steps=int(header["steps"]),
+                encoding=header["encoding"],
+                input_bits=int(header["input_bits"]),
+                input_signed=bool(header["input_signed"]),
+                encoding_seed=int(header["encoding_seed"]),
+                meta=header.get("meta", {}),
+            )
+            model.check_shapes()
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            EOFError,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as e:
+            raise QsnnError(f"golden model file {path} is corrupted ({type(e).__name__}: {e}); re-create it") from None
+        return model
+
+    def check_shapes(self) -> None:
+        """Every layer's weights, bias and input shape agree with its neighbours (ValueError otherwise)."""
+        shape = tuple(self.input_shape)
+        if not 1 <= self.steps <= 1024 or not 1 <= self.input_bits <= 32:
+            raise ValueError(f"steps={self.steps} or input_bits={self.input_bits} out of range")
+        for k, layer in enumerate(self.layers):
+            w = layer.weight
+            fan_in = int(np.prod(layer.in_shape))
+            if int(np.prod(shape)) != fan_in:
+                raise ValueError(f"layer {k} takes {layer.in_shape}, the layer before gives {shape}")
+            if layer.kind == "dense":
+                ok = w.ndim == 2 and w.shape[1] == fan_in
+            elif layer.kind == "conv":
+                ok = (
+                    w.ndim == 4
+                    and len(layer.in_shape) == 3
+                    and w.shape[1] == layer.in_shape[2]
+                    and w.shape[2] == w.shape[3]
+                )
+            else:
+                raise ValueError(f"layer {k} has kind {layer.kind!r}")
+            if not ok or layer.bias.shape != (w.shape[0],):
+                raise ValueError(
+                    f"layer {k}: weight {w.shape} / bias {layer.bias.shape} do not fit input {layer.in_shape}"
+                )
+            shape = layer.out_shape

@@ -20,9 +20,8 @@ sibling temporary directory and renamed into place, so it is complete or absent.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -36,7 +35,7 @@ from toolchain.config import RunConfig
 from toolchain.data import Dataset, load_dataset
 from toolchain.errors import QsnnError
 from toolchain.estimate.memory import network_footprint
-from toolchain.fsutil import write_json, write_text
+from toolchain.fsutil import make_temp_dir, read_json, replace_dir, require_keys, write_json, write_text
 from toolchain.golden import GoldenModel, encode
 from toolchain.models import SpikingNet
 
@@ -319,8 +318,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -
     )
     if fnet is not None:
         metrics["float_top1"] = evaluate(fnet, cfg, ds)["top1"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = make_temp_dir(out)
     try:
         net.eval()
         if cfg.quantized:
@@ -329,16 +327,15 @@ def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -
             metrics.update(golden_agreement(net, golden, cfg, ds))
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
         torch.save(net.state_dict(), tmp / "model.pt")
-        write_json(tmp / "config.json", {"config": cfg.to_dict(), "dataset": _meta(cfg, ds)})
+        files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}
+        write_json(tmp / "config.json", {"config": cfg.to_dict(), "dataset": _meta(cfg, ds), "files": files})
         write_json(tmp / "metrics.json", metrics)
         write_text(
             tmp / "history.csv",
             "epoch,phase,loss,train_acc\n"
             + "".join(f"{h['epoch']},{h['phase']},{h['loss']:.6f},{h['train_acc']:.6f}\n" for h in history),
         )
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        replace_dir(tmp, out)  # atomic swap with the old run (--force), then the old one is deleted
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -356,17 +353,42 @@ def _meta(cfg, ds) -> dict:
     }
 
 
+def sha256_file(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_config(run_dir) -> RunConfig:
+    return run_record(run_dir)[0]
+
+
+def run_record(run_dir) -> tuple[RunConfig, dict]:
+    """A run directory's validated RunConfig and config.json, after checking its files against the hashes
+    ``qsnn train`` recorded (a damaged or swapped model.pt / golden.npz is refused, never silently used)."""
+    run_dir = Path(run_dir)
+    fix = f"is {run_dir} a complete run directory made by 'qsnn train'? Re-run it"
+    meta = read_json(run_dir / "config.json", "run configuration", fix)
+    require_keys(meta, ("config", "dataset"), run_dir / "config.json", "run configuration", fix)
+    try:
+        cfg = RunConfig.from_dict(meta["config"])
+    except (TypeError, ValueError, AttributeError) as e:
+        raise QsnnError(f"{run_dir / 'config.json'} holds an invalid configuration ({e}); {fix}") from None
+    names = ["model.pt"] + (["golden.npz"] if cfg.quantized else [])
+    for name in names:
+        f = run_dir / name
+        if not f.is_file():
+            raise QsnnError(f"{f} not found; {fix}")
+        want = (meta.get("files") or {}).get(name)
+        if want is not None and sha256_file(f) != want:
+            raise QsnnError(f"{f} does not match the hash 'qsnn train' recorded (damaged or replaced); {fix}")
+    if not isinstance(meta["dataset"], dict):
+        raise QsnnError(f"{run_dir / 'config.json'}: 'dataset' is not an object; {fix}")
+    return cfg, meta
+
+
 def load_run(run_dir) -> tuple[RunConfig, SpikingNet, Dataset]:
     """Rebuild a trained network from a run directory (checkpoint read with weights_only=True)."""
     run_dir = Path(run_dir)
-    cfg_file, ckpt = run_dir / "config.json", run_dir / "model.pt"
-    for f in (cfg_file, ckpt):
-        if not f.is_file():
-            raise QsnnError(f"{f} not found; is {run_dir} a run directory made by 'qsnn train'?")
-    try:
-        cfg = RunConfig.from_dict(json.loads(cfg_file.read_text())["config"])
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise QsnnError(f"{cfg_file} is corrupted ({e}); re-run 'qsnn train'") from None
+    cfg, ckpt = run_config(run_dir), run_dir / "model.pt"
     ds = load_dataset(cfg.data)
     net = build_model(cfg, ds)
     try:

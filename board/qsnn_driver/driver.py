@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,26 +33,23 @@ class SNNAccelerator:
     """Entry point. ``SNNAccelerator(bundle_folder, backend="pynq" | "emulate")``."""
 
     def __init__(self, bundle_folder=".", backend="pynq", timeout_s=10.0):
-        self.folder = Path(bundle_folder)
-        manifest = self.folder / "manifest.json"
-        if not manifest.is_file():
-            raise DriverError(f"{manifest} not found: point SNNAccelerator at an unpacked qsnn bundle")
-        self.manifest = json.loads(manifest.read_text())
-        model_file = self.folder / self.manifest["model_file"]
-        if not model_file.is_file() or file_sha256(model_file) != self.manifest["model_sha256"]:
-            raise DriverError(
-                f"{model_file} does not belong to this bundle (hash mismatch): the bundle mixes files "
-                "from another model; re-create it with 'qsnn deploy'"
-            )
-        self.model = GoldenModel.load(model_file)
-        self.stream = self.manifest["stream"]
+        if backend not in ("pynq", "emulate"):
+            raise DriverError(f"backend {backend!r} is not 'pynq' or 'emulate'")
+        if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < 1e6):
+            raise DriverError(f"timeout_s={timeout_s!r} must be a positive number of seconds")
+        self.folder = Path(bundle_folder).resolve()
+        self.manifest = _read_manifest(self.folder)
+        _check_files(self.folder, self.manifest)
+        try:
+            self.model = GoldenModel.load(self.folder / self.manifest["model_file"])
+        except ValueError as e:
+            raise DriverError(str(e)) from None
+        self.stream = _check_stream(self.manifest["stream"], self.model)
         self.backend = backend
         self._hw = None
         self._closed = False
         if backend == "pynq":
             self._hw = _PynqBackend(self.folder, self.manifest, timeout_s)
-        elif backend != "emulate":
-            raise DriverError(f"backend {backend!r} is not 'pynq' or 'emulate'")
 
     # -- data path ------------------------------------------------------------------------------------
     @property
@@ -110,19 +109,31 @@ class SNNAccelerator:
         return pack(spikes, 1)
 
     # -- checks and figures -----------------------------------------------------------------------------
+    def _vectors(self):
+        """(x, expected counts, labels) of the bundled golden vectors (hash-checked when the driver opened)."""
+        try:
+            with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
+                x, counts, labels = v["x"], v["counts"], v["labels"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+            raise DriverError(f"test_vectors.npz is damaged ({type(e).__name__}); re-create the bundle") from None
+        n_out = int(np.prod(self.model.layers[-1].out_shape))
+        if len(x) == 0 or counts.shape != (len(x), n_out) or labels.shape != (len(x),):
+            raise DriverError("test_vectors.npz does not fit the bundled model; re-create the bundle")
+        return x, counts, labels
+
     def self_test(self) -> int:
         """Run the bundled golden vectors; returns the number of samples whose counts differ."""
-        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
-            x, expected = v["x"], v["counts"]
+        x, expected, _ = self._vectors()
         return int(np.sum(np.any(self.execute(x) != expected, axis=1)))
 
     def accuracy(self) -> float:
-        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
-            return float(np.mean(self.predict(v["x"]) == v["labels"]))
+        x, _, labels = self._vectors()
+        return float(np.mean(self.predict(x) == labels))
 
     def benchmark(self, batch=100, repeats=5) -> dict:
-        with np.load(self.folder / "test_vectors.npz", allow_pickle=False) as v:
-            x = v["x"][:batch]
+        if not (isinstance(batch, int) and batch >= 1 and isinstance(repeats, int) and repeats >= 1):
+            raise DriverError(f"benchmark(batch={batch!r}, repeats={repeats!r}): both must be positive integers")
+        x = self._vectors()[0][:batch]
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -179,6 +190,79 @@ class SNNAccelerator:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _inside(folder: Path, name) -> Path:
+    """A path named by the manifest, confined to the bundle folder."""
+    if not isinstance(name, str) or not name:
+        raise DriverError(f"manifest names a file as {name!r}; re-create the bundle with 'qsnn deploy'")
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder):
+        raise DriverError(f"manifest names {name!r}, outside the bundle {folder}; refusing it")
+    return path
+
+
+def _read_manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise DriverError(f"{path} not found: point SNNAccelerator at an unpacked qsnn bundle")
+    try:
+        m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise DriverError(f"{path} is damaged ({type(e).__name__}); re-create the bundle with 'qsnn deploy'") from None
+    need = ("model_file", "model_sha256", "files", "stream", "board")
+    if not isinstance(m, dict) or any(k not in m for k in need) or not isinstance(m["files"], dict):
+        raise DriverError(f"{path} lacks {', '.join(need)}; re-create the bundle with 'qsnn deploy'")
+    return m
+
+
+def _check_files(folder: Path, manifest: dict) -> None:
+    """Every file the manifest lists exists inside the bundle with its recorded hash, and every file the
+    driver reads (model, test vectors, bitstream, .hwh, reports) is listed."""
+    files = manifest["files"]
+    needed = [manifest["model_file"], "test_vectors.npz"]
+    if manifest.get("bitfile"):
+        needed += [manifest["bitfile"], str(Path(manifest["bitfile"]).with_suffix(".hwh"))]
+    needed += [f"reports/{r}" for r in manifest.get("reports") or []]
+    for name in needed:
+        if not _inside(folder, name).is_file():
+            raise DriverError(f"{name} is missing from the bundle {folder}; re-create it with 'qsnn deploy'")
+        if name not in files:
+            raise DriverError(
+                f"{name} is not listed with a hash in the manifest; re-create the bundle with 'qsnn deploy'"
+            )
+    for name, digest in files.items():
+        path = _inside(folder, name)
+        if not path.is_file():
+            raise DriverError(f"{name} is missing from the bundle {folder}; re-create it with 'qsnn deploy'")
+        if file_sha256(path) != digest:
+            raise DriverError(
+                f"{name} does not match its hash in the manifest: the bundle mixes files from another model or was "
+                "modified; re-create it with 'qsnn deploy'"
+            )
+    if files[manifest["model_file"]] != manifest["model_sha256"]:
+        raise DriverError("the manifest's model hash disagrees with its file list; re-create the bundle")
+
+
+def _check_stream(s, model) -> dict:
+    """The stream format must describe this model's input and output (else packing would misread them)."""
+    keys = ("in_bits", "in_signed", "in_lanes", "in_features", "out_lanes", "out_features", "steps")
+    if not isinstance(s, dict) or any(not isinstance(s.get(k), (int, bool)) for k in keys):
+        raise DriverError(f"the manifest's stream format {s!r} is incomplete; re-create the bundle")
+    n_in, n_out = int(np.prod(model.input_shape)), int(np.prod(model.layers[-1].out_shape))
+    ok = (
+        s["in_features"] == n_in
+        and s["out_features"] == n_out
+        and s["steps"] == model.steps
+        and 1 <= s["in_bits"] <= 32
+        and s["in_lanes"] >= 1
+        and s["out_lanes"] >= 1
+        and n_in % s["in_lanes"] == 0
+        and n_out % s["out_lanes"] == 0
+    )
+    if not ok:
+        raise DriverError(f"the manifest's stream format {s} does not fit the bundled model; re-create the bundle")
+    return s
 
 
 def _lif(current, params):

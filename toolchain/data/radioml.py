@@ -1,8 +1,10 @@
 """RadioML 2016.10a from the user's RML2016.10a_dict.pkl (11 classes, 2x128 I/Q, SNR -20..18 dB).
 
 The file is a Python pickle: that is RadioML's own distribution format, and the only place this
-project unpickles a user file. Load only a copy you obtained from its publisher. Splits are
-stratified per (modulation, SNR), so per-SNR accuracy is measured on every SNR.
+project unpickles a user file. Unpickling runs whatever code the file holds, so it happens only after
+the user said so for this process (``qsnn ... --trust-pickle``, or ``trust_pickles()`` from Python);
+a stored run configuration never implies it. Load only a copy you obtained from its publisher.
+Splits are stratified per (modulation, SNR), so per-SNR accuracy is measured on every SNR.
 """
 
 import pickle
@@ -17,6 +19,15 @@ from toolchain.errors import QsnnError
 NAME = "radioml2016"
 DESCRIPTION = "RadioML 2016.10a from your RML2016.10a_dict.pkl (--data-path); none can be downloaded here"
 FILE = "RML2016.10a_dict.pkl"
+
+
+_TRUSTED = False
+
+
+def trust_pickles(trusted: bool = True) -> None:
+    """The user's consent, for this process, to unpickle RadioML 2016 files (they can run code)."""
+    global _TRUSTED
+    _TRUSTED = trusted
 
 
 def _file(path):
@@ -39,6 +50,11 @@ def load(cfg) -> Dataset:
     ok, why = available(cfg.path)
     if not ok:
         raise QsnnError(f"radioml2016: {why}")
+    if not _TRUSTED:
+        raise QsnnError(
+            f"{_file(cfg.path)} is a Python pickle (RadioML 2016's own format), and reading a pickle runs any "
+            "code it holds; pass --trust-pickle if this copy came from RadioML's publisher"
+        )
     try:
         with open(_file(cfg.path), "rb") as fh:
             d = pickle.load(fh, encoding="latin1")  # RadioML's own format (see module docstring)

@@ -49,20 +49,68 @@ def select(results, mu: float, max_lut=None, max_bram=None) -> dict:
     return max(candidates, key=lambda r: reward(r, mu))
 
 
-def command_for(result: dict, dataset_out="runs/selected") -> str:
-    """The `qsnn train` + `qsnn build` command lines that reproduce a point."""
-    c = result["config"]
-    q, t, d, m = c["quant"], c["train"], c["data"], c["model"]
-    wb = "float" if q["weight_bits"] is None else q["weight_bits"]
-    parts = [f"qsnn train --dataset {d['dataset']} --out {dataset_out} --weight-bits {wb}"]
-    if q["weight_bits"] is not None:
-        parts.append(f"--membrane-bits {q['membrane_bits']} --rounding {q['rounding']} --scheme {q['scheme']}")
-    parts.append(
-        f"--steps {d['steps']} --epochs {t['epochs']} --hidden {','.join(map(str, m['hidden']))} --seed {t['seed']}"
-    )
-    if t["prune"] > 0:
-        parts.append(f"--prune {t['prune']:g} --prune-mode {t['prune_mode']}")
-    cmd = " ".join(parts)
-    if q["weight_bits"] is not None:
-        cmd += f" && qsnn build {dataset_out} --board Pynq-Z2 --out build/selected --until csim"
+# config field -> `qsnn train` option; fields with no option must stay at their defaults to be reproducible
+TRAIN_OPTIONS = {
+    ("data", "dataset"): "--dataset",
+    ("data", "path"): "--data-path",
+    ("data", "steps"): "--steps",
+    ("data", "encoding"): "--encoding",
+    ("data", "snrs"): "--snrs",
+    ("data", "limit"): "--limit",
+    ("model", "arch"): "--arch",
+    ("model", "hidden"): "--hidden",
+    ("quant", "membrane_bits"): "--membrane-bits",
+    ("quant", "rounding"): "--rounding",
+    ("quant", "scheme"): "--scheme",
+    ("neuron", "threshold"): "--threshold",
+    ("neuron", "leak"): "--leak",
+    ("neuron", "beta"): "--beta",
+    ("neuron", "beta_frac_bits"): "--beta-frac-bits",
+    ("neuron", "leak_shift"): "--leak-shift",
+    ("neuron", "reset"): "--reset",
+    ("train", "epochs"): "--epochs",
+    ("train", "batch_size"): "--batch-size",
+    ("train", "lr"): "--lr",
+    ("train", "seed"): "--seed",
+    ("train", "prune"): "--prune",
+    ("train", "prune_mode"): "--prune-mode",
+}
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def command_for(result: dict, run_out="runs/selected") -> str:
+    """The `qsnn train` (+ `qsnn build`) command that reproduces a point: every option whose value differs
+    from the default is spelled out (floats in full precision); raises if the point used a setting the
+    command line cannot set."""
+    import shlex
+
+    from toolchain.config import RunConfig
+
+    cfg = RunConfig.from_dict(result["config"]).to_dict()
+    default = RunConfig().to_dict()
+    wb = cfg["quant"]["weight_bits"]
+    argv = ["qsnn", "train", "--out", run_out, "--weight-bits", "float" if wb is None else str(wb)]
+    for section, fields in cfg.items():
+        for name, value in fields.items():
+            if section == "quant" and name == "weight_bits":
+                continue
+            if wb is None and section == "quant":
+                continue  # a float run has no quantization options
+            same = value == default[section][name] or (
+                isinstance(value, (list, tuple)) and list(value) == list(default[section][name])
+            )
+            if same:
+                continue
+            opt = TRAIN_OPTIONS.get((section, name))
+            if opt is None:
+                raise QsnnError(f"point {result.get('key')}: {section}.{name}={value!r} has no 'qsnn train' option")
+            argv += [opt, _text(value)]
+    cmd = shlex.join(argv)
+    if wb is not None:
+        cmd += " && " + shlex.join(["qsnn", "build", run_out, "--out", "build/selected", "--until", "csim"])
     return cmd

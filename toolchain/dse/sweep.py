@@ -10,9 +10,10 @@ point too, with its error recorded.
 from __future__ import annotations
 
 import itertools
-import json
+import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
-from toolchain.fsutil import write_json
+from toolchain.fsutil import read_json, require_keys, write_json
 
 
 @dataclass
@@ -101,8 +102,9 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
 
 def energy_of(cfg, metrics, run_dir) -> dict:
     from toolchain.estimate.energy import inference_energy
+    from toolchain.train import run_record
 
-    meta = json.loads((Path(run_dir) / "config.json").read_text())["dataset"]
+    meta = run_record(run_dir)[1]["dataset"]
     n_in = 1
     for d in meta["shape"]:
         n_in *= d
@@ -144,9 +146,54 @@ def hardware_of(point: Path) -> dict:
     } | {"verification": r["verification"]}
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: the kernel sends SIGTERM to this worker when the sweep's process dies, so a
+    killed sweep leaves no orphaned trainings (Linux prctl PR_SET_PDEATHSIG; hand-written: neither the
+    standard library nor concurrent.futures offers it)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+@contextmanager
+def sweep_lock(out: Path):
+    """One sweep at a time per folder: an exclusive lock the kernel drops when its holder dies."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    f = open(out / ".sweep.lock", "a+")  # noqa: SIM115 - held for the whole sweep
+    try:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            raise QsnnError(
+                f"another sweep (pid {holder}) is running in {out}; wait for it, or sweep into another --out"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
 def sweep(base: RunConfig, grid: Grid, out: Path, jobs: int = 1, estimate: bool = True) -> list[dict]:
     """Run every point not done yet; returns all results (done before and now)."""
     out = Path(out)
+    with sweep_lock(out):
+        return _sweep(base, grid, out, jobs, estimate)
+
+
+def _sweep(base: RunConfig, grid: Grid, out: Path, jobs: int, estimate: bool) -> list[dict]:
     (out / "points").mkdir(parents=True, exist_ok=True)
     points = grid.points(base)
     write_json(
@@ -162,7 +209,7 @@ def sweep(base: RunConfig, grid: Grid, out: Path, jobs: int = 1, estimate: bool 
                 run_point(p.to_dict(), str(out / "points" / point_key(p)), estimate)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent) as pool:
                 futures = [
                     pool.submit(run_point, p.to_dict(), str(out / "points" / point_key(p)), estimate) for p in todo
                 ]
@@ -174,14 +221,28 @@ def sweep(base: RunConfig, grid: Grid, out: Path, jobs: int = 1, estimate: bool 
 
 
 def load_results(out) -> list[dict]:
+    """Every finished point's result; a damaged result is an error naming it, never silently dropped."""
     out = Path(out)
+    fix = f"re-run 'qsnn sweep' with the same options and --out {out}"
     sweep_file = out / "sweep.json"
-    if not sweep_file.is_file():
-        raise QsnnError(f"{out} is not a sweep directory (sweep.json missing); run 'qsnn sweep' first")
-    keys = json.loads(sweep_file.read_text())["points"]
+    meta = read_json(sweep_file, "sweep description", f"is {out} a sweep directory made by 'qsnn sweep'? {fix}")
+    keys = require_keys(meta, ("points",), sweep_file, "sweep description", fix)["points"]
+    if not isinstance(keys, list) or not all(
+        isinstance(k, str) and "/" not in k and k not in (".", "..") for k in keys
+    ):
+        raise QsnnError(f"sweep description {sweep_file}: 'points' is not a list of point names; {fix}")
     results = []
     for key in keys:
         f = out / "points" / key / "result.json"
-        if f.is_file():
-            results.append(json.loads(f.read_text()))
+        if not f.is_file():
+            continue  # not computed yet (a killed or running sweep)
+        point_fix = f"delete {f.parent} and {fix} to recompute the point"
+        r = read_json(f, "sweep point result", point_fix)
+        require_keys(r, ("key", "config"), f, "sweep point result", point_fix)
+        if "error" not in r:
+            require_keys(r, ("metrics", "energy"), f, "sweep point result", point_fix)
+            m = r["metrics"]
+            if not isinstance(m, dict) or not all(isinstance(m.get(k), (int, float)) for k in ("top1", "memory_ratio")):
+                raise QsnnError(f"sweep point result {f}: metrics lack top1 / memory_ratio; {point_fix}")
+        results.append(r)
     return results

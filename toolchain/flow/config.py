@@ -31,6 +31,7 @@ class BuildConfig:
     finn_deps: str | None = None  # FINN's dependencies (finn-hlslib, board files); default: FINN's own folder
 
     def __post_init__(self):
+        self.run_dir = str(Path(self.run_dir).resolve())  # the build may be resumed or deployed from elsewhere
         self.board_info = get_board(self.board)
         self.board = self.board_info.name  # FINN's name (KV260 -> KV260_SOM)
         # FINN pastes build paths unquoted into tcl and bash scripts: refuse what those would interpret

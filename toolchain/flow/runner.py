@@ -2,47 +2,113 @@
 
 ``--from STEP`` resumes from the model the previous step saved; every step's output lands in
 ``BUILD_DIR/intermediate/NN_step.onnx`` and the report is rewritten after each step.
+
+Nothing is carried over that no longer holds: a build folder records the hash of the run's golden
+model it was made from, and ``--from`` refuses a folder made from another run (or a retrained one);
+starting at a step drops every result of that step and the steps after it (verification levels,
+estimates, generated code, intermediate models, the bitstream), so they are re-run or reported as not
+run. Each verification level stores the hashes of the golden model and of the graph it checked.
 """
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
-
-from qonnx.core.modelwrapper import ModelWrapper
+from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.estimate.report import build_report, write_reports
 from toolchain.flow.config import STEPS, BuildConfig
 from toolchain.flow.steps import STEP_FUNCTIONS
-from toolchain.fsutil import atomic_path, write_json
+from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, write_json
 
 
 def _model_path(cfg, step):
     return cfg.out / "intermediate" / f"{STEPS.index(step):02d}_{step}.onnx"
 
 
+def _fresh_state(cfg) -> dict:
+    return {"run": run_identity(cfg.run_dir), "verification": {}, "timings": {}, "steps_done": []}
+
+
+def run_identity(run_dir) -> dict:
+    """What a build was made from: the run folder and the hash of its golden model."""
+    from toolchain.train import run_config, sha256_file
+
+    if not run_config(run_dir).quantized:  # validates the run and its recorded hashes
+        raise QsnnError(f"{run_dir} holds a float network; the hardware flow needs a quantized run (--weight-bits)")
+    return {"dir": str(Path(run_dir).resolve()), "golden_sha256": sha256_file(Path(run_dir) / "golden.npz")}
+
+
 def _load_state(cfg) -> dict:
     f = cfg.out / "build_state.json"
     if cfg.start == "export":
-        return {"verification": {}, "timings": {}, "steps_done": []}
+        return _fresh_state(cfg)
+    fix = f"start from export ('qsnn build {cfg.run_dir} --out {cfg.out}')"
     if not f.is_file():
+        raise QsnnError(f"--from {cfg.start}: no earlier build in {cfg.out} (build_state.json missing); {fix}")
+    state = read_json(f, "build state", fix)
+    require_keys(state, ("run", "verification", "timings", "steps_done"), f, "build state", fix)
+    ok = isinstance(state["verification"], dict) and isinstance(state["timings"], dict)
+    if not ok or not isinstance(state["steps_done"], list) or not isinstance(state["run"], dict):
+        raise QsnnError(f"build state {f} is damaged; {fix}")
+    now = run_identity(cfg.run_dir)
+    if state["run"] != now:
         raise QsnnError(
-            f"--from {cfg.start}: no earlier build in {cfg.out} (build_state.json missing); start from export"
+            f"--from {cfg.start}: {cfg.out} was built from {state['run'].get('dir')} (golden model "
+            f"{str(state['run'].get('golden_sha256'))[:12]}), not from {now['dir']} ({now['golden_sha256'][:12]}); "
+            f"its results do not hold for this run: {fix}, or use another --out"
         )
-    return json.loads(f.read_text())
+    if STEPS[STEPS.index(cfg.start) - 1] not in state["steps_done"]:
+        raise QsnnError(f"--from {cfg.start} needs step '{STEPS[STEPS.index(cfg.start) - 1]}' done in {cfg.out}; {fix}")
+    return state
 
 
-def _load_model(cfg):
+def _invalidate(cfg, state) -> None:
+    """Drop every result of the steps from cfg.start on: they are re-run, or reported as not run."""
+    import shutil
+
+    from toolchain.flow.steps import STEP_OUTPUTS
+
+    later = STEPS[STEPS.index(cfg.start) :]
+    state["steps_done"] = [s for s in state["steps_done"] if s not in later]
+    for step in later:
+        for key in STEP_OUTPUTS.get(step, ()):
+            if key.startswith("verification."):
+                state["verification"].pop(key.split(".", 1)[1], None)
+            else:
+                state.pop(key, None)
+        state["timings"].pop(step, None)
+        state.setdefault("models", {}).pop(step, None)
+        _model_path(cfg, step).unlink(missing_ok=True)
+    for folder in {"hls": "hls", "csim": "csim", "bitstream": "bitstream"}.items():
+        if folder[0] in later:
+            shutil.rmtree(cfg.out / folder[1], ignore_errors=True)
+
+
+def load_step_model(out, state, step):
+    """The model a step saved, checked against the hash recorded when it was saved."""
+    from toolchain.train import sha256_file
+
+    path = Path(out) / "intermediate" / f"{STEPS.index(step):02d}_{step}.onnx"
+    fix = f"re-run the build from '{step}'"
+    model = load_onnx(path, f"the model of step '{step}'", fix)
+    if sha256_file(path) != (state.get("models") or {}).get(step):
+        raise QsnnError(f"{path} does not match the hash recorded when step '{step}' saved it (modified?); {fix}")
+    return model
+
+
+def _load_model(cfg, state):
     if cfg.start == "export":
         return None
-    prev = STEPS[STEPS.index(cfg.start) - 1]
-    path = _model_path(cfg, prev)
-    if not path.is_file():
-        raise QsnnError(f"--from {cfg.start} needs {path} from step '{prev}'; run that step first")
-    return ModelWrapper(str(path))
+    return load_step_model(cfg.out, state, STEPS[STEPS.index(cfg.start) - 1])
+
+
+def sha256_file(path) -> str:
+    from toolchain.train import sha256_file as sha
+
+    return sha(path)
 
 
 def run_build(cfg: BuildConfig, log="stderr") -> dict:
@@ -50,7 +116,9 @@ def run_build(cfg: BuildConfig, log="stderr") -> dict:
     (None: quiet)."""
     log = sys.stderr if log == "stderr" else log
     (cfg.out / "intermediate").mkdir(parents=True, exist_ok=True)
-    state, model = _load_state(cfg), _load_model(cfg)
+    state = _load_state(cfg)
+    model = _load_model(cfg, state)
+    _invalidate(cfg, state)
     write_json(cfg.out / "build_config.json", cfg.to_dict())
     for k, step in enumerate(cfg.steps, 1):
         if log is not None:
@@ -67,6 +135,7 @@ def run_build(cfg: BuildConfig, log="stderr") -> dict:
         state["steps_done"] = [s for s in state["steps_done"] if s != step] + [step]
         with atomic_path(_model_path(cfg, step)) as tmp:
             model.save(str(tmp))
+        state.setdefault("models", {})[step] = sha256_file(_model_path(cfg, step))
         _finish(cfg, state)
     return build_report(cfg, state)
 

@@ -6,10 +6,8 @@ after every step, so a build resumes with ``--from`` and a failure points at one
 
 from __future__ import annotations
 
-import json
 import shutil
 import warnings
-from pathlib import Path
 
 from finn.transformation.general import ApplyConfig
 from qonnx.core.modelwrapper import ModelWrapper
@@ -43,10 +41,10 @@ def _quiet(model, *transforms):
 def step_export(model, cfg, state):
     """Trained run -> QONNX with LIF nodes; level 2 (QONNX execution) checked against the golden model."""
     from toolchain.export import export_model
-    from toolchain.train import load_run
+    from toolchain.train import load_run, run_record
 
     run_cfg, net, ds = load_run(cfg.run_dir)
-    meta = json.loads((Path(cfg.run_dir) / "config.json").read_text())["dataset"]
+    meta = run_record(cfg.run_dir)[1]["dataset"]
     model = export_model(net, run_cfg, meta, cfg.out / "model.onnx")
     state["steps_per_sample"] = run_cfg.data.steps
     state["verification"]["qonnx"] = verify.level(model, cfg, "qonnx")
@@ -138,20 +136,59 @@ def step_fold(model, cfg, state):
     model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
     steps = state["steps_per_sample"]
     if cfg.folding:
-        model = _quiet(model, ApplyConfig(cfg.folding))
+        model = _quiet(model, ApplyConfig(read_folding(cfg.folding, model)))
     elif cfg.target_cycles:
         # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
-    for node in model.graph.node:
-        op = getCustomOp(node)
-        if hasattr(op, "check_folding"):
-            op.check_folding()
+    check_folding(model)
     save_folding(model, cfg.out / "folding.json")
     # width converters where a consumer takes another width than its producer gives (FINN's own)
     model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
     check_stream_widths(model)
     return model
+
+
+def read_folding(path, model) -> dict:
+    """A folding JSON ({node: {"PE": int, "SIMD": int}}), checked against the graph before FINN applies it."""
+    from toolchain.fsutil import read_json
+
+    fix = 'give {node name: {"PE": int, "SIMD": int}} for nodes of the graph (see a build\'s folding.json)'
+    folding = read_json(path, "folding file", fix)
+    names = {n.name: n for n in model.graph.node}
+    for name, fold in folding.items():
+        if name == "Defaults":
+            if not isinstance(fold, dict):
+                raise QsnnError(f"folding file {path}: 'Defaults' is not an object; {fix}")
+            continue
+        if name not in names:
+            raise QsnnError(
+                f"folding file {path} names node {name!r}, which the graph does not have (nodes: {', '.join(names)})"
+            )
+        if not isinstance(fold, dict):
+            raise QsnnError(f"folding file {path}: {name} is {fold!r}, not an object; {fix}")
+        allowed = {k for k in ("PE", "SIMD") if k in getCustomOp(names[name]).get_nodeattr_types()}
+        for key, value in fold.items():
+            if key not in allowed:
+                raise QsnnError(f"folding file {path}: {name} has no attribute {key!r} (it takes {sorted(allowed)})")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise QsnnError(f"folding file {path}: {name}.{key} = {value!r} is not a positive integer")
+    return folding
+
+
+def check_folding(model) -> None:
+    """Every PE / SIMD divides what it folds (FINN's MVAU does not check this itself)."""
+    for node in model.graph.node:
+        op = getCustomOp(node)
+        if hasattr(op, "check_folding"):
+            op.check_folding()
+            continue
+        attrs = op.get_nodeattr_types()
+        for fold, dim in (("SIMD", "MW"), ("PE", "MH")):
+            if fold in attrs and dim in attrs:
+                f, d = op.get_nodeattr(fold), op.get_nodeattr(dim)
+                if f < 1 or d % f:
+                    raise QsnnError(f"{node.name}: {fold}={f} must divide {dim}={d}; choose a divisor of {d}")
 
 
 def fold_lif(model, target_cycles):
@@ -210,5 +247,16 @@ def step_bitstream(model, cfg, state):
 
     return build_bitstream(model, cfg, state)
 
+
+# what each step leaves in the build state (dropped when a build restarts at or before that step)
+STEP_OUTPUTS = {
+    "export": ["verification.qonnx"],
+    "hw": ["verification.finn_hw"],
+    "estimate": ["estimate"],
+    "hls": ["hls_dir"],
+    "csim": ["verification.hls_csim"],
+    "ip": ["ip_dir"],
+    "bitstream": ["bitfile_path", "hwh_path", "reports_dir"],
+}
 
 STEP_FUNCTIONS = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("step_")}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +35,10 @@ def test_vectors(run_dir: str, samples: int | None, stamp: int):
     """(encoded inputs (N, T, ...), golden counts (N, classes)) of a run's test set, computed once per
     process and golden model (``stamp``: golden.npz's mtime, so a retrained run is reloaded): every
     ladder level of a build compares against the same arrays (read-only)."""
-    from toolchain.config import RunConfig
     from toolchain.data import load_dataset
+    from toolchain.train import run_config
 
-    run_cfg = RunConfig.from_dict(json.loads((Path(run_dir) / "config.json").read_text())["config"])
+    run_cfg = run_config(run_dir)
     ds = load_dataset(run_cfg.data)
     golden = GoldenModel.load(Path(run_dir) / "golden.npz")
     x = ds.x_test if samples is None else ds.x_test[:samples]
@@ -113,8 +112,20 @@ def csim_model(model, cfg):
 
 
 def level(model, cfg, name: str) -> dict:
-    """Run one ladder level over the test vectors; returns {mismatches, samples, note}."""
+    """Run one ladder level over the test vectors; returns {mismatches, samples, note} and the hashes of
+    the golden model and of the graph it checked (so a result is never mistaken for another graph's)."""
+    import hashlib
+
+    from toolchain.train import sha256_file
+
+    graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     if name == "hls_csim":
         model = csim_model(model, cfg)
     bad, n = mismatches(model, cfg.run_dir, cfg.verify_samples, f"verify {name}")
-    return {"mismatches": bad, "samples": n, "note": NOTES[name]}
+    return {
+        "mismatches": bad,
+        "samples": n,
+        "note": NOTES[name],
+        "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
+        "graph_sha256": graph,
+    }

@@ -2,7 +2,9 @@
 
 The headers (ap_int.h, ap_fixed.h, hls_stream.h) ship inside the hls4ml wheel, which `make install`
 installs. Compiled simulators are cached by a hash of their sources, so a build compiles each
-distinct layer configuration once.
+distinct layer configuration once. The cache is the user's own folder (``$XDG_CACHE_HOME/qsnn-pynq/csim``
+or ``~/.cache/...``, mode 0700, owner checked), and a cached binary runs only if its hash matches the one
+recorded when it was compiled.
 """
 
 from __future__ import annotations
@@ -23,8 +25,37 @@ from toolchain.fsutil import write_text
 from toolchain.golden import LIFParams
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "hls_templates"
-CACHE = Path(tempfile.gettempdir()) / "qsnn-csim-cache"
 CXXFLAGS = ["-std=c++14", "-O1", "-w"]
+
+
+def cache_dir() -> Path:
+    """The per-user C-sim cache: created 0700; refused if another user owns it or others may write it."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    d = base / "qsnn-pynq" / "csim"
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = d.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise QsnnError(
+            f"C-simulation cache {d} is owned by uid {st.st_uid} or open to other users "
+            f"(mode {oct(st.st_mode & 0o777)}); remove it (or chmod 700 it if it is yours): binaries there are executed"
+        )
+    return d
+
+
+def _digest_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def verified_binary(binary: Path) -> Path:
+    """``binary`` if it is ours and unchanged since it was compiled (its recorded hash), else QsnnError."""
+    sidecar = binary.with_name(binary.name + ".sha256")
+    ok = binary.is_file() and sidecar.is_file() and binary.stat().st_uid == os.getuid()
+    if not ok or sidecar.read_text().strip() != _digest_file(binary):
+        raise QsnnError(
+            f"C-simulation binary {binary} is not the one this user compiled (missing or modified); "
+            f"delete it and rebuild ({binary.parent} is the cache)"
+        )
+    return binary
 
 
 def template_dir() -> Path:
@@ -148,13 +179,13 @@ def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
     return sources
 
 
-def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = None) -> Path:
+def compile_csim(specs: list[LayerSpec], folder: Path, compiler: str | None = None, cache: Path | None = None) -> Path:
     """Write and compile the C-simulator for these layers; returns the binary (cached by source hash)."""
     write_sources(specs, folder)
-    return compile_folder(folder, compiler)
+    return compile_folder(folder, compiler, cache)
 
 
-def compile_folder(folder: Path, compiler: str | None = None) -> Path:
+def compile_folder(folder: Path, compiler: str | None = None, cache: Path | None = None) -> Path:
     """Compile the C-simulator whose sources write_sources put in ``folder`` (cached by their hash)."""
     folder = Path(folder)
     names = sorted(p.name for p in folder.glob("*.hpp")) + ["lif_csim.cpp"]
@@ -162,10 +193,11 @@ def compile_folder(folder: Path, compiler: str | None = None) -> Path:
         raise QsnnError(f"no C-simulation sources in {folder}; generate them first (code_generation_cppsim)")
     digest = hashlib.sha256(b"".join(n.encode() + (folder / n).read_bytes() for n in names))
     digest.update(" ".join(CXXFLAGS).encode())
-    binary = CACHE / f"lif_csim_{digest.hexdigest()[:20]}"
+    if cache is not None:
+        Path(cache).mkdir(parents=True, exist_ok=True, mode=0o700)
+    binary = Path(cache or cache_dir()) / f"lif_csim_{digest.hexdigest()[:20]}"
     if binary.is_file():
-        return binary
-    CACHE.mkdir(parents=True, exist_ok=True)
+        return verified_binary(binary)
     log = folder / "csim_compile.log"
     tmp = binary.with_suffix(f".{os.getpid()}.tmp")  # parallel builds may compile the same kernel
     cmd = [
@@ -184,13 +216,16 @@ def compile_folder(folder: Path, compiler: str | None = None) -> Path:
     if r.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise QsnnError(f"g++ failed to compile the LIF C-simulation; see {log}")
+    sidecar = binary.with_name(binary.name + ".sha256")
+    write_text(sidecar, _digest_file(tmp) + "\n")
     tmp.replace(binary)
-    return binary
+    return verified_binary(binary)
 
 
 def run_csim(binary: Path, layer: int, current: np.ndarray) -> np.ndarray:
     """Stream (N, T, C) integer accumulators through layer ``layer`` of the simulator -> spikes."""
     current = np.ascontiguousarray(current, dtype="<i8")
+    verified_binary(Path(binary))
     with tempfile.TemporaryDirectory() as d:
         fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
         fin.write_bytes(current.tobytes())

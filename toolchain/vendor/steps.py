@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,7 +106,9 @@ def collect_bitstream(model, cfg, state) -> dict:
     for rpt in reports:
         if rpt.is_file():
             shutil.copy2(rpt, dest / "reports" / rpt.name)
-    run_cfg = json.loads((Path(cfg.run_dir) / "config.json").read_text())
+    from toolchain.train import run_record
+
+    run_cfg = run_record(cfg.run_dir)[1]
     write_json(
         dest / "manifest.json",
         {

@@ -1,0 +1,336 @@
+"""The error contract, over a corpus of bad inputs generated per command and per file kind.
+
+Every case must end with exit code 2 and an ``error:`` line naming the problem (argparse's own usage
+errors are ``qsnn <cmd>: error: ...``), never a Python traceback, and must write nothing it should not.
+The cases run in-process through ``toolchain.cli.main`` (an escaping exception fails the case).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from toolchain.cli import main
+
+# quick training options, so a case that wrongly passes validation still ends fast
+QUICK = ["--epochs", "1", "--limit", "40", "--hidden", "8"]
+
+
+def corrupt_truncate(path: Path):
+    data = path.read_bytes()
+    path.write_bytes(data[: max(1, len(data) // 3)])
+
+
+def corrupt_flip(path: Path):
+    data = bytearray(path.read_bytes())
+    for k in range(len(data) // 2, min(len(data), len(data) // 2 + 64)):
+        data[k] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def corrupt_empty(path: Path):
+    path.write_bytes(b"")
+
+
+def corrupt_not_utf8(path: Path):
+    path.write_bytes(b"\xff\xfe\x00garbage\x80\x81")
+
+
+def corrupt_delete(path: Path):
+    path.unlink()
+
+
+def corrupt_json_list(path: Path):
+    path.write_text("[1, 2, 3]")
+
+
+REQUIRED_KEYS = ("config", "run", "points", "steps_done", "key", "metrics", "run_dir", "verification")
+
+
+def corrupt_json_missing_key(path: Path):
+    d = json.loads(path.read_text())
+    d.pop(next((k for k in REQUIRED_KEYS if k in d), next(iter(d))))
+    path.write_text(json.dumps(d))
+
+
+FILE_CORRUPTIONS = {
+    "truncated": corrupt_truncate,
+    "bitflip": corrupt_flip,
+    "empty": corrupt_empty,
+    "not-utf8": corrupt_not_utf8,
+    "deleted": corrupt_delete,
+}
+JSON_CORRUPTIONS = {**FILE_CORRUPTIONS, "json-list": corrupt_json_list, "missing-key": corrupt_json_missing_key}
+
+
+def train_cases():
+    bad = {
+        "--batch-size": ["0", "-1", "abc"],
+        "--limit": ["0", "-5", "1.5"],
+        "--lr": ["-1", "0", "nan", "inf"],
+        "--seed": ["-1", "99999999999"],
+        "--threshold": ["inf", "nan", "-1", "0"],
+        "--epochs": ["-1", "x"],
+        "--steps": ["0", "-3", "5000"],
+        "--hidden": [",", "0", "65536,65536", "-4", "a,b"],
+        "--beta": ["nan", "2", "-0.5"],
+        "--beta-frac-bits": ["0", "99"],
+        "--leak-shift": ["0", "40"],
+        "--weight-bits": ["0", "17", "x"],
+        "--membrane-bits": ["1", "33", "x"],
+        "--rounding": ["up"],
+        "--scheme": ["both"],
+        "--leak": ["exp"],
+        "--reset": ["none"],
+        "--arch": ["transformer"],
+        "--encoding": ["delta"],
+        "--dataset": ["cifar99"],
+        "--prune": ["1", "-0.1", "nan"],
+        "--prune-mode": ["random"],
+        "--snrs": [",", "x"],
+    }
+    for opt, values in bad.items():
+        for v in values:
+            yield f"train {opt} {v}", ["train", "--out", "{tmp}/run", *QUICK, opt, v], None
+    yield (
+        "train mnist without files",
+        ["train", "--out", "{tmp}/run", "--dataset", "mnist", "--data-path", "{tmp}/nope"],
+        None,
+    )
+    yield (
+        "train radioml without --trust-pickle",
+        ["train", "--out", "{tmp}/run", "--dataset", "radioml2016", "--data-path", "{tmp}/evil.pkl"],
+        "pickle",
+    )
+
+
+def run_file_cases():
+    for kind, fn in JSON_CORRUPTIONS.items():
+        yield f"eval config.json {kind}", ["eval", "{run}"], ("config.json", fn)
+    for kind, fn in FILE_CORRUPTIONS.items():
+        yield f"eval --integer golden.npz {kind}", ["eval", "{run}", "--integer"], ("golden.npz", fn)
+        yield f"eval model.pt {kind}", ["eval", "{run}"], ("model.pt", fn)
+        yield (
+            f"export golden.npz {kind}",
+            ["export", "{run}", "--out", "{tmp}/m.onnx", "--verify-samples", "5"],
+            (
+                "golden.npz",
+                fn,
+            ),
+        )
+        yield f"build golden.npz {kind}", ["build", "{run}", "--out", "{tmp}/b", "--until", "hw"], ("golden.npz", fn)
+    yield "eval missing run", ["eval", "{tmp}/nothing"], None
+    yield "eval wrong-shape weight", ["eval", "{run}"], ("model.pt", "wrong-shape")
+    yield "eval --integer golden wrong shape", ["eval", "{run}", "--integer"], ("golden.npz", "wrong-shape")
+    for v in ("0", "-1", "x"):
+        yield f"export --verify-samples {v}", ["export", "{run}", "--out", "{tmp}/m.onnx", "--verify-samples", v], None
+    yield "export --out not onnx", ["export", "{run}", "--out", "{tmp}/m.txt"], None
+
+
+def build_option_cases():
+    bad = {
+        "--target-cycles": ["0", "-1", "x"],
+        "--clock-mhz": ["0", "nan", "inf", "-5", "5000"],
+        "--verify-samples": ["0", "-1"],
+        "--board": ["Pynq-Z9", ""],
+        "--until": ["bitstreams"],
+        "--from": ["nowhere"],
+        "--folding": ["{tmp}/missing.json"],
+        "--out": ["{tmp}/a[exec touch pwned]", "{tmp}/with space", "{tmp}/x$HOME"],
+        "--finn-deps": ["{tmp}/d;rm"],
+    }
+    for opt, values in bad.items():
+        for v in values:
+            args = ["build", "{run}", "--out", "{tmp}/b", opt, v] if opt != "--out" else ["build", "{run}", opt, v]
+            yield f"build {opt} {v!r}", args, None
+    folds = {
+        "not-json": "{{{",
+        "a-list": "[1]",
+        "simd-7": json.dumps({"MVAU_hls_0": {"SIMD": 7, "PE": 1}}),
+        "pe-3": json.dumps({"MVAU_hls_0": {"SIMD": 1, "PE": 3}}),
+        "pe-zero": json.dumps({"LIF_hls_0": {"PE": 0}}),
+        "pe-string": json.dumps({"LIF_hls_0": {"PE": "four"}}),
+        "unknown-node": json.dumps({"NoSuchNode": {"PE": 2}}),
+        "node-not-dict": json.dumps({"LIF_hls_0": 4}),
+        "not-utf8": b"\xff\xfe",
+    }
+    for kind, text in folds.items():
+        yield (
+            f"build --folding {kind}",
+            ["build", "{run}", "--out", "{tmp}/b", "--until", "estimate", "--folding", "{tmp}/fold.json"],
+            ("fold", text),
+        )
+    yield "build --from without earlier build", ["build", "{run}", "--out", "{tmp}/empty", "--from", "fold"], None
+    yield (
+        "build --target-cycles with --folding",
+        ["build", "{run}", "--out", "{tmp}/b", "--target-cycles", "4", "--folding", "{tmp}/fold.json"],
+        ("fold", "{}"),
+    )
+    yield "build missing run", ["build", "{tmp}/nothing", "--out", "{tmp}/b"], None
+
+
+def build_dir_cases():
+    """Corrupted files of an existing build folder, resumed with --from."""
+    for kind, fn in JSON_CORRUPTIONS.items():
+        yield (
+            f"build --from build_state.json {kind}",
+            ["build", "{run}", "--out", "{build}", "--from", "estimate"],
+            (
+                "build_state.json",
+                fn,
+            ),
+        )
+    for kind, fn in FILE_CORRUPTIONS.items():
+        yield (
+            f"build --from fold model {kind}",
+            ["build", "{run}", "--out", "{build}", "--from", "estimate"],
+            (
+                "intermediate/04_fold.onnx",
+                fn,
+            ),
+        )
+        yield (
+            f"deploy build_config.json {kind}",
+            ["deploy", "{build}", "--out", "{tmp}/z.zip"],
+            (
+                "build_config.json",
+                fn,
+            ),
+        )
+        yield f"deploy report.json {kind}", ["deploy", "{build}", "--out", "{tmp}/z.zip"], ("report.json", fn)
+        yield (
+            f"deploy final model {kind}",
+            ["deploy", "{build}", "--out", "{tmp}/z.zip"],
+            (
+                "intermediate/05_estimate.onnx",
+                fn,
+            ),
+        )
+    for v in ("0", "-1", "x"):
+        yield f"deploy --vectors {v}", ["deploy", "{build}", "--out", "{tmp}/z.zip", "--vectors", v], None
+    yield "deploy --out not zip", ["deploy", "{build}", "--out", "{tmp}/z.tar"], None
+    yield "deploy not a build dir", ["deploy", "{tmp}", "--out", "{tmp}/z.zip"], None
+
+
+def sweep_cases():
+    bad = {
+        "--weight-bits": [",", "0,4", "x"],
+        "--membrane-bits": ["x", "1"],
+        "--rounding": ["up", ","],
+        "--scheme": ["x"],
+        "--jobs": ["0", "-2", "x"],
+        "--prune": ["1.5", "nan"],
+        "--prune-mode": ["x"],
+        "--lr": ["nan"],
+        "--hidden": ["65536,65536"],
+    }
+    for opt, values in bad.items():
+        for v in values:
+            yield f"sweep {opt} {v!r}", ["sweep", "--out", "{tmp}/s", *QUICK, "--no-estimate", opt, v], None
+    for cmd in ("select", "report"):
+        for kind, fn in JSON_CORRUPTIONS.items():
+            if kind != "deleted":  # a point without result.json is not computed yet: not an error
+                yield f"{cmd} result.json {kind}", [cmd, "{sweep}"], ("points/*/result.json", fn)
+            yield f"{cmd} sweep.json {kind}", [cmd, "{sweep}"], ("sweep.json", fn)
+        yield f"{cmd} missing dir", [cmd, "{tmp}/nothing"], None
+    for v in ("nan", "inf", "-1", "x"):
+        yield f"select --mu {v}", ["select", "{sweep}", "--mu", v], None
+        yield f"report --mu {v}", ["report", "{sweep}", "--mu", v], None
+    for opt in ("--max-lut", "--max-bram"):
+        for v in ("-1", "0", "x"):
+            yield f"select {opt} {v}", ["select", "{sweep}", opt, v], None
+
+
+CASES = [*train_cases(), *run_file_cases(), *build_option_cases(), *build_dir_cases(), *sweep_cases()]
+
+
+def test_the_corpus_is_large():
+    assert len(CASES) >= 200, len(CASES)
+
+
+@pytest.fixture(scope="module")
+def built(demo_run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("built") / "b"
+    assert main(["build", str(demo_run), "--out", str(out), "--until", "estimate", "--verify-samples", "10"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    out = tmp_path_factory.mktemp("swept") / "s"
+    args = ["sweep", "--out", str(out), "--weight-bits", "2,4", "--no-estimate", "--jobs", "1", *QUICK]
+    assert main(args) == 0
+    return out
+
+
+def _materialize(case_files, tmp, run, build, sweep):
+    """Copy the fixture a case corrupts into tmp and apply the corruption; returns the placeholders."""
+    where = {"tmp": str(tmp), "run": str(run), "build": str(build), "sweep": str(sweep)}
+    if case_files is None:
+        return where
+    if case_files == "pickle":
+        (tmp / "evil.pkl").write_bytes(b"\x80\x04\x95not really a pickle")
+        return where
+    target, how = case_files
+    if target == "fold":
+        data = how.encode() if isinstance(how, str) else how
+        (tmp / "fold.json").write_bytes(data)
+        return where
+    for key, src in (("run", run), ("build", build), ("sweep", sweep)):
+        if src is not None and (Path(src) / target.split("/")[0]).exists() or "*" in target and key == "sweep":
+            copy = tmp / key
+            shutil.copytree(src, copy, symlinks=True)
+            where[key] = str(copy)
+            if key == "build":  # a build folder records its run; point it at a run copy of its own
+                pass
+            files = sorted(copy.glob(target))
+            assert files, f"fixture has no {target}"
+            for f in files:
+                if how == "wrong-shape":
+                    _wrong_shape(f)
+                else:
+                    how(f)
+            return where
+    raise AssertionError(f"no fixture holds {target}")
+
+
+def _wrong_shape(path: Path):
+    if path.suffix == ".pt":
+        import torch
+
+        state = torch.load(path, weights_only=True)
+        k = next(k for k, v in state.items() if v.ndim == 2)
+        state[k] = torch.zeros(3, 3)
+        torch.save(state, path)
+    else:
+        import numpy as np
+
+        with np.load(path) as z:
+            arrays = dict(z)
+        arrays["w0"] = np.zeros((3, 3), dtype=arrays["w0"].dtype)
+        np.savez(path, **arrays)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,argv,files", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_a_clean_error(name, argv, files, demo_run, built, swept, tmp_path, capsys):
+    needs = " ".join(argv) + str(files)
+    where = _materialize(
+        files,
+        tmp_path,
+        demo_run,
+        built if "{build}" in needs or "build_" in needs or "intermediate" in needs else None,
+        swept if "{sweep}" in needs or "result.json" in needs or "sweep.json" in needs else None,
+    )
+    args = [a.format(**where) if "{" in a and not a.startswith("{{") else a for a in argv]
+    try:
+        code = main(args)
+    except SystemExit as e:  # argparse usage errors
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, f"{name}: exit {code}; stderr: {err[-3:]}"
+    assert err and ("error:" in err[-1]), f"{name}: no error line: {err[-3:]}"
+    assert not (tmp_path / "pwned").exists()
