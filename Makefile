@@ -10,7 +10,7 @@ MODEL ?= $(RUN)
 BOARD ?= Pynq-Z2
 NAME ?= $(notdir $(MODEL))
 
-.PHONY: install system-deps demo test test-fast lint format csim cosim bitstream bench clean
+.PHONY: install system-deps demo test test-fast lint format csim cosim rtlsim bitstream bench clean
 
 install: $(STAMP)
 
@@ -63,6 +63,11 @@ clean:
 # LIF kernel C-simulation over every mode x membrane width, against the golden model (g++, here).
 csim: install
 	$(BIN)/python -m toolchain.hls.matrix
+
+# The demo network through the RTL backend: Verilator simulation (0 mismatches expected) and Yosys counts (here).
+rtlsim: install
+	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo
+	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo-rtl --backend rtl --until rtlsim --target-cycles 64
 
 # Vitis HLS co-simulation of the demo network's LIF kernels (needs vitis_hls / vivado_hls).
 cosim: install

@@ -275,6 +275,8 @@ def cmd_build(a):
         vivado=a.vivado,
         name=a.name,
         finn_deps=a.finn_deps,
+        backend=a.backend,
+        event_driven=a.event_driven,
     )
     report = run_build(cfg)
     est = report.get("estimate")
@@ -286,6 +288,12 @@ def cmd_build(a):
         )
     for name, v in report["verification"].items():
         print(f"verification {name}: {v['mismatches']} mismatches over {v['samples']} samples")
+    if report.get("synthesis"):
+        n = report["synthesis"]["network"]
+        print(
+            f"Yosys (post-synthesis, no place & route): LUT {n['LUT']:,}  FF {n['FF']:,}  LUTRAM {n['LUTRAM']}  "
+            f"RAMB18 {n['RAMB18']}  RAMB36 {n['RAMB36']}  DSP48E1 {n['DSP48E1']}"
+        )
     print(f"report: {cfg.out / 'report.md'}")
     return 0 if all(v["mismatches"] == 0 for v in report["verification"].values()) else 1
 
@@ -425,6 +433,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: FINN's own folder)",
     )
     b.add_argument("--name", default=None, help="BUILD_DIR/bitstream/<name>.bit (default: the run directory's name)")
+    b.add_argument(
+        "--backend",
+        default="hls",
+        choices=("hls", "rtl"),
+        help="hls: HLS C++ (C-sim here; Vitis HLS and Vivado for the bitstream); rtl: this project's Verilog "
+        "(Verilator simulation and Yosys counts here; steps rtl, synth, rtlsim) (default hls)",
+    )
+    b.add_argument(
+        "--event-driven",
+        action="store_true",
+        help="RTL backend: spike-input synapses skip silent input chunks (cycles follow the spike activity)",
+    )
     b.set_defaults(func=cmd_build)
 
     dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")

@@ -58,7 +58,15 @@ def stream_format(model) -> dict:
     }
 
 
-FINAL_GRAPH_STEPS = ("csim", "hls", "estimate", "fold")  # steps whose saved model is the folded HW graph
+FINAL_GRAPH_STEPS = (
+    "rtlsim",
+    "synth",
+    "rtl",
+    "csim",
+    "hls",
+    "estimate",
+    "fold",
+)  # steps whose saved model is the folded HW graph
 
 
 def _final_model(build: Path, state: dict):

@@ -141,6 +141,40 @@ class UseSpikeMVAU(Transformation):
         return model, changed
 
 
+class UseRTLBackend(Transformation):
+    """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIF_rtl``, with the RTL
+    folding rule that needs no width converters: each LIF takes its producer's PE, and each synapse's SIMD is
+    its producer's PE (a divisor of its input size). ``event_driven`` marks the spike-input synapses."""
+
+    def __init__(self, event_driven: bool = False):
+        super().__init__()
+        self.event_driven = event_driven
+
+    def apply(self, model):
+        from qonnx.custom_op.registry import getCustomOp
+
+        rtl = "finn.custom_op.fpgadataflow.rtl"
+        for node in model.graph.node:
+            if node.op_type in ("MVAU_hls", "MVAUSpike_hls", "MVAU_rtl"):
+                node.op_type, node.domain = "MVAUSynapse_rtl", rtl
+            elif node.op_type == "LIF_hls":
+                node.op_type, node.domain = "LIF_rtl", rtl
+            elif not node.op_type.endswith("_rtl") or node.domain != rtl:
+                raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
+        prev_pe = None
+        for node in model.graph.node:
+            op = getCustomOp(node)
+            if node.op_type == "MVAUSynapse_rtl":
+                if prev_pe is not None:
+                    op.set_nodeattr("SIMD", prev_pe)
+                spikes = op.get_input_datatype(0) == DataType["BINARY"]
+                op.set_nodeattr("event_driven", int(self.event_driven and spikes))
+            elif prev_pe is not None:
+                op.set_nodeattr("PE", prev_pe)
+            prev_pe = op.get_nodeattr("PE")
+        return model, False
+
+
 def stream_edges(model):
     """[(producer, consumer, out width, in width)] for every tensor that flows between two HW nodes."""
     from qonnx.custom_op.registry import getCustomOp

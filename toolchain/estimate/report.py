@@ -13,7 +13,9 @@ def build_report(cfg, state) -> dict:
         "clock_mhz": cfg.clock_mhz,
         "steps_per_sample": state.get("steps_per_sample"),
         "estimate": state.get("estimate"),
+        "backend": cfg.backend,
         "verification": state.get("verification", {}),
+        "synthesis": state.get("synthesis"),
         "timings_s": state.get("timings", {}),
         "steps_done": state.get("steps_done", []),
         "artifacts": {k: v for k, v in state.items() if k.endswith("_dir") or k.endswith("_path")},
@@ -55,7 +57,29 @@ def markdown(report: dict) -> str:
     ]
     for name, v in report.get("verification", {}).items():
         lines.append(f"| {name} | {v['samples']} | {v['mismatches']} | {v['note']} |")
-    lines += ["", "## Build time per step (s)", ""]
+    rtl = report.get("verification", {}).get("rtl_sim")
+    if rtl:
+        lines += [
+            "",
+            f"RTL simulation: {rtl['cycles_per_inference']:.0f} cycles per inference without stalls "
+            f"({'event-driven' if rtl['event_driven'] else 'dense'} synapses; first inference "
+            f"{rtl['first_inference_cycles']} cycles); the estimate above is a formula.",
+        ]
+    syn = report.get("synthesis")
+    if syn:
+        lines += [
+            "",
+            f"## Synthesis: {syn['label']}",
+            "",
+            "| design | LUT | FF | CARRY4 | LUTRAM | RAMB18 | RAMB36 | DSP48E1 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for name, c in [*syn["per_layer"].items(), ("whole network", syn["network"])]:
+            lines.append(
+                f"| {name} | {c['LUT']:,} | {c['FF']:,} | {c['CARRY4']} | {c['LUTRAM']} | {c['RAMB18']} | "
+                f"{c['RAMB36']} | {c['DSP48E1']} |"
+            )
+    lines += ["", f"Backend: {report.get('backend', 'hls')}", "", "## Build time per step (s)", ""]
     lines += [f"- {k}: {v:.2f}" for k, v in report.get("timings_s", {}).items()]
     return "\n".join(lines) + "\n"
 

@@ -12,7 +12,23 @@ from toolchain.boards import get_board
 from toolchain.errors import QsnnError
 
 UNSAFE_PATH = re.compile(r"""[\s$\[\]{}\\"';&|<>`()*?]""")
-STEPS = ["export", "streamline", "hw", "specialize", "fold", "estimate", "hls", "csim", "ip", "bitstream"]
+STEPS = [
+    "export",
+    "streamline",
+    "hw",
+    "specialize",
+    "fold",
+    "estimate",
+    "hls",
+    "csim",
+    "rtl",
+    "synth",
+    "rtlsim",
+    "ip",
+    "bitstream",
+]
+BACKENDS = ("hls", "rtl")
+BACKEND_STEPS = {"hls": ("hls", "csim", "ip", "bitstream"), "rtl": ("rtl", "synth", "rtlsim")}
 
 
 @dataclass
@@ -29,6 +45,10 @@ class BuildConfig:
     vivado: str | None = None  # the Vivado install folder, e.g. /tools/Xilinx/Vivado/2023.2 (else XILINX_VIVADO, PATH)
     name: str | None = None  # the bitstream's name (BUILD_DIR/bitstream/<name>.bit); default: the run's name
     finn_deps: str | None = None  # FINN's dependencies (finn-hlslib, board files); default: FINN's own folder
+    backend: str = (
+        "hls"  # hls: HLS C++ (C-sim here, Vitis HLS / Vivado for the bitstream); rtl: Verilog (sim + Yosys here)
+    )
+    event_driven: bool = False  # RTL backend: spike-input synapses skip silent input chunks
 
     def __post_init__(self):
         self.run_dir = str(Path(self.run_dir).resolve())  # the build may be resumed or deployed from elsewhere
@@ -48,6 +68,13 @@ class BuildConfig:
         for name in ("start", "until"):
             if getattr(self, name) not in STEPS:
                 raise QsnnError(f"unknown build step {getattr(self, name)!r}; steps: {', '.join(STEPS)}")
+        if self.backend not in BACKENDS:
+            raise QsnnError(f"--backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
+        other = [b for b in BACKENDS if b != self.backend][0]
+        if self.until in BACKEND_STEPS[other] and self.until not in BACKEND_STEPS[self.backend]:
+            raise QsnnError(f"--until {self.until} belongs to the {other} backend; add --backend {other}")
+        if self.event_driven and self.backend != "rtl":
+            raise QsnnError("--event-driven is a mode of the RTL synapse; add --backend rtl")
         if STEPS.index(self.start) > STEPS.index(self.until):
             raise QsnnError(f"--from {self.start} comes after --until {self.until}")
         if not 1.0 <= self.clock_mhz <= 1000.0:
@@ -61,7 +88,18 @@ class BuildConfig:
 
     @property
     def steps(self) -> list[str]:
-        return STEPS[STEPS.index(self.start) : STEPS.index(self.until) + 1]
+        """The steps from --from to --until that apply to this backend."""
+        other = [b for b in BACKENDS if b != self.backend][0]
+        span = STEPS[STEPS.index(self.start) : STEPS.index(self.until) + 1]
+        return [s for s in span if s not in BACKEND_STEPS[other] or s in BACKEND_STEPS[self.backend]]
+
+    def previous_step(self, step: str) -> str:
+        """The last step before ``step`` that applies to this backend (whose saved model ``step`` starts from)."""
+        other = [b for b in BACKENDS if b != self.backend][0]
+        before = [
+            s for s in STEPS[: STEPS.index(step)] if s not in BACKEND_STEPS[other] or s in BACKEND_STEPS[self.backend]
+        ]
+        return before[-1]
 
     @property
     def out(self) -> Path:

@@ -60,8 +60,8 @@ def _load_state(cfg) -> dict:
             f"{str(state['run'].get('golden_sha256'))[:12]}), not from {now['dir']} ({now['golden_sha256'][:12]}); "
             f"its results do not hold for this run: {fix}, or use another --out"
         )
-    if STEPS[STEPS.index(cfg.start) - 1] not in state["steps_done"]:
-        raise QsnnError(f"--from {cfg.start} needs step '{STEPS[STEPS.index(cfg.start) - 1]}' done in {cfg.out}; {fix}")
+    if cfg.previous_step(cfg.start) not in state["steps_done"]:
+        raise QsnnError(f"--from {cfg.start} needs step '{cfg.previous_step(cfg.start)}' done in {cfg.out}; {fix}")
     return state
 
 
@@ -82,7 +82,7 @@ def _invalidate(cfg, state) -> None:
         state["timings"].pop(step, None)
         state.setdefault("models", {}).pop(step, None)
         _model_path(cfg, step).unlink(missing_ok=True)
-    for folder in {"hls": "hls", "csim": "csim", "bitstream": "bitstream"}.items():
+    for folder in {"hls": "hls", "csim": "csim", "rtl": "rtl", "bitstream": "bitstream"}.items():
         if folder[0] in later:
             shutil.rmtree(cfg.out / folder[1], ignore_errors=True)
 
@@ -102,7 +102,7 @@ def load_step_model(out, state, step):
 def _load_model(cfg, state):
     if cfg.start == "export":
         return None
-    return load_step_model(cfg.out, state, STEPS[STEPS.index(cfg.start) - 1])
+    return load_step_model(cfg.out, state, cfg.previous_step(cfg.start))
 
 
 def sha256_file(path) -> str:

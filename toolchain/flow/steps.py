@@ -22,6 +22,7 @@ from toolchain.flow import verify
 from toolchain.transform import (
     AbsorbScaleIntoLIF,
     InferLIFLayer,
+    UseRTLBackend,
     UseSpikeMVAU,
     check_stream_widths,
 )
@@ -120,8 +121,9 @@ def step_specialize(model, cfg, state):
         )
     child = ModelWrapper(getCustomOp(sdp[0]).get_nodeattr("model"))
     for node in child.graph.node:
-        if node.op_type == "MVAU":
-            # one HLS flow end to end (spike x weight MACs need no DSPs); FINN would pick MVAU_rtl for some
+        if node.op_type in ("MVAU", "LIF"):
+            # HLS first, for every backend: FINN's SetFolding folds MVAU_hls (it would pick MVAU_rtl for some and
+            # LIF_rtl for all); the RTL backend swaps in this project's RTL layers after folding (UseRTLBackend)
             getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
     return _quiet(child, SpecializeLayers(cfg.board_info.part), GiveUniqueNodeNames())
 
@@ -141,10 +143,12 @@ def step_fold(model, cfg, state):
         # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
+    if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
+        model = _quiet(model, UseRTLBackend(cfg.event_driven))
     check_folding(model)
     save_folding(model, cfg.out / "folding.json")
-    # width converters where a consumer takes another width than its producer gives (FINN's own)
-    model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
+    if cfg.backend == "hls":  # width converters where a consumer takes another width (FINN's own)
+        model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
     check_stream_widths(model)
     return model
 
@@ -234,6 +238,32 @@ def step_csim(model, cfg, state):
     return model
 
 
+def step_rtl(model, cfg, state):
+    """RTL backend: each layer's Verilog (FINN's generate_hdl), the network's top level and its harness."""
+    from toolchain.rtl.generate import write_network
+
+    folder = (cfg.out / "rtl").resolve()
+    for node in model.graph.node:
+        getCustomOp(node).set_nodeattr("code_gen_dir_ipgen", str(folder))
+    state["rtl_network"] = write_network(model, folder, cfg.event_driven)
+    state["rtl_dir"] = str(folder)
+    return model
+
+
+def step_synth(model, cfg, state):
+    """Yosys synth_xilinx of every layer and of the whole network: post-synthesis counts (no place & route)."""
+    from toolchain.rtl.synth import synthesize_network
+
+    state["synthesis"] = synthesize_network(cfg.out / "rtl", state["rtl_network"])
+    return model
+
+
+def step_rtlsim(model, cfg, state):
+    """RTL level: the whole network in Verilator with backpressure, spike counts against the golden model."""
+    state["verification"]["rtl_sim"] = verify.rtl_level(model, cfg, state)
+    return model
+
+
 def step_ip(model, cfg, state):
     """HLS synthesis of every node and FINN's stitched IP (needs Vitis HLS and Vivado)."""
     from toolchain.vendor.steps import synthesize_ip
@@ -255,6 +285,9 @@ STEP_OUTPUTS = {
     "estimate": ["estimate"],
     "hls": ["hls_dir"],
     "csim": ["verification.hls_csim"],
+    "rtl": ["rtl_dir", "rtl_network"],
+    "synth": ["synthesis"],
+    "rtlsim": ["verification.rtl_sim"],
     "ip": ["ip_dir"],
     "bitstream": ["bitfile_path", "hwh_path", "reports_dir"],
 }

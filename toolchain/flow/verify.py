@@ -23,6 +23,7 @@ from toolchain.golden import GoldenModel
 BATCH = 120
 BATCHED_ATTRS = ("numInputVectors", "inShape", "outShape")
 NOTES = {
+    "rtl_sim": "the whole network's Verilog (RTL backend) in Verilator, random stalls on both streams",
     "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
     "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
     "hls_csim": "LIF_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
@@ -128,4 +129,34 @@ def level(model, cfg, name: str) -> dict:
         "note": NOTES[name],
         "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
         "graph_sha256": graph,
+    }
+
+
+def rtl_level(model, cfg, state) -> dict:
+    """Level 5: the whole network's RTL in Verilator over the test vectors; measured cycles beside the estimate."""
+    import hashlib
+
+    from toolchain.rtl.sim import build, run
+    from toolchain.train import sha256_file
+
+    net = state["rtl_network"]
+    graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
+    binary = build(Path(state["rtl_dir"]), net)
+    stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
+    x, expected = test_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
+    spikes, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))
+    counts = spikes.sum(axis=1)
+    bad = int(np.sum(np.any(counts != expected, axis=1)))
+    # the same vectors without stalls: the cycles the hardware needs when the streams never wait
+    _, free = run(binary, net, x.reshape(len(x), net["steps"], -1), in_stall=0, out_stall=0)
+    return {
+        "mismatches": bad,
+        "samples": int(len(x)),
+        "note": NOTES["rtl_sim"],
+        "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
+        "graph_sha256": graph,
+        "cycles_per_inference": free["cycles"] / len(x),
+        "first_inference_cycles": free["first_sample_done"] - free["first_in"] + 1,
+        "cycles_with_stalls": stats["cycles"],
+        "event_driven": net["event"],
     }

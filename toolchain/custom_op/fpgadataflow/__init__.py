@@ -3,23 +3,27 @@
 FINN decides by node domain (finn-plus 1.6.1): HW nodes must sit in ``finn.custom_op.fpgadataflow``
 (abstract) and ``finn.custom_op.fpgadataflow.hls`` (backend), and SpecializeLayers picks a backend
 from the ``custom_op`` dict of ``finn.custom_op.fpgadataflow.hls``. Importing this package adds this
-project's classes to qonnx's registry for those domains and to that dict, under new keys only
-(``LIF``, ``LIF_hls``, ``MVAUSpike_hls``): FINN's own entries are never replaced. ``import toolchain``
-stays free of FINN; the flow's modules import this package.
+project's classes to qonnx's registry for those domains (and ``...fpgadataflow.rtl``) and to those dicts,
+under new keys only (``LIF``, ``LIF_hls``, ``LIF_rtl``, ``MVAUSpike_hls``, ``MVAUSynapse_rtl``): FINN's own
+entries are never replaced. ``import toolchain`` stays free of FINN; the flow's modules import this package.
 """
 
 import finn.custom_op.fpgadataflow as _fdf
 import finn.custom_op.fpgadataflow.hls as _fdf_hls
+import finn.custom_op.fpgadataflow.rtl as _fdf_rtl
 from qonnx.custom_op.registry import add_op_to_domain
 
 from toolchain.custom_op.fpgadataflow.hls.lif_hls import LIF_hls
 from toolchain.custom_op.fpgadataflow.hls.mvau_spike_hls import MVAUSpike_hls
 from toolchain.custom_op.fpgadataflow.lif import LIF
+from toolchain.custom_op.fpgadataflow.rtl.lif_rtl import LIF_rtl
+from toolchain.custom_op.fpgadataflow.rtl.mvau_synapse_rtl import MVAUSynapse_rtl
 
-__all__ = ["LIF", "LIF_hls", "MVAUSpike_hls"]
+__all__ = ["LIF", "LIF_hls", "LIF_rtl", "MVAUSpike_hls", "MVAUSynapse_rtl"]
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 FINN_HLS_DOMAIN = "finn.custom_op.fpgadataflow.hls"
+FINN_RTL_DOMAIN = "finn.custom_op.fpgadataflow.rtl"
 
 
 def _extend(registry: dict, name: str, cls) -> None:
@@ -32,9 +36,13 @@ def _register() -> None:
     _extend(_fdf.custom_op, "LIF", LIF)
     _extend(_fdf_hls.custom_op, "LIF_hls", LIF_hls)
     _extend(_fdf_hls.custom_op, "MVAUSpike_hls", MVAUSpike_hls)
+    _extend(_fdf_rtl.custom_op, "LIF_rtl", LIF_rtl)
+    _extend(_fdf_rtl.custom_op, "MVAUSynapse_rtl", MVAUSynapse_rtl)
     add_op_to_domain(FINN_DOMAIN, LIF)
     add_op_to_domain(FINN_HLS_DOMAIN, LIF_hls)
     add_op_to_domain(FINN_HLS_DOMAIN, MVAUSpike_hls)
+    add_op_to_domain(FINN_RTL_DOMAIN, LIF_rtl)
+    add_op_to_domain(FINN_RTL_DOMAIN, MVAUSynapse_rtl)
 
 
 _register()

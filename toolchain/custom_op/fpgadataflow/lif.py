@@ -77,6 +77,23 @@ class LIF(HWCustomOp):
     def steps(self) -> int:
         return self.get_nodeattr("numInputVectors")[-1]
 
+    # -- the layer as both backends' kernels see it ---------------------------------------------------
+    def layer_spec(self, bias):
+        from toolchain.hls.csim import LayerSpec
+
+        idt = self.get_input_datatype(0)
+        return LayerSpec(
+            name=self.onnx_node.name,
+            params=self.lif_params(),
+            channels=self.channels,
+            steps=self.steps,
+            bias=np.asarray(bias).astype(np.int64).reshape(-1),
+            in_bits=idt.bitwidth(),
+            in_signed=idt.signed(),
+            pe=self.pe,
+            mem_style=self.membrane_style(),
+        )
+
     # -- shapes and types ---------------------------------------------------------------------------
     def get_normal_input_shape(self, ind=0):
         if ind == 1:

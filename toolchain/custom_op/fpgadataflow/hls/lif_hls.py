@@ -17,7 +17,7 @@ from finn.custom_op.fpgadataflow.hlsbackend import HLSBackend
 
 from toolchain.custom_op.fpgadataflow.lif import LIF
 from toolchain.fsutil import write_text
-from toolchain.hls.csim import LayerSpec, compile_folder, render, run_csim, write_sources
+from toolchain.hls.csim import compile_folder, render, run_csim, write_sources
 
 
 class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
@@ -25,21 +25,6 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
         attrs = LIF.get_nodeattr_types(self)
         attrs.update(HLSBackend.get_nodeattr_types(self))
         return attrs
-
-    # -- the layer as the kernel sees it ------------------------------------------------------------
-    def layer_spec(self, bias) -> LayerSpec:
-        idt = self.get_input_datatype(0)
-        return LayerSpec(
-            name=self.onnx_node.name,
-            params=self.lif_params(),
-            channels=self.channels,
-            steps=self.steps,
-            bias=np.asarray(bias).astype(np.int64).reshape(-1),
-            in_bits=idt.bitwidth(),
-            in_signed=idt.signed(),
-            pe=self.pe,
-            mem_style=self.membrane_style(),
-        )
 
     def _bias(self, model):
         return model.get_initializer(self.onnx_node.input[1])

@@ -1,0 +1,147 @@
+// qsnn-pynq: streaming fixed-point LIF neuron layer (RTL backend). Computes DESIGN.md's neuron exactly:
+//   L = leak(V[t-1]);  U = sat_B(L + I[t] + bias[i]);  s = U >= THRESHOLD;
+//   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
+//   leak: none V | shift V - (V >>> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC)
+//   R: floor (x >>> F) | nearest ((x + 2^(F-1)) >>> F) | stochastic ((x + r) >>> F),
+//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (i = nf*PE + p)
+// Streams (AXI-Stream, valid/ready): in  = PE lanes of IN_BITS accumulators, lane p in bits [p*IN_BITS +: IN_BITS];
+//                                    out = PE spikes, lane p in bit p. One beat per cycle (II = 1), full backpressure.
+// A sample is STEPS frames of CHANNELS / PE beats; the membrane state is not read at t = 0 (cleared per sample).
+// The per-neuron bias lives in a ROM outside this core (bias_addr -> bias_data one cycle later), so the
+// generated wrapper owns the constants (read when bias_en, like the membrane). MEM_STYLE: "registers", "distributed" (LUTRAM) or "block" (BRAM).
+module qsnn_lif #(
+    parameter integer CHANNELS = 16,
+    parameter integer PE = 4,
+    parameter integer STEPS = 8,
+    parameter integer B = 16,  // membrane width (signed)
+    parameter integer IN_BITS = 20,
+    parameter integer IN_SIGNED = 1,
+    parameter integer BIAS_BITS = 8,
+    parameter integer WIDE = 40,  // internal width: holds leak products, sums and the saturation bounds
+    parameter integer THRESHOLD = 100,
+    parameter integer LEAK = 2,  // 0 none, 1 shift, 2 beta
+    parameter integer LEAK_SHIFT = 4,
+    parameter integer BETA_INT = 240,
+    parameter integer BETA_FRAC = 8,
+    parameter integer ROUNDING = 1,  // 0 floor, 1 nearest, 2 stochastic
+    parameter integer RESET = 0,  // 0 subtract, 1 zero
+    parameter [31:0] SEED = 32'd7,
+    parameter MEM_STYLE = "distributed",
+    parameter integer NF = CHANNELS / PE,
+    parameter integer NF_BITS = (NF > 1) ? $clog2(NF) : 1,
+    parameter integer T_BITS = (STEPS > 1) ? $clog2(STEPS) : 1
+) (
+    input wire clk,
+    input wire rst_n,
+    input wire [PE*IN_BITS-1:0] in_tdata,
+    input wire in_tvalid,
+    output wire in_tready,
+    output reg [PE-1:0] out_tdata,
+    output reg out_tvalid,
+    input wire out_tready,
+    output wire bias_en,
+    output wire [NF_BITS-1:0] bias_addr,
+    input wire [PE*BIAS_BITS-1:0] bias_data
+);
+  // -- stage 1: the accepted beat, its neuron fold and time step; membrane and bias reads in flight --------
+  reg [PE*IN_BITS-1:0] s1_data;
+  reg s1_valid;
+  reg [NF_BITS-1:0] s1_nf, nf_c;
+  reg [T_BITS-1:0] s1_t, t_c;
+  wire advance = !out_tvalid || out_tready;  // the output register can take a result this cycle
+  wire fire = s1_valid && advance;  // stage 1 computes and writes back
+  assign in_tready = !s1_valid || advance;
+  wire accept = in_tvalid && in_tready;
+  assign bias_addr = nf_c;
+  assign bias_en = accept;
+
+  (* ram_style = MEM_STYLE *) reg [PE*B-1:0] membrane[0:NF-1];
+  reg [PE*B-1:0] mem_rd, byp_data;
+  reg byp;
+  wire [PE*B-1:0] v_next_all;
+
+  always @(posedge clk) begin
+    if (accept) begin
+      mem_rd <= membrane[nf_c];
+      // the previous beat writes this address in this very cycle (NF = 1): forward its value
+      byp <= fire && (s1_nf == nf_c);
+      byp_data <= v_next_all;
+    end
+    if (fire) membrane[s1_nf] <= v_next_all;
+  end
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      s1_valid <= 1'b0;
+      nf_c <= 0;
+      t_c <= 0;
+      out_tvalid <= 1'b0;
+    end else begin
+      if (accept) begin
+        s1_data <= in_tdata;
+        s1_nf <= nf_c;
+        s1_t <= t_c;
+        if (nf_c == NF - 1) begin
+          nf_c <= 0;
+          t_c <= (t_c == STEPS - 1) ? 0 : t_c + 1'b1;
+        end else begin
+          nf_c <= nf_c + 1'b1;
+        end
+      end
+      if (fire) s1_valid <= accept;
+      else if (accept) s1_valid <= 1'b1;
+      if (advance) out_tvalid <= s1_valid;
+    end
+  end
+
+  wire [PE*B-1:0] v_prev_all = byp ? byp_data : mem_rd;
+  wire [PE-1:0] spikes;
+  always @(posedge clk) if (fire) out_tdata <= spikes;
+
+  // -- per-lane neuron update (combinational from stage 1) ------------------------------------------------
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : lane
+      wire signed [WIDE-1:0] v = (s1_t == 0) ? {WIDE{1'b0}} : {{(WIDE - B) {v_prev_all[p*B+B-1]}}, v_prev_all[p*B+:B]};
+      wire signed [WIDE-1:0] x;
+      if (IN_SIGNED) begin : sx
+        assign x = {{(WIDE - IN_BITS) {s1_data[p*IN_BITS+IN_BITS-1]}}, s1_data[p*IN_BITS+:IN_BITS]};
+      end else begin : ux
+        assign x = {{(WIDE - IN_BITS) {1'b0}}, s1_data[p*IN_BITS+:IN_BITS]};
+      end
+      wire signed [WIDE-1:0] b = {{(WIDE - BIAS_BITS) {bias_data[p*BIAS_BITS+BIAS_BITS-1]}}, bias_data[p*BIAS_BITS+:BIAS_BITS]};
+      wire signed [WIDE-1:0] leaked;
+      if (LEAK == 0) begin : none
+        assign leaked = v;
+      end else if (LEAK == 1) begin : shift
+        assign leaked = v - (v >>> LEAK_SHIFT);
+      end else begin : beta
+        wire signed [WIDE-1:0] prod = v * $signed(BETA_INT);
+        wire signed [WIDE-1:0] offset;
+        if (ROUNDING == 0) begin : fl
+          assign offset = 0;
+        end else if (ROUNDING == 1) begin : ne
+          assign offset = {{(WIDE - 1) {1'b0}}, 1'b1} <<< (BETA_FRAC - 1);
+        end else begin : st
+          wire [31:0] i = s1_nf * PE + p;
+          wire [31:0] key = SEED ^ ({{(32 - T_BITS) {1'b0}}, s1_t} * 32'h9E3779B1) ^ (i * 32'h85EBCA77);
+          wire [31:0] h1 = key ^ (key >> 16);
+          wire [31:0] h2 = h1 * 32'h85EBCA6B;
+          wire [31:0] h3 = h2 ^ (h2 >> 13);
+          wire [31:0] h4 = h3 * 32'hC2B2AE35;
+          wire [31:0] h5 = h4 ^ (h4 >> 16);
+          assign offset = {{(WIDE - 32) {1'b0}}, h5 & ((32'd1 << BETA_FRAC) - 1)};
+        end
+        wire signed [WIDE-1:0] sum = prod + offset;
+        assign leaked = sum >>> BETA_FRAC;
+      end
+      wire signed [WIDE-1:0] u_raw = leaked + x + b;
+      wire signed [WIDE-1:0] lo = -({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1));
+      wire signed [WIDE-1:0] hi = ({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1)) - 1;
+      wire signed [WIDE-1:0] u = (u_raw < lo) ? lo : ((u_raw > hi) ? hi : u_raw);
+      assign spikes[p] = (u >= THRESHOLD);
+      wire signed [WIDE-1:0] vn = spikes[p] ? ((RESET == 0) ? u - THRESHOLD : {WIDE{1'b0}}) : u;
+      assign v_next_all[p*B+:B] = vn[B-1:0];
+    end
+  endgenerate
+endmodule

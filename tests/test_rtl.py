@@ -1,0 +1,116 @@
+"""The RTL backend: the LIF core over every mode and several widths, the synapse dense vs event-driven, and
+the whole demo network in Verilator (0 mismatches, backpressure) with Yosys counts."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from toolchain.flow.config import BuildConfig
+from toolchain.flow.runner import run_build
+from toolchain.golden import LIFParams, lif
+from toolchain.hls.csim import LayerSpec
+
+try:
+    from toolchain.rtl.sim import verilator
+
+    verilator()
+    HAVE_VERILATOR = True
+except Exception:  # noqa: BLE001
+    HAVE_VERILATOR = False
+
+needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason="needs Verilator ('make install' installs it)")
+
+MODES = list(itertools.product(("none", "shift", "beta"), ("floor", "nearest", "stochastic"), ("subtract", "zero")))
+SHAPES = [(4, 6, 6, "registers"), (11, 8, 2, "lutram"), (16, 12, 4, "bram"), (24, 10, 1, "lutram")]
+
+
+@needs_verilator
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(len(MODES)), ids=["-".join(m) for m in MODES])
+def test_rtl_lif_equals_golden(k, tmp_path):
+    """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style),
+    on random and saturating inputs with random stalls on both streams."""
+    from toolchain.rtl.generate import write_lif_alone
+    from toolchain.rtl.sim import build, run
+
+    leak, rounding, reset = MODES[k]
+    b, channels, pe, style = SHAPES[k % len(SHAPES)]
+    rng = np.random.default_rng(k)
+    p = LIFParams(
+        membrane_bits=b,
+        threshold=max(1, (1 << (b - 1)) // 3),
+        leak_mode=leak,
+        leak_shift=2,
+        beta_int=230,
+        beta_frac_bits=8,
+        rounding=rounding,
+        seed=11 + k,
+        reset=reset,
+    )
+    in_bits = b + 2
+    spec = LayerSpec(
+        "L0",
+        p,
+        channels=channels,
+        steps=5,
+        bias=rng.integers(-3, 4, channels),
+        in_bits=in_bits,
+        in_signed=True,
+        pe=pe,
+        mem_style=style,
+    )
+    net = write_lif_alone(spec, tmp_path)
+    x = rng.integers(-(1 << (in_bits - 1)), 1 << (in_bits - 1), (24, 5, channels))
+    x[0], x[1] = (1 << (in_bits - 1)) - 1, -(1 << (in_bits - 1))  # saturate both ways
+    y, _ = run(build(tmp_path, net), net, x, seed=k + 1)
+    assert int(np.sum(y != lif(x + spec.bias, p))) == 0
+
+
+@needs_verilator
+@pytest.mark.slow
+def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
+    out = tmp_path / "b"
+    dense = run_build(
+        BuildConfig(run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="rtlsim", target_cycles=32),
+        log=None,
+    )
+    d = dense["verification"]["rtl_sim"]
+    assert d["mismatches"] == 0 and d["samples"] == 360 and not d["event_driven"]
+    assert {"qonnx", "finn_hw", "rtl_sim"} == set(dense["verification"]) and dense["backend"] == "rtl"
+    syn = dense["synthesis"]
+    assert "no place and route" in syn["label"] and syn["network"]["LUT"] > 0
+    layers = syn["per_layer"]
+    assert set(layers) == {n["name"] for n in dense["estimate"]["per_layer"]}
+    for key in ("LUT", "FF", "CARRY4", "LUTRAM", "RAMB18", "RAMB36", "DSP48E1"):
+        assert syn["network"][key] == sum(layer[key] for layer in layers.values())
+    # the spiking synapse needs no multipliers: only the direct-encoded first layer may use DSPs
+    spiking = [n["name"] for n in dense["estimate"]["per_layer"] if n["op"] == "MVAUSynapse_rtl"][1:]
+    assert all(layers[name]["DSP48E1"] == 0 for name in spiking)
+    assert json.loads((out / "report.json").read_text())["synthesis"]["network"]["LUT"] == syn["network"]["LUT"]
+    event = run_build(
+        BuildConfig(
+            run_dir=str(demo_run),
+            out_dir=str(out),
+            backend="rtl",
+            until="rtlsim",
+            target_cycles=32,
+            event_driven=True,
+            start="fold",
+        ),
+        log=None,
+    )
+    e = event["verification"]["rtl_sim"]
+    assert e["mismatches"] == 0 and e["event_driven"]  # the same spikes ...
+    assert e["cycles_per_inference"] < d["cycles_per_inference"]  # ... in fewer cycles
+    print("dense", d["cycles_per_inference"], "event-driven", e["cycles_per_inference"])
+
+
+def test_rtl_steps_need_the_rtl_backend(demo_run, tmp_path):
+    from toolchain.errors import QsnnError
+
+    with pytest.raises(QsnnError, match="--until rtlsim belongs to the rtl backend; add --backend rtl"):
+        BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path), until="rtlsim")
+    with pytest.raises(QsnnError, match="--event-driven is a mode of the RTL synapse"):
+        BuildConfig(run_dir=str(demo_run), out_dir=str(tmp_path), event_driven=True)

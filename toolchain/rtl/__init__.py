@@ -1,0 +1,1 @@
+"""The RTL backend of the spiking layers: Verilog generation, Verilator simulation, Yosys synthesis counts."""

@@ -1,0 +1,202 @@
+"""Verilog of the spiking layers (RTL backend): each layer's wrapper (core + ROM contents) and the whole
+network's top level and Verilator harness, rendered from rtl_templates/ with Jinja2 (strict).
+
+The cores are hand-written Verilog (rtl_templates/lif, rtl_templates/synapse): no library offers a
+spiking synapse that gates adds by spikes, nor DESIGN.md's LIF neuron. The layer parameters come from
+the same places as for the HLS backend (``LayerSpec`` of the LIF op, FINN's MVAU attributes), so both
+backends compute the same golden arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from qonnx.custom_op.registry import getCustomOp
+
+from toolchain.errors import QsnnError
+from toolchain.fsutil import write_text
+from toolchain.hls.csim import LayerSpec
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "rtl_templates"
+CORES = {"lif": TEMPLATES / "lif" / "hdl" / "qsnn_lif.v", "synapse": TEMPLATES / "synapse" / "hdl" / "qsnn_synapse.v"}
+RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
+
+
+def render(template: str, **ctx) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
+    )
+    try:
+        return env.get_template(template).render(**ctx)
+    except jinja2.UndefinedError as e:
+        raise QsnnError(f"RTL template {template}: {e}") from None
+
+
+def _bits(n: int) -> int:
+    return max(1, int(np.ceil(np.log2(n)))) if n > 1 else 1
+
+
+def _word(values, width: int) -> str:
+    """Pack integers (two's complement, ``width`` bits each) lane 0 first into one hex literal."""
+    v = 0
+    for k, x in enumerate(values):
+        v |= (int(x) & ((1 << width) - 1)) << (k * width)
+    return f"{v:0{(len(values) * width + 3) // 4}x}"
+
+
+def lif_context(spec: LayerSpec) -> dict:
+    ctx = spec.validate().context()
+    p = spec.params
+    nf = spec.channels // spec.pe
+    b = spec.bias.astype(np.int64).reshape(nf, spec.pe)
+    return {
+        **ctx,
+        "in_signed": int(spec.in_signed),
+        "nf_bits": _bits(nf),
+        "wide": max(ctx["wide_bits"], p.membrane_bits + p.beta_frac_bits + 3, 34),
+        "leak": {"none": 0, "shift": 1, "beta": 2}[p.leak_mode],
+        "rounding": {"floor": 0, "nearest": 1, "stochastic": 2}[p.rounding],
+        "reset": {"subtract": 0, "zero": 1}[p.reset],
+        "ram_style": RAM_STYLE[ctx["mem_style"]],
+        "bias_words": [_word(row, ctx["bias_bits"]) for row in b],
+    }
+
+
+@dataclass
+class SynapseSpec:
+    """What the RTL synapse core needs to know about one MVAU (FINN's attributes and weights)."""
+
+    name: str
+    weights: np.ndarray  # (MH, MW) integers: I[i] = sum_j weights[i, j] * x[j]
+    simd: int
+    pe: int
+    in_bits: int
+    in_signed: bool
+    w_bits: int
+    acc_bits: int
+    event: bool = False
+
+    @property
+    def mh(self) -> int:
+        return self.weights.shape[0]
+
+    @property
+    def mw(self) -> int:
+        return self.weights.shape[1]
+
+    def context(self) -> dict:
+        if self.mw % self.simd or self.mh % self.pe:
+            raise QsnnError(f"{self.name}: SIMD={self.simd} must divide {self.mw} and PE={self.pe} divide {self.mh}")
+        nf, sf = self.mh // self.pe, self.mw // self.simd
+        # word nf*SF + sf: lane p, element s at [(p*SIMD + s)*W_BITS +: W_BITS] = W[nf*PE + p][sf*SIMD + s]
+        w = self.weights.reshape(nf, self.pe, sf, self.simd).transpose(0, 2, 1, 3).reshape(nf * sf, -1)
+        depth = nf * sf
+        return {
+            "name": self.name,
+            "mw": self.mw,
+            "mh": self.mh,
+            "simd": self.simd,
+            "pe": self.pe,
+            "in_bits": self.in_bits,
+            "in_signed": int(self.in_signed),
+            "w_bits": self.w_bits,
+            "acc_bits": self.acc_bits,
+            "event": int(self.event),
+            "w_addr_bits": _bits(depth),
+            # large ROMs in BRAM; small ones as LUT logic (Yosys maps no write-less memory to LUTRAM)
+            "rom_style": "block" if depth * self.pe * self.simd * self.w_bits > 16384 and depth > 64 else "logic",
+            "words": [_word(row, self.w_bits) for row in w],
+        }
+
+
+def synapse_spec(node, model, event: bool = False) -> SynapseSpec:
+    op = getCustomOp(node)
+    w = model.get_initializer(node.input[1])  # FINN's MVAU: (MW, MH), y = x @ W
+    idt, wdt, odt = op.get_input_datatype(0), op.get_input_datatype(1), op.get_output_datatype()
+    if not (idt.is_integer() and wdt.is_integer() and odt.is_integer()):
+        raise QsnnError(f"{node.name}: the RTL synapse takes integer inputs and weights ({idt}, {wdt}, {odt})")
+    return SynapseSpec(
+        name=node.name,
+        weights=np.asarray(w).astype(np.int64).T,
+        simd=op.get_nodeattr("SIMD"),
+        pe=op.get_nodeattr("PE"),
+        in_bits=idt.bitwidth(),
+        in_signed=idt.signed(),
+        w_bits=wdt.bitwidth(),
+        acc_bits=odt.bitwidth(),
+        event=event and idt.bitwidth() == 1,
+    )
+
+
+def write_layer(node, model, folder: Path, event: bool = False) -> dict:
+    """Write one layer's wrapper (and a copy of its core) into folder; returns its stream description."""
+    op = getCustomOp(node)
+    folder.mkdir(parents=True, exist_ok=True)
+    if node.op_type.startswith("LIF"):
+        spec = op.layer_spec(model.get_initializer(node.input[1]))
+        write_text(folder / f"{node.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
+        core = CORES["lif"]
+        in_w, out_w = spec.pe * spec.in_bits, spec.pe
+    elif node.op_type.startswith("MVAU"):
+        spec = synapse_spec(node, model, event)
+        write_text(folder / f"{node.name}.v", render("synapse/synapse_layer.v.j2", **spec.context()))
+        core = CORES["synapse"]
+        in_w, out_w = spec.simd * spec.in_bits, spec.pe * spec.acc_bits
+    else:
+        raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
+    write_text(folder / core.name, core.read_text())
+    return {"name": node.name, "in_width": in_w, "out_width": out_w, "files": [f"{node.name}.v", core.name]}
+
+
+def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top") -> dict:
+    """Every layer, the top level chaining them and the Verilator harness; returns the network description."""
+    folder = Path(folder)
+    layers = [write_layer(n, model, folder, event) for n in model.graph.node]
+    for a, b in zip(layers, layers[1:]):
+        if a["out_width"] != b["in_width"]:
+            raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
+    write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
+    first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
+    idt = first.get_input_datatype(0)
+    net = {
+        "top": top,
+        "layers": layers,
+        "files": [f"{top}.v"] + sorted({f for layer in layers for f in layer["files"]}),
+        "steps": int(last.get_nodeattr("numInputVectors")[-1]),
+        "features": int(first.get_nodeattr("MW")),
+        "classes": int(last.get_nodeattr("NumChannels")),
+        "in_lanes": int(first.get_nodeattr("SIMD")),
+        "in_bits": idt.bitwidth(),
+        "out_lanes": int(last.get_nodeattr("PE")),
+        "event": bool(event),
+    }
+    write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
+    return net
+
+
+def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dict:
+    """One LIF layer as a whole "network" (accumulators in, spikes out): the RTL matrix test's unit."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / f"{spec.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
+    write_text(folder / CORES["lif"].name, CORES["lif"].read_text())
+    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe}]
+    write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
+    net = {
+        "top": top,
+        "layers": layers,
+        "files": [f"{top}.v", f"{spec.name}.v", CORES["lif"].name],
+        "steps": spec.steps,
+        "features": spec.channels,
+        "classes": spec.channels,
+        "in_lanes": spec.pe,
+        "in_bits": spec.in_bits,
+        "out_lanes": spec.pe,
+        "event": False,
+    }
+    write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
+    return net
