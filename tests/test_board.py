@@ -456,3 +456,34 @@ def test_driver_on_damaged_bundles_raises_driver_errors(bundle, tmp_path):
         "    except DriverError as e:\n        print('ok', e)\n",
     )
     assert out.count("ok ") == 6
+
+
+@pytest.mark.slow
+def test_the_real_driver_against_the_simulated_rtl_network(pynq_python, demo_run, tmp_path):
+    """The bundle's driver, backend 'pynq', unchanged: PYNQ's device layer is replaced by one whose
+    accelerator is the network's RTL in Verilator (the build's compiled harness, with stalls)."""
+    out = tmp_path / "b"
+    report = run_build(
+        BuildConfig(
+            run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="rtlsim", target_cycles=64, verify_samples=30
+        ),
+        log=None,
+    )
+    assert report["verification"]["rtl_sim"]["mismatches"] == 0
+    b = extract_bundle(deploy(out, tmp_path / "z.zip", vectors=60), tmp_path / "u")
+    add_fixture_files(
+        b,
+        {
+            "net.bit": "test fixture: not a bitstream (the simulated PYNQ device does not read it)\n",
+            "net.hwh": "test fixture: not a hardware handoff (the simulated device has its own metadata)\n",
+        },
+        "net.bit",
+    )
+    printed = run_on_sim_board(
+        pynq_python,
+        b,
+        "acc = SNNAccelerator('.', backend='pynq')\nprint('self_test', acc.self_test(), 'rtl runs', dev.rtl_runs)\n"
+        "acc.close()\nprint('freed', dev.frees, 'of', dev.allocations)",
+        SIM_RTL_DIR=str(out / "rtl"),
+    )
+    assert "self_test 0 rtl runs 1" in printed and "freed 2 of 2" in printed

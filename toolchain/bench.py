@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-SPIKER_PLUS = {"latency_us": 780.0, "logic_cells": 7612, "bram": 18}
+SPIKER_PLUS = {"latency_us": 780.0, "logic_cells": 7612, "bram": 18, "top1": 0.9385}
+FLEXI_NEURA = {"latency_us": 1100.0, "logic_cells": 1623, "bram": 7, "top1": 0.9723}
 
 
 def _train(out: Path, **kw):
@@ -112,6 +113,85 @@ def bench_spiker_plus(work: Path) -> list[dict]:
     return rows
 
 
+def bench_rtl_784(work: Path) -> dict:
+    """The 784-128-10 network through the RTL backend: Yosys counts, simulated cycles (dense and
+    event-driven at the measured spike activity), latency at 100 MHz, and its accuracy (MNIST subset)."""
+    import json as _json
+
+    run_dir = _train(
+        work / "mlp784_rate",
+        data__dataset="mnist",
+        data__encoding="rate",
+        data__steps=8,
+        neuron__threshold=1.0,
+        train__epochs=6,
+        model__hidden=(128,),
+    )
+    metrics = _json.loads((run_dir / "metrics.json").read_text())
+    out = {"top1": metrics["top1"], "spike_rate": metrics.get("spike_rate")}
+    for mode, event in (("dense", False), ("event", True)):
+        t0 = time.perf_counter()
+        r = _build(
+            run_dir,
+            work / f"rtl784_{mode}",
+            "rtlsim",
+            backend="rtl",
+            event_driven=event,
+            target_cycles=392,
+            verify_samples=200,
+        )
+        v = r["verification"]["rtl_sim"]
+        out[mode] = {
+            "mismatches": v["mismatches"],
+            "samples": v["samples"],
+            "cycles_per_inference": v["cycles_per_inference"],
+            "latency_us": v["cycles_per_inference"] / r["clock_mhz"],
+            "estimate_cycles": r["estimate"]["cycles_per_inference"],
+            "estimate_lut": r["estimate"]["lut"],
+            "estimate_bram18": r["estimate"]["bram18"],
+            "yosys": {k: r["synthesis"]["network"][k] for k in ("LUT", "FF", "LUTRAM", "RAMB18", "RAMB36", "DSP48E1")},
+            "per_layer": {
+                layer["name"]: {
+                    "op": layer["op"],
+                    "estimate_lut": layer["lut"],
+                    "yosys_lut": r["synthesis"]["per_layer"][layer["name"]]["LUT"],
+                }
+                for layer in r["estimate"]["per_layer"]
+            },
+            "build_s": time.perf_counter() - t0,
+        }
+    return out
+
+
+def print_rtl_784(rt: dict) -> None:
+    print("== 784-128-10 spiking MLP through the RTL backend (rate-encoded MNIST subset, 4-bit weights, T=8) ==")
+    print(
+        f"top-1 {rt['top1']:.2%} on the MNIST subset's test split (Spiker+ {SPIKER_PLUS['top1']:.2%}, "
+        f"Flexi-NeurA {FLEXI_NEURA['top1']:.2%}, both on full MNIST)"
+    )
+    for mode in ("dense", "event"):
+        m = rt[mode]
+        y = m["yosys"]
+        bram36 = y["RAMB36"] + y["RAMB18"] / 2
+        print(
+            f"{mode:>6}: {m['latency_us']:7.1f} us/inference (Verilator simulation, {m['cycles_per_inference']:,.0f} "
+            f"cycles at 100 MHz; estimate {m['estimate_cycles']:,.0f}), {m['mismatches']} mismatches/{m['samples']}; "
+            f"Yosys post-synthesis: LUT {y['LUT']:,} (+{y['LUTRAM']} LUTRAM), FF {y['FF']:,}, BRAM36-equiv "
+            f"{bram36:g}, DSP48E1 {y['DSP48E1']}"
+        )
+    d, e = rt["dense"], rt["event"]
+    print(f"event-driven vs dense cycles: {d['cycles_per_inference'] / e['cycles_per_inference']:.2f}x fewer")
+    for ref_name, ref in (("Spiker+", SPIKER_PLUS), ("Flexi-NeurA", FLEXI_NEURA)):
+        print(
+            f"vs {ref_name} (published: {ref['latency_us']:.0f} us, {ref['logic_cells']:,} LC, {ref['bram']} BRAM): "
+            f"latency {e['latency_us'] / ref['latency_us']:.3f}x, LUT/LC {e['yosys']['LUT'] / ref['logic_cells']:.2f}x"
+        )
+    kinds = {}
+    for layer in d["per_layer"].values():
+        kinds.setdefault(layer["op"], []).append(layer["estimate_lut"] / max(1, layer["yosys_lut"]))
+    print("estimate / Yosys LUT per layer kind: " + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in kinds.items()))
+
+
 def main(argv=None) -> int:
     import warnings
 
@@ -126,6 +206,7 @@ def main(argv=None) -> int:
         ex = bench_execution(demo, work / "build")
         cs = bench_csim(work / "csim")
         sp = bench_spiker_plus(work)
+        rt = bench_rtl_784(work)
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
     print(
         f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
@@ -163,10 +244,13 @@ def main(argv=None) -> int:
         "note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
         "qsnn counts LUTs"
     )
+    print_rtl_784(rt)
     if a.out:
         Path(a.out).write_text(
             json.dumps(
-                {"execution": ex, "csim": cs, "build": build["timings_s"], "spiker_plus": sp}, indent=2, default=str
+                {"execution": ex, "csim": cs, "build": build["timings_s"], "spiker_plus": sp, "rtl_784": rt},
+                indent=2,
+                default=str,
             )
         )
     return 0

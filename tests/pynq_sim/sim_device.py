@@ -8,8 +8,10 @@ pynq code path (``pynq.Overlay``, ``pynq.allocate``, ``PynqBuffer.flush/invalida
   moves data only on ``flush`` / ``invalidate``, as a non-coherent Zynq buffer does;
 - models FINN's IODMA registers (0x00 control: bit 0 start, bit 1 done, bit 2 idle; 0x10/0x14 the
   buffer address; 0x1C the sample count) for ``idma0`` and ``odma0``;
-- when both DMAs are started, runs the bundle's integer model over the input stream it finds in the
-  simulated DDR (unpacked with the bundle's stream format) and writes the output stream back.
+- when both DMAs are started, runs the accelerator over the input stream it finds in the simulated DDR
+  (unpacked with the bundle's stream format) and writes the output stream back: the network's RTL in
+  Verilator when ``SIM_RTL_DIR`` names a build's rtl/ folder (its compiled harness, obj/sim), else the
+  bundle's integer model.
 
 The "metadata" of the bitstream is this module's (no .hwh is parsed: the test bundle's .bit/.hwh are
 fixtures that say so). ``SIM_NEVER_FINISH=1`` models an accelerator that never completes.
@@ -138,12 +140,32 @@ class SimDevice(Device):
         h = unpack(packed, s["in_lanes"], s["in_bits"], s["in_signed"]).reshape(
             (n, s["steps"]) + tuple(model.layers[0].in_shape)
         )
-        for layer in model.layers:
-            h = lif(layer.current(h), layer.lif)
+        if os.environ.get("SIM_RTL_DIR"):
+            h = self._rtl(h.reshape(n, s["steps"], -1))
+        else:
+            for layer in model.layers:
+                h = lif(layer.current(h), layer.lif)
         out = pack(h.reshape(n, s["steps"], -1, s["out_lanes"]), 1)
         self._write_ddr(self._addr(ODMA), out.tobytes())
         self.regs[IDMA][CTRL] = self.regs[ODMA][CTRL] = 0x6  # done | idle
         self.runs += 1
+
+    def _rtl(self, x):
+        """The compiled RTL harness of the build (Verilator): int64 inputs in, spikes out."""
+        import subprocess
+        import tempfile
+
+        folder = Path(os.environ["SIM_RTL_DIR"])
+        with tempfile.TemporaryDirectory() as d:
+            fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
+            fin.write_bytes(np.ascontiguousarray(x, dtype="<i8").tobytes())
+            subprocess.run(
+                [str(folder / "obj" / "sim"), str(fin), str(fout), str(len(x)), "7", "10", "10"],
+                check=True,
+                capture_output=True,
+            )
+            self.rtl_runs = getattr(self, "rtl_runs", 0) + 1
+            return np.frombuffer(fout.read_bytes(), np.uint8).reshape(x.shape[0], x.shape[1], -1).astype(np.int64)
 
 
 def install(bundle) -> SimDevice:

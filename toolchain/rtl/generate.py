@@ -9,6 +9,7 @@ backends compute the same golden arithmetic.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +176,7 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
         "event": bool(event),
     }
     write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
+    write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
     return net
 
 
