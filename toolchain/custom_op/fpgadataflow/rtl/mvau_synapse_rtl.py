@@ -11,13 +11,15 @@ FINN's MVAU's.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from finn.custom_op.fpgadataflow.matrixvectoractivation import MVAU
 from finn.custom_op.fpgadataflow.rtlbackend import RTLBackend
 
+from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
 
-class MVAUSynapse_rtl(MVAU, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
+
+class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
+    CORE = "synapse"
+
     def get_nodeattr_types(self):
         attrs = MVAU.get_nodeattr_types(self)
         attrs.update(RTLBackend.get_nodeattr_types(self))
@@ -35,24 +37,47 @@ class MVAUSynapse_rtl(MVAU, RTLBackend):  # noqa: N801 - FINN's naming rule: <op
         frames = int(np.prod(self.get_nodeattr("numInputVectors")))
         return frames * (sf + nf * (sf + 2))
 
-    def generate_hdl(self, model, fpgapart, clk):
-        from toolchain.rtl.generate import write_layer
+    # -- estimates, calibrated against Yosys synth_xilinx (xc7) counts of the core over a matrix ------------
+    #   MW x MH, SIMD, PE, in bits, acc bits -> Yosys LUT (this formula):
+    #   64x32  S8  P4 spikes acc11:  626 (572)    128x32 S16 P4 spikes acc12: 1204 (1161)
+    #   128x64 S8  P8 spikes acc12: 1010 (982, ROM in 4 RAMB36)   256x16 S32 P2 spikes acc13: 1095 (1237)
+    #   64x16  S8  P4 uint8 acc19:   306 (318, 32 DSP48E1)         128x32 S4 P8 uint8 acc20:  655 (463, 32 DSP)
+    ADDER_LUT_PER_BIT = {True: 1.2, False: 0.35}  # spikes: adder trees in LUTs; products: the DSPs add too
+    ROM_LUT_PER_64_BITS = 0.7
+    CONTROL_LUTS = 60
 
-        folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
-        write_layer(self.onnx_node, model, folder, event=bool(self.get_nodeattr("event_driven")))
-        self.set_nodeattr("ipgen_path", str(folder))
-        self.set_nodeattr("ip_path", str(folder))
+    def _shape(self):
+        simd, pe = self.get_nodeattr("SIMD"), self.get_nodeattr("PE")
+        mw, mh = self.get_nodeattr("MW"), self.get_nodeattr("MH")
+        return simd, pe, mw, mh, self.get_input_datatype(1).bitwidth()
 
-    def get_rtl_file_list(self, abspath=False):
-        from toolchain.rtl.generate import CORES
+    def _rom_in_bram(self) -> bool:
+        simd, pe, mw, mh, wb = self._shape()
+        depth = (mw // simd) * (mh // pe)
+        return depth * pe * simd * wb > 16384 and depth > 64  # the generator's rom_style rule
 
-        names = [f"{self.onnx_node.name}.v", CORES["synapse"].name]
-        folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
-        return [folder / n for n in names] if abspath else names
+    def lut_estimation(self, fpgapart=None):
+        simd, pe, mw, mh, wb = self._shape()
+        spikes = self.get_input_datatype(0).bitwidth() == 1
+        acc = self.get_output_datatype().bitwidth()
+        rom = 0 if self._rom_in_bram() else mw * mh * wb / 64 * self.ROM_LUT_PER_64_BITS
+        return int(self.ADDER_LUT_PER_BIT[spikes] * pe * simd * acc + rom + self.CONTROL_LUTS)
 
-    def code_generation_ipi(self):
-        files = [f"add_files -norecurse {f}" for f in self.get_rtl_file_list(abspath=True)]
-        return [*files, f"create_bd_cell -type module -reference {self.onnx_node.name} {self.onnx_node.name}"]
+    def bram_estimation(self, fpgapart=None):
+        from toolchain.estimate.storage import bram18_count
+
+        simd, pe, mw, mh, wb = self._shape()
+        return bram18_count(pe * simd * wb, (mw // simd) * (mh // pe)) if self._rom_in_bram() else 0
+
+    def uram_estimation(self, fpgapart=None):
+        return 0
+
+    def dsp_estimation(self, fpgapart=None):
+        simd, pe, *_ = self._shape()
+        return 0 if self.get_input_datatype(0).bitwidth() == 1 else pe * simd
+
+    def event_driven(self) -> bool:
+        return bool(self.get_nodeattr("event_driven"))
 
     def execute_node(self, context, graph):
         return MVAU.execute_node(self, context, graph)  # the whole network is simulated at once (toolchain.rtl)
