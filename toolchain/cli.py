@@ -29,26 +29,23 @@ def _int_or(words: dict):
     return parse
 
 
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be a positive integer")
-    return v
+def _checked(kind, ok, what):
+    """An argparse type: ``kind(text)`` that satisfies ``ok``, else a usage error saying ``what`` it must be."""
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return v
+
+    return parse
 
 
-def _finite_nonneg(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
-    return v
-
-
+_positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
+_finite_nonneg = _checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
 _weight_bits = _int_or({"float": None, "fp32": None})
 _membrane_bits = _int_or({"auto": "auto"})
 
