@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import warnings
+from pathlib import Path
 
 from toolchain.errors import QsnnError
 
@@ -58,6 +59,14 @@ def _list(kind):
             raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list") from None
 
     return parse
+
+
+def _layouts(text):
+    """'128/64,64' -> ((128,), (64, 64)): hidden layouts to search."""
+    layouts = tuple(_list(int)(part) for part in text.split("/") if part.strip())
+    if not layouts or not all(layouts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not '/'-separated hidden layouts like 128/64,64")
+    return layouts
 
 
 def add_trust_pickle(p) -> None:
@@ -334,6 +343,11 @@ def cmd_sweep(a):
     base = config_from_args(a, **first)
     for p in grid.points(base):  # every point is checked before any work starts
         p.validate()
+    if a.storage:  # a grid shared with 'qsnn worker's on other machines: Optuna's grid sampler
+        a.sampler, a.trials, a.objectives, a.study = "grid", len(grid.points(base)), ("top1", "memory"), a.study
+        a.hiddens, a.steps_options, a.target_cycles = None, None, None
+        a.max_lut = a.max_bram = a.max_latency_us = None
+        return cmd_search(a)
     results = sweep(base, grid, a.out, jobs=a.jobs, estimate=not a.no_estimate)
     failed = [r["key"] for r in results if "error" in r]
     print(f"{len(results)} points in {a.out}" + (f"; infeasible: {', '.join(failed)}" if failed else ""))
@@ -359,6 +373,88 @@ def cmd_select(a):
     en_front = pareto_front(ok, lambda r: r["energy"]["energy_pj"], acc)
     print("Pareto front, accuracy vs memory: " + ", ".join(f"{r['key']} ({acc(r):.3f})" for r in mem_front))
     print("Pareto front, accuracy vs energy: " + ", ".join(f"{r['key']} ({acc(r):.3f})" for r in en_front))
+    return 0
+
+
+def cmd_search(a):
+    from dataclasses import asdict
+
+    from toolchain.data import get
+    from toolchain.dse import search
+
+    get(a.dataset)
+    for opt in ("weight_bits", "membrane_bits", "rounding", "scheme", "prune", "prune_mode"):
+        if not getattr(a, opt):
+            raise QsnnError(f"--{opt.replace('_', '-')} is empty; give a comma-separated list of values")
+    space = search.Space(
+        weight_bits=a.weight_bits,
+        membrane_bits=a.membrane_bits,
+        rounding=a.rounding,
+        scheme=a.scheme,
+        prune=a.prune,
+        prune_mode=a.prune_mode,
+        hidden=a.hiddens or (tuple(a.hidden),),
+        steps=a.steps_options or (a.steps,),
+        target_cycles=a.target_cycles or (None,),
+    )
+    base = config_from_args(
+        a,
+        weight_bits=a.weight_bits[0],
+        membrane_bits=a.membrane_bits[0],
+        rounding=a.rounding[0],
+        scheme=a.scheme[0],
+        prune=a.prune[0],
+        prune_mode=a.prune_mode[0],
+    )
+    spec = search.StudySpec(
+        out=str(Path(a.out).resolve()),
+        base=base.to_dict(),
+        space=asdict(space),
+        objectives=list(a.objectives),
+        trials=a.trials,
+        max_lut=a.max_lut,
+        max_bram=a.max_bram,
+        max_latency_us=a.max_latency_us,
+        estimate=not a.no_estimate,
+        sampler=a.sampler,
+        seed=a.seed,
+    )
+    study, url = search.create(spec, a.storage, a.study)
+    print(
+        f"study {a.study!r} in {url}: {space.size()} points in the space, {a.trials} trials; more workers: "
+        f"qsnn worker --storage {url} --study {a.study}",
+        file=sys.stderr,
+    )
+    search.run(study, spec, log=sys.stderr)
+    return _summarize_study(study, spec)
+
+
+def cmd_worker(a):
+    from toolchain.dse import search
+
+    study, spec = search.load(a.storage, a.study)
+    search.run(study, spec, log=sys.stderr)
+    return _summarize_study(study, spec)
+
+
+def _summarize_study(study, spec):
+    from toolchain.dse.report import write_report
+    from toolchain.dse.sweep import load_results
+
+    states = {}
+    for t in study.get_trials(deepcopy=False):
+        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    print(f"trials: {', '.join(f'{v} {k}' for k, v in sorted(states.items()))}")
+    seen = set()
+    for t in study.best_trials:
+        if t.user_attrs.get("point") in seen:
+            continue  # the same point drawn twice
+        seen.add(t.user_attrs.get("point"))
+        print(
+            f"Pareto: {t.user_attrs.get('point')}  "
+            + "  ".join(f"{o} {v:.4g}" for o, v in zip(spec.objectives, t.values))
+        )
+    print(f"report: {write_report(spec.out, load_results(spec.out)) / 'report.md'}")
     return 0
 
 
@@ -457,6 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="points in parallel (default: cores)"
     )
     sw.add_argument("--no-estimate", action="store_true", help="skip the FINN lowering + estimate per point")
+    sw.add_argument("--storage", default=None, help="share the grid through this SQLAlchemy URL ('qsnn worker' joins)")
+    sw.add_argument("--study", default="qsnn", help="study name in --storage (default qsnn)")
     add_train_options(sw, grid=True)
     sw.set_defaults(func=cmd_sweep)
 
@@ -471,6 +569,35 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("sweep_dir")
     rp.add_argument("--mu", type=_finite_nonneg, default=0.5, help="trade-off coefficient (default 0.5)")
     rp.set_defaults(func=cmd_report)
+
+    sr = sub.add_parser(
+        "search", help="multi-objective Optuna search of the design space (SQLite or a shared database)"
+    )
+    sr.add_argument("--out", required=True, help="study folder: points/, sweep.json, report/ (and study.db)")
+    sr.add_argument("--trials", type=_positive_int, default=20, help="finished trials to reach, all workers counted")
+    sr.add_argument("--storage", default=None, help="SQLAlchemy URL shared by workers (default: sqlite in --out)")
+    sr.add_argument("--study", default="qsnn", help="study name in the storage (default qsnn)")
+    sr.add_argument(
+        "--objectives",
+        type=_list(str),
+        default=("top1", "memory"),
+        help="comma-separated: top1, memory, energy, lut, bram, latency (default top1,memory)",
+    )
+    sr.add_argument("--sampler", default="nsga2", choices=("nsga2", "tpe", "grid"), help="default nsga2")
+    sr.add_argument("--hiddens", type=_layouts, default=None, help="hidden layouts to search, e.g. 32/64/32,32")
+    sr.add_argument("--steps-options", type=_list(int), default=None, help="time steps T to search, e.g. 4,8,16")
+    sr.add_argument("--target-cycles", type=_list(_positive_int), default=None, help="folding targets to search")
+    sr.add_argument("--max-lut", type=_positive_int, default=None, help="constraint: LUT estimate")
+    sr.add_argument("--max-bram", type=_positive_int, default=None, help="constraint: BRAM_18K estimate")
+    sr.add_argument("--max-latency-us", type=_finite_nonneg, default=None, help="constraint: latency estimate (us)")
+    sr.add_argument("--no-estimate", action="store_true", help="skip the FINN lowering + estimate per point")
+    add_train_options(sr, grid=True)
+    sr.set_defaults(func=cmd_search)
+
+    wk = sub.add_parser("worker", help="join a search running on a shared --storage and run its trials")
+    wk.add_argument("--storage", required=True, help="the study's SQLAlchemy URL")
+    wk.add_argument("--study", default="qsnn", help="study name (default qsnn)")
+    wk.set_defaults(func=cmd_worker)
 
     d = sub.add_parser("datasets", help="list datasets and whether they are available here")
     d.add_argument("--data-path", default=None)

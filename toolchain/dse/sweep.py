@@ -62,8 +62,9 @@ def point_key(cfg: RunConfig) -> str:
     return head + (f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else "")
 
 
-def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
-    """Train, evaluate and estimate one point (runs in a worker process)."""
+def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int | None = None) -> dict:
+    """Train, evaluate and estimate one point (runs in a worker process); ``target_cycles`` folds the
+    estimate's build (None: PE = SIMD = 1)."""
     import torch
 
     torch.set_num_threads(1)
@@ -93,7 +94,9 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool) -> dict:
         result["metrics"]["mismatches"] = metrics.get("mismatches")
         result["energy"] = energy_of(cfg, metrics, point / "run")
         if estimate and cfg.quantized:
-            result["hardware"] = hardware_of(point)
+            result["hardware"] = hardware_of(point, target_cycles)
+        if target_cycles is not None:
+            result["target_cycles"] = target_cycles
     except QsnnError as e:
         result["error"] = str(e)
     write_json(point / "result.json", result)
@@ -129,13 +132,19 @@ def energy_of(cfg, metrics, run_dir) -> dict:
     )
 
 
-def hardware_of(point: Path) -> dict:
+def hardware_of(point: Path, target_cycles: int | None = None) -> dict:
     """FINN lowering + estimates of the trained point on the default board (verified on 50 samples)."""
     from toolchain.flow.config import BuildConfig
     from toolchain.flow.runner import run_build
 
     r = run_build(
-        BuildConfig(run_dir=str(point / "run"), out_dir=str(point / "build"), until="estimate", verify_samples=50),
+        BuildConfig(
+            run_dir=str(point / "run"),
+            out_dir=str(point / "build"),
+            until="estimate",
+            verify_samples=50,
+            target_cycles=target_cycles,
+        ),
         log=None,
     )
     shutil.rmtree(point / "build" / "intermediate", ignore_errors=True)  # keep the report, drop the models
