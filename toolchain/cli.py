@@ -444,7 +444,8 @@ def _summarize_study(study, spec):
     states = {}
     for t in study.get_trials(deepcopy=False):
         states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
-    print(f"trials: {', '.join(f'{v} {k}' for k, v in sorted(states.items()))}")
+    points = {t.user_attrs["point"] for t in study.get_trials(deepcopy=False) if "point" in t.user_attrs}
+    print(f"trials: {', '.join(f'{v} {k}' for k, v in sorted(states.items()))}; {len(points)} distinct points trained")
     seen = set()
     for t in study.best_trials:
         if t.user_attrs.get("point") in seen:
