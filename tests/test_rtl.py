@@ -89,6 +89,10 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     spiking = [n["name"] for n in dense["estimate"]["per_layer"] if n["op"] == "MVAUSynapse_rtl"][1:]
     assert all(layers[name]["DSP48E1"] == 0 for name in spiking)
     assert json.loads((out / "report.json").read_text())["synthesis"]["network"]["LUT"] == syn["network"]["LUT"]
+    # the RTL layers' estimates are calibrated against Yosys: each layer within -35 % .. +50 %
+    for layer in dense["estimate"]["per_layer"]:
+        ratio = layer["lut"] / max(1, layers[layer["name"]]["LUT"])
+        assert 0.65 <= ratio <= 1.5, (layer["name"], layer["lut"], layers[layer["name"]]["LUT"])
     event = run_build(
         BuildConfig(
             run_dir=str(demo_run),
