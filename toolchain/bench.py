@@ -193,9 +193,11 @@ def print_rtl_784(rt: dict) -> None:
 
 
 def main(argv=None) -> int:
+    import logging
     import warnings
 
     warnings.simplefilter("ignore")  # library deprecation chatter is not a benchmark figure
+    logging.getLogger("finn_logger").setLevel(logging.ERROR)  # nor FINN's folding notes
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
     a = ap.parse_args(argv)
