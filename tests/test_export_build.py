@@ -300,7 +300,7 @@ def test_from_refuses_a_retrained_run(demo_run, tmp_path):
     g.layers[0].bias = g.layers[0].bias + 1
     g.save(run / "golden.npz")
     meta = json.loads((run / "config.json").read_text())
-    from toolchain.train import sha256_file
+    from toolchain.fsutil import sha256_file
 
     meta["files"]["golden.npz"] = sha256_file(run / "golden.npz")
     (run / "config.json").write_text(json.dumps(meta))

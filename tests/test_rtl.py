@@ -135,7 +135,6 @@ def test_network_through_cocotb_axi_stream_with_backpressure(demo_run, tmp_path)
     from cocotb_tools.runner import get_runner
 
     from toolchain.flow.verify import test_vectors
-    from toolchain.train import sha256_file  # noqa: F401  (the run is validated by the build)
 
     out = tmp_path / "b"
     report = run_build(

@@ -15,6 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def sha256_file(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

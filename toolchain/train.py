@@ -20,7 +20,6 @@ sibling temporary directory and renamed into place, so it is complete or absent.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 import warnings
@@ -35,7 +34,15 @@ from toolchain.config import RunConfig
 from toolchain.data import Dataset, load_dataset
 from toolchain.errors import QsnnError
 from toolchain.estimate.memory import network_footprint
-from toolchain.fsutil import make_temp_dir, read_json, replace_dir, require_keys, write_json, write_text
+from toolchain.fsutil import (
+    make_temp_dir,
+    read_json,
+    replace_dir,
+    require_keys,
+    sha256_file,
+    write_json,
+    write_text,
+)
 from toolchain.golden import GoldenModel, encode
 from toolchain.models import SpikingNet
 
@@ -351,10 +358,6 @@ def _meta(cfg, ds) -> dict:
         "input_signed": ds.input_signed,
         "class_names": ds.class_names,
     }
-
-
-def sha256_file(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def run_config(run_dir) -> RunConfig:

@@ -21,7 +21,7 @@ from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.estimate.report import build_report, write_reports
 from toolchain.flow.config import STEPS, BuildConfig
 from toolchain.flow.steps import STEP_FUNCTIONS
-from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, write_json
+from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, sha256_file, write_json
 
 
 def _model_path(cfg, step):
@@ -34,7 +34,7 @@ def _fresh_state(cfg) -> dict:
 
 def run_identity(run_dir) -> dict:
     """What a build was made from: the run folder and the hash of its golden model."""
-    from toolchain.train import run_config, sha256_file
+    from toolchain.train import run_config
 
     if not run_config(run_dir).quantized:  # validates the run and its recorded hashes
         raise QsnnError(f"{run_dir} holds a float network; the hardware flow needs a quantized run (--weight-bits)")
@@ -89,8 +89,6 @@ def _invalidate(cfg, state) -> None:
 
 def load_step_model(out, state, step):
     """The model a step saved, checked against the hash recorded when it was saved."""
-    from toolchain.train import sha256_file
-
     path = Path(out) / "intermediate" / f"{STEPS.index(step):02d}_{step}.onnx"
     fix = f"re-run the build from '{step}'"
     model = load_onnx(path, f"the model of step '{step}'", fix)
@@ -103,12 +101,6 @@ def _load_model(cfg, state):
     if cfg.start == "export":
         return None
     return load_step_model(cfg.out, state, cfg.previous_step(cfg.start))
-
-
-def sha256_file(path) -> str:
-    from toolchain.train import sha256_file as sha
-
-    return sha(path)
 
 
 def run_build(cfg: BuildConfig, log="stderr") -> dict:

@@ -117,7 +117,7 @@ def level(model, cfg, name: str) -> dict:
     the golden model and of the graph it checked (so a result is never mistaken for another graph's)."""
     import hashlib
 
-    from toolchain.train import sha256_file
+    from toolchain.fsutil import sha256_file
 
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     if name == "hls_csim":
@@ -136,8 +136,8 @@ def rtl_level(model, cfg, state) -> dict:
     """Level 5: the whole network's RTL in Verilator over the test vectors; measured cycles beside the estimate."""
     import hashlib
 
+    from toolchain.fsutil import sha256_file
     from toolchain.rtl.sim import build, run
-    from toolchain.train import sha256_file
 
     net = state["rtl_network"]
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
