@@ -315,36 +315,32 @@ def cmd_deploy(a):
     return 0
 
 
+GRID_AXES = ("weight_bits", "membrane_bits", "rounding", "scheme", "prune", "prune_mode")
+
+
+def _grid_axes(a) -> tuple[dict, object]:
+    """The swept axes of `sweep` / `search` ({axis: values}, each non-empty) and the base config (each
+    axis at its first value)."""
+    axes = {axis: getattr(a, axis) for axis in GRID_AXES}
+    for axis, values in axes.items():
+        if not values:
+            raise QsnnError(f"--{axis.replace('_', '-')} is empty; give a comma-separated list of values")
+    return axes, config_from_args(a, **{axis: values[0] for axis, values in axes.items()})
+
+
 def cmd_sweep(a):
     from toolchain.data import get
     from toolchain.dse.report import write_report
     from toolchain.dse.sweep import Grid, sweep
 
     get(a.dataset)
-    for opt in ("weight_bits", "membrane_bits", "rounding", "scheme", "prune", "prune_mode"):
-        if not getattr(a, opt):
-            raise QsnnError(f"--{opt.replace('_', '-')} is empty; give a comma-separated list of values")
-    grid = Grid(
-        weight_bits=a.weight_bits,
-        membrane_bits=a.membrane_bits,
-        rounding=a.rounding,
-        scheme=a.scheme,
-        prune=a.prune,
-        prune_mode=a.prune_mode,
-    )
-    first = {
-        "weight_bits": a.weight_bits[0],
-        "membrane_bits": a.membrane_bits[0],
-        "rounding": a.rounding[0],
-        "scheme": a.scheme[0],
-        "prune": a.prune[0],
-        "prune_mode": a.prune_mode[0],
-    }
-    base = config_from_args(a, **first)
-    for p in grid.points(base):  # every point is checked before any work starts
+    axes, base = _grid_axes(a)
+    grid = Grid(**axes)
+    points = grid.points(base)
+    for p in points:  # every point is checked before any work starts
         p.validate()
     if a.storage:  # a grid shared with 'qsnn worker's on other machines: Optuna's grid sampler
-        a.sampler, a.trials, a.objectives, a.study = "grid", len(grid.points(base)), ("top1", "memory"), a.study
+        a.sampler, a.trials, a.objectives = "grid", len(points), ("top1", "memory")
         a.hiddens, a.steps_options, a.target_cycles = None, None, None
         a.max_lut = a.max_bram = a.max_latency_us = None
         return cmd_search(a)
@@ -383,28 +379,12 @@ def cmd_search(a):
     from toolchain.dse import search
 
     get(a.dataset)
-    for opt in ("weight_bits", "membrane_bits", "rounding", "scheme", "prune", "prune_mode"):
-        if not getattr(a, opt):
-            raise QsnnError(f"--{opt.replace('_', '-')} is empty; give a comma-separated list of values")
+    axes, base = _grid_axes(a)
     space = search.Space(
-        weight_bits=a.weight_bits,
-        membrane_bits=a.membrane_bits,
-        rounding=a.rounding,
-        scheme=a.scheme,
-        prune=a.prune,
-        prune_mode=a.prune_mode,
+        **axes,
         hidden=a.hiddens or (tuple(a.hidden),),
         steps=a.steps_options or (a.steps,),
         target_cycles=a.target_cycles or (None,),
-    )
-    base = config_from_args(
-        a,
-        weight_bits=a.weight_bits[0],
-        membrane_bits=a.membrane_bits[0],
-        rounding=a.rounding[0],
-        scheme=a.scheme[0],
-        prune=a.prune[0],
-        prune_mode=a.prune_mode[0],
     )
     spec = search.StudySpec(
         out=str(Path(a.out).resolve()),
