@@ -72,19 +72,23 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
 }
 
 /// Streaming LIF layer over num_samples samples of STEPS frames of CHANNELS neurons each.
+/// A conv layer's frame holds its pixels one after another, BIAS_CHANNELS neurons (channels) each: the bias
+/// of neuron i is bias[i mod BIAS_CHANNELS] (a dense layer has BIAS_CHANNELS = CHANNELS).
 /// \tparam Cfg configuration struct with
-///   CHANNELS, PE (divides CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
+///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
 ///   THRESHOLD, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
 ///   RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t (ap_int/ap_uint of IN_BITS),
 ///   bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
 /// \param in     PE accumulators per beat
 /// \param out    PE spikes per beat
-/// \param bias   per-neuron integer bias, [CHANNELS / PE][PE]
+/// \param bias   per-channel integer bias, [BIAS_CHANNELS / PE][PE]
 template <typename Cfg>
 void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_uint<Cfg::PE>> &out,
-               const typename Cfg::bias_t bias[Cfg::CHANNELS / Cfg::PE][Cfg::PE], unsigned num_samples) {
+               const typename Cfg::bias_t bias[Cfg::BIAS_CHANNELS / Cfg::PE][Cfg::PE], unsigned num_samples) {
   constexpr unsigned NF = Cfg::CHANNELS / Cfg::PE;
-  static_assert(Cfg::CHANNELS % Cfg::PE == 0, "PE must divide CHANNELS");
+  constexpr unsigned BF = Cfg::BIAS_CHANNELS / Cfg::PE;
+  static_assert(Cfg::BIAS_CHANNELS % Cfg::PE == 0, "PE must divide BIAS_CHANNELS");
+  static_assert(Cfg::CHANNELS % Cfg::BIAS_CHANNELS == 0, "BIAS_CHANNELS must divide CHANNELS");
   static_assert(Cfg::THRESHOLD >= 1 && Cfg::THRESHOLD < (1LL << (Cfg::MEMBRANE_BITS - 1)),
                 "THRESHOLD must fit the membrane: 1 <= THRESHOLD <= 2^(B-1)-1");
   static typename Cfg::membrane_t membrane[NF][Cfg::PE];
@@ -98,6 +102,7 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
 #endif
   for (unsigned n = 0; n < num_samples; n++) {
     for (unsigned t = 0; t < Cfg::STEPS; t++) {
+      unsigned bf = 0;  // the bias row: nf mod BF, as a wrapping counter (no divider)
       for (unsigned nf = 0; nf < NF; nf++) {
 #pragma HLS PIPELINE II = 1
         const ap_uint<Cfg::PE *Cfg::IN_BITS> beat = in.read();
@@ -109,9 +114,10 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
           // the state is cleared at each sample boundary: frame 0 starts from V = 0
           const typename Cfg::membrane_t v_prev = (t == 0) ? typename Cfg::membrane_t(0) : membrane[nf][p];
           typename Cfg::membrane_t v_next;
-          spikes[p] = lif_update<Cfg>(v_next, v_prev, x, bias[nf][p], t, nf * Cfg::PE + p);
+          spikes[p] = lif_update<Cfg>(v_next, v_prev, x, bias[bf][p], t, nf * Cfg::PE + p);
           membrane[nf][p] = v_next;
         }
+        bf = (bf == BF - 1) ? 0 : bf + 1;
         out.write(spikes);
       }
     }

@@ -91,6 +91,14 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--arch", default="mlp", help="mlp or conv (default mlp)")
     g.add_argument("--hidden", type=_list(int), default=(128,), help="hidden sizes / conv channels (default 128)")
+    g.add_argument("--kernel", type=int, default=3, help="conv kernel size, k x k (1 x k on I/Q sequences); default 3")
+    g.add_argument("--pool", type=int, default=1, help="conv: max-pool window = stride on spikes (default 1: none)")
+    g.add_argument("--fc", type=_list(int), default=(), help="conv: dense hidden sizes before the classifier")
+    g.add_argument(
+        "--non-spiking",
+        action="store_true",
+        help="train the same layers with ReLU and no time steps: the float reference (needs --weight-bits float)",
+    )
     g = p.add_argument_group("quantization" + (" (comma-separated lists: the grid)" if grid else ""))
     if grid:
         g.add_argument(
@@ -158,7 +166,14 @@ def config_from_args(a, weight_bits=None, **override):
             snrs=tuple(v["snrs"]),
             limit=v["limit"],
         ),
-        model=ModelConfig(arch=v["arch"], hidden=tuple(v["hidden"])),
+        model=ModelConfig(
+            arch=v["arch"],
+            hidden=tuple(v["hidden"]),
+            kernel=v["kernel"],
+            pool=v["pool"],
+            fc=tuple(v["fc"]),
+            spiking=not v["non_spiking"],
+        ),
         quant=QuantConfig(
             weight_bits=v["weight_bits"], membrane_bits=v["membrane_bits"], rounding=v["rounding"], scheme=v["scheme"]
         ),

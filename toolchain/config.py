@@ -59,7 +59,10 @@ class DataConfig:
 class ModelConfig:
     arch: str = "mlp"
     hidden: tuple[int, ...] = (128,)  # mlp: hidden layer sizes; conv: channels of each conv layer
-    kernel: int = 3  # conv kernel size (valid padding, stride 1)
+    kernel: int = 3  # conv kernel size (valid padding, stride 1); 1 x kernel on (L, C) sequences (Conv1d)
+    pool: int = 1  # conv: max-pool window = stride after each conv layer's neurons (1: none)
+    fc: tuple[int, ...] = ()  # conv: hidden dense layers between the conv stack and the classifier
+    spiking: bool = True  # False: the same layers with ReLU and no time (a float reference, not buildable)
 
 
 @dataclass
@@ -118,7 +121,7 @@ class RunConfig:
                 raise QsnnError(
                     f"config section '{f.name}' has unknown keys {sorted(unknown)}; known keys: {sorted(known)}"
                 )
-            for key in ("hidden", "snrs"):
+            for key in ("hidden", "snrs", "fc"):
                 if isinstance(sub.get(key), list):
                     sub[key] = tuple(sub[key])
             sections[f.name] = f.default_factory(**sub)
@@ -143,6 +146,13 @@ class RunConfig:
                 "hidden layers alone (tens of GB to train); choose smaller layers"
             )
         _int_range("--kernel", m.kernel, 1, 15)
+        _int_range("--pool", m.pool, 1, 8)
+        if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.fc):
+            raise QsnnError(f"--fc {m.fc!r} is invalid; give positive dense sizes up to 65536 like 64")
+        if m.arch == "mlp" and (m.pool != 1 or m.fc):
+            raise QsnnError("--pool and --fc shape conv networks; with --arch mlp give the layers in --hidden")
+        if not m.spiking and self.quantized:
+            raise QsnnError("--non-spiking trains the float ReLU reference; use it with --weight-bits float")
         if q.weight_bits is not None:
             _int_range("--weight-bits", q.weight_bits, *WEIGHT_BITS_RANGE, " or 'float'")
             if q.membrane_bits is None:

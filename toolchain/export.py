@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from toolchain.errors import QsnnError
@@ -41,38 +42,52 @@ class _LIFSymbolic(torch.autograd.Function):
 
 
 class _ExportLayer(nn.Module):
-    def __init__(self, syn, lif_params):
+    def __init__(self, syn, lif_params, pool, frame_steps):
         super().__init__()
         self.syn = syn
+        self.pool = tuple(pool)
+        self.frames = frame_steps > 0
         w, b, _ = syn.integer_params()
         self.weight_scale = syn.weight_scale()
         self.register_buffer("bias_real", torch.from_numpy(b.astype(np.float32) * np.float32(self.weight_scale)))
         self.attrs = {
             **{k: getattr(lif_params, k) for k in lif_params.__dataclass_fields__},
             "input_scale": float(self.weight_scale),
+            "frame_steps": int(frame_steps),
         }
 
     def forward(self, x):
+        if self.frames:  # one frame (1, H, W, C) or (1, features): NHWC, as FINN streams it
+            if self.syn.kind == "dense":
+                x = torch.flatten(x, 1) if x.dim() > 2 else x
+                return _LIFSymbolic.apply(self.syn.op(x) + self.bias_real, self.attrs)
+            y = self.syn.op(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+            s = _LIFSymbolic.apply(y + self.bias_real, self.attrs)
+            if self.pool == (1, 1):
+                return s
+            return F.max_pool2d(s.permute(0, 3, 1, 2), self.pool, self.pool).permute(0, 2, 3, 1)
         n, t = x.shape[0], x.shape[1]
-        if self.syn.kind == "dense":
-            y = self.syn.op(x if x.dim() == 3 else x.reshape(n, t, -1))
-        else:
-            h, w, c = self.syn.in_shape
-            y = self.syn.op(x.reshape(n * t, h, w, c).permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-            y = y.reshape((n, t) + tuple(self.syn.out_shape))
+        y = self.syn.op(x if x.dim() == 3 else x.reshape(n, t, -1))
         return _LIFSymbolic.apply(y + self.bias_real, self.attrs)
 
 
 class ExportNet(nn.Module):
-    """The integer network of a trained SpikingNet, in a form torch.onnx can trace."""
+    """The integer network of a trained SpikingNet, in a form torch.onnx can trace.
 
-    def __init__(self, net):
+    A dense network's graph carries the time axis: (N, T, features). A conv network's graph is one frame, (1, H, W, C)
+    NHWC (a sequence (L, C) as (1, 1, L, C)), because FINN's sliding-window generator takes one image at a time: its
+    LIF nodes have ``frame_steps`` = T and keep their state over T consecutive frames.
+    """
+
+    def __init__(self, net, steps):
         super().__init__()
         if not net.quantized:
             raise QsnnError("only quantized runs can be exported; train with --weight-bits 1..16")
         net.eval()
+        frame_steps = steps if net.synapses[0].kind == "conv" else 0
         self.layers = nn.ModuleList(
-            _ExportLayer(syn, lif.params(syn.scale)) for syn, lif in zip(net.synapses, net.neurons)
+            _ExportLayer(syn, lif.params(syn.scale), pool, frame_steps)
+            for syn, lif, pool in zip(net.synapses, net.neurons, net.pools)
         )
 
     def forward(self, x):
@@ -95,14 +110,21 @@ def export_model(net, cfg, meta: dict, path, batch: int = 1):
 
     import toolchain.custom_op  # noqa: F401  (registers LIF for shape inference)
 
-    # a dense first layer takes the sample flattened (channels-last), so the graph needs no Reshape
-    flat = net.synapses[0].kind == "dense"
-    shape = (batch, cfg.data.steps, *([int(np.prod(meta["shape"]))] if flat else meta["shape"]))
+    # a dense first layer takes the sample flattened (channels-last), so the graph needs no Reshape; a conv
+    # network's graph takes one frame (see ExportNet)
+    first = net.synapses[0]
+    if first.kind == "dense":
+        shape = (batch, cfg.data.steps, int(np.prod(meta["shape"])))
+    else:
+        shape = (1, *first.in_shape)
     path = Path(path)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         export_qonnx(
-            ExportNet(net), args=torch.zeros(shape), export_path=str(tmp.with_suffix(".onnx")), dynamo=False
+            ExportNet(net, cfg.data.steps),
+            args=torch.zeros(shape),
+            export_path=str(tmp.with_suffix(".onnx")),
+            dynamo=False,
         )  # the TorchScript exporter honours _LIFSymbolic.symbolic
         model = _finish(tmp.with_suffix(".onnx"), cfg, meta, DataType, cleanup_model)
         _weights_on_grid(model, net)
@@ -116,6 +138,8 @@ def _finish(raw_path, cfg, meta, DataType, cleanup_model):
     from qonnx.transformation.infer_datatypes import InferDataTypes
     from qonnx.transformation.infer_shapes import InferShapes
 
+    from toolchain.custom_op.lif import frame_steps
+
     model = cleanup_model(ModelWrapper(str(raw_path)))
     dt = input_datatype(cfg.data.encoding, meta["input_bits"], meta["input_signed"])
     model.set_tensor_datatype(model.graph.input[0].name, DataType[dt])
@@ -125,6 +149,8 @@ def _finish(raw_path, cfg, meta, DataType, cleanup_model):
             node.name = f"LIF_{sum(n.op_type == 'LIF' for n in model.graph.node[:i])}"
     model.set_metadata_prop("qsnn.readout", "host: spike count over axis 1 (T), argmax, ties to lowest index")
     model.set_metadata_prop("qsnn.steps", str(cfg.data.steps))
+    layout = "one frame (time step) per graph run" if frame_steps(model) else "(N, T, features)"
+    model.set_metadata_prop("qsnn.layout", layout)
     model.set_metadata_prop("qsnn.encoding", cfg.data.encoding)
     return model
 
@@ -168,20 +194,3 @@ def _node_index(model, node):
 def readout(spikes: np.ndarray) -> np.ndarray:
     """(N, T, classes) spikes -> (N, classes) integer spike counts (argmax of these is the prediction)."""
     return np.asarray(spikes).reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=1).astype(np.int64)
-
-
-def execute_qonnx(model, x_encoded: np.ndarray, batch: int | None = None) -> np.ndarray:
-    """Node-by-node qonnx execution over (N, T, ...) encoded inputs -> spike counts (N, classes)."""
-    from qonnx.core.onnx_exec import execute_onnx
-
-    iname, oname = model.graph.input[0].name, model.graph.output[0].name
-    b = model.get_tensor_shape(iname)[0] if batch is None else batch
-    out = []
-    for s in range(0, len(x_encoded), b):
-        chunk = x_encoded[s : s + b].astype(np.float32)
-        pad = b - len(chunk)
-        if pad:
-            chunk = np.concatenate([chunk, np.zeros((pad, *chunk.shape[1:]), np.float32)])
-        res = execute_onnx(model, {iname: chunk})[oname]
-        out.append(readout(res)[: b - pad])
-    return np.concatenate(out)

@@ -218,7 +218,12 @@ def exact_matmul(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Layer:
-    """One synaptic layer (dense or conv, stride 1, valid padding) followed by LIF neurons."""
+    """One synaptic layer (dense, or conv with stride 1 and valid padding) followed by LIF neurons and, for conv
+    layers, an optional max-pool of the spikes (window = stride = ``pool``, floor division of the size).
+
+    A Conv1d over a sequence (L, C) is a conv layer on (1, L, C) with a 1 x k kernel. Max-pooling spikes is their
+    OR over the window: the output stays binary, and it holds no state, so frames never mix.
+    """
 
     kind: str  # "dense" | "conv"
     weight: np.ndarray  # int64, (out, in) or (out, in, kh, kw)
@@ -226,14 +231,23 @@ class Layer:
     lif: LIFParams
     in_shape: tuple[int, ...]  # per time step, channels-last: (in,) or (H, W, C)
     scale: float = 1.0  # real value of one accumulator unit (for reports; not used in the math)
+    pool: tuple[int, int] = (1, 1)  # conv: max-pool window and stride (ph, pw) over the spikes
+
+    @property
+    def neuron_shape(self) -> tuple[int, ...]:
+        """The shape of the layer's neurons per time step (before pooling)."""
+        if self.kind == "dense":
+            return (self.weight.shape[0],)
+        h, w, _ = self.in_shape
+        kh, kw = self.weight.shape[2:]
+        return (h - kh + 1, w - kw + 1, self.weight.shape[0])
 
     @property
     def out_shape(self) -> tuple[int, ...]:
         if self.kind == "dense":
-            return (self.weight.shape[0],)
-        h, w, _ = self.in_shape
-        k = self.weight.shape[2]
-        return (h - k + 1, w - k + 1, self.weight.shape[0])
+            return self.neuron_shape
+        h, w, c = self.neuron_shape
+        return (h // self.pool[0], w // self.pool[1], c)
 
     def current(self, x: np.ndarray) -> np.ndarray:
         """Synaptic input I = W x + b for x of shape (N, T, *in_shape)."""
@@ -241,10 +255,25 @@ class Layer:
         if self.kind == "dense":
             i = exact_matmul(x.reshape(n * steps, -1), self.weight.T)
         else:
-            i = exact_matmul(
-                im2col(x.reshape((n * steps,) + self.in_shape), self.weight.shape[2]), conv_weight_matrix(self.weight).T
-            )
-        return (i + self.bias).reshape((n, steps) + self.out_shape)
+            kh, kw = self.weight.shape[2:]
+            cols = im2col(x.reshape((n * steps,) + self.in_shape), (kh, kw))
+            i = exact_matmul(cols, conv_weight_matrix(self.weight).T)
+        return (i + self.bias).reshape((n, steps) + self.neuron_shape)
+
+    def output(self, spikes: np.ndarray) -> np.ndarray:
+        """The layer's output from its neurons' spikes (N, T, *neuron_shape): max-pooled for conv layers."""
+        return max_pool(spikes, self.pool) if self.kind == "conv" else spikes
+
+
+def max_pool(x: np.ndarray, pool) -> np.ndarray:
+    """(N, T, H, W, C) -> (N, T, H // ph, W // pw, C): the maximum over each ph x pw window (stride = window)."""
+    ph, pw = pool
+    if (ph, pw) == (1, 1):
+        return x
+    n, t, h, w, c = x.shape
+    ho, wo = h // ph, w // pw
+    win = x[:, :, : ho * ph, : wo * pw].reshape(n, t, ho, ph, wo, pw, c)
+    return win.max(axis=(3, 5))
 
 
 def conv_weight_matrix(w: np.ndarray) -> np.ndarray:
@@ -252,12 +281,13 @@ def conv_weight_matrix(w: np.ndarray) -> np.ndarray:
     return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
 
 
-def im2col(x: np.ndarray, k: int) -> np.ndarray:
-    """(M, H, W, C) -> (M * Ho * Wo, k*k*C) with columns ordered (kh, kw, C)."""
+def im2col(x: np.ndarray, k) -> np.ndarray:
+    """(M, H, W, C) -> (M * Ho * Wo, kh*kw*C) with columns ordered (kh, kw, C); ``k`` is kh = kw or (kh, kw)."""
+    kh, kw = (k, k) if np.isscalar(k) else k
     m, h, w, c = x.shape
-    ho, wo = h - k + 1, w - k + 1
-    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))  # (M, Ho, Wo, C, k, k)
-    return win.transpose(0, 1, 2, 4, 5, 3).reshape(m * ho * wo, k * k * c)
+    ho, wo = h - kh + 1, w - kw + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (M, Ho, Wo, C, kh, kw)
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(m * ho * wo, kh * kw * c)
 
 
 @dataclass
@@ -303,7 +333,7 @@ class GoldenModel:
         h = self.encode(x)
         trace = []
         for layer in self.layers:
-            h = lif(layer.current(h), layer.lif)
+            h = layer.output(lif(layer.current(h), layer.lif))
             if record:
                 trace.append(h)
         counts = h.reshape(h.shape[0], self.steps, -1).sum(axis=1)
@@ -323,7 +353,13 @@ class GoldenModel:
             "encoding_seed": self.encoding_seed,
             "meta": self.meta,
             "layers": [
-                {"kind": l.kind, "lif": asdict(l.lif), "in_shape": list(l.in_shape), "scale": l.scale}
+                {
+                    "kind": l.kind,
+                    "lif": asdict(l.lif),
+                    "in_shape": list(l.in_shape),
+                    "scale": l.scale,
+                    "pool": list(l.pool),
+                }
                 for l in self.layers
             ],
         }
@@ -352,6 +388,7 @@ class GoldenModel:
                         lif=LIFParams(**h["lif"]).validate(f"layer {k}"),
                         in_shape=tuple(h["in_shape"]),
                         scale=h.get("scale", 1.0),
+                        pool=tuple(int(v) for v in h.get("pool", (1, 1))),
                     )
                     for k, h in enumerate(header["layers"])
                 ]
@@ -396,7 +433,11 @@ class GoldenModel:
                     w.ndim == 4
                     and len(layer.in_shape) == 3
                     and w.shape[1] == layer.in_shape[2]
-                    and w.shape[2] == w.shape[3]
+                    and w.shape[2] <= layer.in_shape[0]
+                    and w.shape[3] <= layer.in_shape[1]
+                    and len(layer.pool) == 2
+                    and min(layer.pool) >= 1
+                    and min(layer.out_shape[:2]) >= 1
                 )
             else:
                 raise ValueError(f"layer {k} has kind {layer.kind!r}")

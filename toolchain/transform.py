@@ -67,7 +67,8 @@ class AbsorbScaleIntoLIF(Transformation):
 
 
 class InferLIFLayer(Transformation):
-    """[Add(bias) ->] LIF(input_scale 1) on an integer (N, T, C) tensor  =>  FINN HW node ``LIF``."""
+    """[Add(bias) ->] LIF(input_scale 1) on an integer (N, T, C) tensor, or on one frame (1, ..., C) of a conv graph
+    (``frame_steps`` > 0)  =>  FINN HW node ``LIF``."""
 
     def apply(self, model):
         for node in list(model.graph.node):
@@ -84,8 +85,9 @@ class InferLIFLayer(Transformation):
             if prod is not None and prod.op_type == "Add" and model.get_initializer(prod.input[1]) is not None:
                 bias, src = model.get_initializer(prod.input[1]), prod.input[0]
             shape = model.get_tensor_shape(src)
-            if len(shape) != 3:
-                raise QsnnError(f"{node.name}: HW LIF takes (N, T, C) tensors, got shape {shape}")
+            frames = get_by_name(node.attribute, "frame_steps")
+            if len(shape) != 3 and not (frames is not None and frames.i > 0 and len(shape) >= 2):
+                raise QsnnError(f"{node.name}: HW LIF takes (N, T, C) tensors or frames, got shape {shape}")
             idt = model.get_tensor_datatype(src)
             if not idt.is_integer():
                 raise QsnnError(f"{node.name}: input {src} is {idt.name}, not an integer type")

@@ -104,7 +104,7 @@ class SNNAccelerator:
         enc = unpack(packed, s["in_lanes"], s["in_bits"], s["in_signed"]).reshape(n, self.model.steps, -1)
         h = enc.reshape((n, self.model.steps) + tuple(self.model.layers[0].in_shape))
         for layer in self.model.layers:
-            h = _lif(layer.current(h), layer.lif)
+            h = layer.output(_lif(layer.current(h), layer.lif))
         spikes = h.reshape(n, self.model.steps, -1, s["out_lanes"])
         return pack(spikes, 1)
 

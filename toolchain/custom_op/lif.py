@@ -1,7 +1,8 @@
 """The QONNX ``LIF`` op (domain ``toolchain.custom_op``): fixed-point leaky integrate-and-fire neurons.
 
 Input 0 ``x``: synaptic input, shape (N, T, C) or (N, T, ..., C), float32 holding ``input_scale * I``
-with I integer; output 0: spikes of the same shape, 0.0 / 1.0. For every neuron i (flat, row-major over
+with I integer; output 0: spikes of the same shape, 0.0 / 1.0. With ``frame_steps`` T > 0 the input is a
+batch of frames (F, ..., C) instead, T consecutive frames per sample (conv graphs, one frame per step). For every neuron i (flat, row-major over
 the non-batch, non-time dims) and t = 0..T-1 of each sample:
 
     I[t]  = round(x[t] / input_scale)
@@ -36,8 +37,11 @@ LIF_ATTRS = {
     "seed": ("i", False, 0),
     "reset": ("s", False, "subtract", {"subtract", "zero"}),
     "input_scale": ("f", False, 1.0),
+    # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
+    # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)
+    "frame_steps": ("i", False, 0),
 }
-PARAM_NAMES = [k for k in LIF_ATTRS if k != "input_scale"]
+PARAM_NAMES = [k for k in LIF_ATTRS if k not in ("input_scale", "frame_steps")]
 EXACT_LIMIT = 2**22  # |I| below this is recovered exactly from float32 x / input_scale
 
 
@@ -68,6 +72,25 @@ def recover_integers(x: np.ndarray, scale: float, where: str) -> np.ndarray:
     return i.astype(np.int64)
 
 
+def frame_steps(model) -> int:
+    """T if the graph is one frame per run (its LIF nodes, QONNX or HW, have ``frame_steps`` = T), else 0."""
+    from qonnx.util.basic import get_by_name
+
+    found = [get_by_name(n.attribute, "frame_steps") for n in model.graph.node if n.op_type.startswith("LIF")]
+    return max((a.i for a in found if a is not None), default=0)
+
+
+def by_sample(x: np.ndarray, frame_steps: int, name: str) -> np.ndarray:
+    """The input as (N, T, ...): as it is, or its frames grouped T = ``frame_steps`` per sample."""
+    if frame_steps > 0:
+        if x.shape[0] % frame_steps:
+            raise QsnnError(f"LIF node '{name}': {x.shape[0]} frames are not whole samples of {frame_steps} steps")
+        return x.reshape((x.shape[0] // frame_steps, frame_steps) + x.shape[1:])
+    if x.ndim < 3:
+        raise QsnnError(f"LIF node '{name}': input shape {x.shape} is not (N, T, ..., C)")
+    return x
+
+
 class LIF(CustomOp):
     __doc__ = __doc__
 
@@ -84,11 +107,11 @@ class LIF(CustomOp):
     def execute_node(self, context, graph):
         node = self.onnx_node
         x = context[node.input[0]]
-        if x.ndim < 3:
-            raise QsnnError(f"LIF node '{node.name}': input shape {x.shape} is not (N, T, ..., C)")
         params = read_lif_params(self)
         current = recover_integers(x, self.get_nodeattr("input_scale"), f"LIF node '{node.name}'")
-        context[node.output[0]] = lif(current, params).astype(np.float32)
+        context[node.output[0]] = lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params).reshape(
+            x.shape
+        ).astype(np.float32)
 
     def verify_node(self):
         try:

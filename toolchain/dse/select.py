@@ -59,6 +59,10 @@ TRAIN_OPTIONS = {
     ("data", "limit"): "--limit",
     ("model", "arch"): "--arch",
     ("model", "hidden"): "--hidden",
+    ("model", "kernel"): "--kernel",
+    ("model", "pool"): "--pool",
+    ("model", "fc"): "--fc",
+    ("model", "spiking"): "--non-spiking",  # a flag: spelled only when the run is not spiking
     ("quant", "membrane_bits"): "--membrane-bits",
     ("quant", "rounding"): "--rounding",
     ("quant", "scheme"): "--scheme",
@@ -109,7 +113,7 @@ def command_for(result: dict, run_out="runs/selected") -> str:
             opt = TRAIN_OPTIONS.get((section, name))
             if opt is None:
                 raise QsnnError(f"point {result.get('key')}: {section}.{name}={value!r} has no 'qsnn train' option")
-            argv += [opt, _text(value)]
+            argv += [opt] if isinstance(value, bool) else [opt, _text(value)]
     cmd = shlex.join(argv)
     if wb is not None:
         cmd += " && " + shlex.join(["qsnn", "build", run_out, "--out", "build/selected", "--until", "csim"])

@@ -5,7 +5,8 @@ LUT/BRAM/URAM/DSP by FINN's analytical models) and this project's documented for
 (see toolchain/custom_op/fpgadataflow/lif.py). FF is reported where a model exists (the LIF op).
 
 Timing of one inference (T time steps through a pipeline of L layers, each layer l needing c_l
-cycles per time step = its expected cycles per sample / T):
+cycles per time step = its expected cycles per graph run / T for dense graphs, which carry the time
+axis, and its expected cycles per graph run for conv graphs, which are one time step):
     cycles_per_step      = max_l c_l                      (the bottleneck layer)
     cycles_per_inference = sum_l c_l + (T - 1) * max_l c_l (fill with frame 0, then one frame per
                                                            bottleneck interval)
@@ -32,7 +33,7 @@ def layer_estimate(node, fpgapart: str, steps: int) -> dict:
         "bram18": int(res.get("BRAM_18K", 0)),
         "uram": int(res.get("URAM", 0)),
         "dsp": int(res.get("DSP", 0)),
-        "cycles_per_inference_layer": cycles,
+        "cycles_per_graph_run": cycles,
         "cycles_per_step": cycles / steps,
         "folding": {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in attrs},
     }
@@ -64,7 +65,10 @@ def fit(totals: dict, board) -> dict:
 
 
 def estimate_model(model, cfg, steps: int) -> dict:
-    per_layer = [layer_estimate(n, cfg.board_info.part, steps) for n in model.graph.node]
+    from toolchain.custom_op.lif import frame_steps
+
+    per_graph = 1 if frame_steps(model) else steps  # a conv graph is one time step; a dense graph carries all T
+    per_layer = [layer_estimate(n, cfg.board_info.part, per_graph) for n in model.graph.node]
     totals = {k: sum(layer[k] or 0 for layer in per_layer) for k in ("lut", "ff", "bram18", "uram", "dsp")}
     est = {
         **totals,

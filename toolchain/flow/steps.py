@@ -17,6 +17,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW ops into FINN)
+from toolchain.custom_op.lif import frame_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
 from toolchain.transform import (
@@ -27,8 +28,9 @@ from toolchain.transform import (
     check_stream_widths,
 )
 
-HW_OPS = {"MVAU", "LIF"}
-QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF"}
+HW_OPS = {"MVAU", "LIF", "ConvolutionInputGenerator", "Pool"}
+# a conv graph (one frame per run) adds Conv, MaxPool on spikes, the NHWC<->NCHW Transposes around them, Flatten
+QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF", "Conv", "MaxPool", "Transpose", "Flatten"}
 
 
 def _quiet(model, *transforms):
@@ -53,13 +55,21 @@ def step_export(model, cfg, state):
 
 
 def step_streamline(model, cfg, state):
-    """ConvertQONNXtoFINN, then fold each synapse's scale and bias into its LIF node (integer graph)."""
+    """ConvertQONNXtoFINN, convs lowered to Im2Col + MatMul, scales and biases folded into the LIF nodes.
+
+    The lowering's NHWC/NCHW transposes cancel pairwise; the graph left is pure integer."""
     from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
+    from finn.transformation.streamline.reorder import MoveScalarLinearPastInvariants
+    from qonnx.transformation.lower_convs_to_matmul import LowerConvsToMatMul
 
     check_ops(model, QONNX_OPS, "QONNX")
     model = _quiet(
         model,
         ConvertQONNXtoFINN(),
+        LowerConvsToMatMul(),
+        MoveScalarLinearPastInvariants(),  # the weight scale's Mul past the Transpose, next to its LIF
+        AbsorbConsecutiveTransposes(),
         AbsorbScaleIntoLIF(),
         InferShapes(),
         InferDataTypes(),
@@ -70,15 +80,26 @@ def step_streamline(model, cfg, state):
 
 
 def step_hw(model, cfg, state):
-    """MatMul -> MVAU (spikes as BINARY/UINT, integer weights, no activation), LIF -> HW LIF; level 3."""
+    """MatMul -> MVAU, LIF -> HW LIF, Im2Col -> ConvolutionInputGenerator, MaxPool -> window + Pool; level 3.
+
+    MVAUs take spikes as BINARY (integers on the first layer), integer weights and no activation; FINN's own
+    InferPool / InferConvInpGen lower the conv graph's sliding windows."""
+    from finn.transformation.fpgadataflow.convert_to_hw.conv_inp_gen import InferConvInpGen
+    from finn.transformation.fpgadataflow.convert_to_hw.pool import InferPool
     from finn.transformation.fpgadataflow.convert_to_hw.quantized_matrix_vector_activation import (
         InferQuantizedMatrixVectorActivation,
     )
+    from finn.transformation.move_reshape import RemoveCNVtoFCFlatten
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes
 
     model = _quiet(
         model,
+        InferPool(),  # MaxPool -> Transpose, Im2Col, Pool, Transpose
+        AbsorbConsecutiveTransposes(),
+        InferConvInpGen(),
         InferQuantizedMatrixVectorActivation(),
         InferLIFLayer(),
+        RemoveCNVtoFCFlatten(),  # the Flatten before a dense layer: the MVAU reads the NHWC stream as it comes
         InferShapes(),
         InferDataTypes(),
         GiveUniqueNodeNames(),
@@ -101,7 +122,7 @@ def check_ops(model, allowed, stage, domain=None):
         )
         raise QsnnError(
             f"the flow cannot lower {len(bad)} {stage} node(s) to hardware: {where}. Supported: "
-            "dense spiking layers (MatMul + LIF); conv networks export to QONNX but do not lower yet"
+            "dense and conv spiking layers (MatMul / Conv + LIF), max-pooling of spikes, Flatten"
         )
 
 
@@ -142,7 +163,8 @@ def step_fold(model, cfg, state):
     elif cfg.target_cycles:
         # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
-        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * steps))
+        per_graph = 1 if frame_steps(model) else steps  # a conv graph is one time step; a dense graph all T
+        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * per_graph))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
         model = _quiet(model, UseRTLBackend(cfg.event_driven))
     check_folding(model)
@@ -196,12 +218,13 @@ def check_folding(model) -> None:
 
 
 def fold_lif(model, target_cycles):
-    """Smallest PE (a divisor of C) with C / PE <= target cycles per time step (SetFolding skips LIF)."""
+    """Smallest PE (a divisor of the C channels) with neurons / PE <= target cycles per time step, else PE = C
+    (a conv layer's frame has pixels x C neurons); SetFolding skips LIF."""
     for node in model.graph.node:
         if node.op_type.startswith("LIF"):
             op = getCustomOp(node)
-            c = op.channels
-            op.set_nodeattr("PE", next(p for p in range(1, c + 1) if c % p == 0 and c // p <= target_cycles))
+            c, n = op.channels, op.neurons
+            op.set_nodeattr("PE", next((p for p in range(1, c + 1) if c % p == 0 and n // p <= target_cycles), c))
 
 
 def save_folding(model, path):

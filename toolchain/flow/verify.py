@@ -18,6 +18,8 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import get_by_name
 from tqdm.auto import tqdm
 
+from toolchain.custom_op.lif import frame_steps
+from toolchain.errors import QsnnError
 from toolchain.golden import GoldenModel
 
 BATCH = 120
@@ -55,13 +57,19 @@ def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
 
 
 def with_batch(model, n: int):
-    """A copy of the model whose leading (batch) dimension is n (graphs here carry no Reshape)."""
+    """A copy of the model whose leading (batch) dimension is n (graphs here carry no Reshape): n samples of a
+    (N, T, features) graph, or n frames of a one-frame conv graph."""
     if model.get_tensor_shape(model.graph.input[0].name)[0] == n:
         return model
     m = copy.deepcopy(model)
+    # the activations: every tensor downstream of the graph input (not the weights, nor Quant nodes' outputs)
+    batched = {m.graph.input[0].name}
+    for node in m.graph.node:  # topologically sorted
+        if any(i in batched for i in node.input):
+            batched.update(node.output)
     for vi in list(m.graph.input) + list(m.graph.output) + list(m.graph.value_info):
         dims = vi.type.tensor_type.shape.dim
-        if len(dims) >= 3:
+        if vi.name in batched and len(dims) >= 2:
             dims[0].dim_value = n
     for node in m.graph.node:
         for name in BATCHED_ATTRS:  # shapes FINN's HW ops keep as attributes (MVAU/LIF, width converters)
@@ -78,19 +86,52 @@ def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
     """Execute the graph over all inputs in batches; returns spike counts (N, classes)."""
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     in_shape = model.get_tensor_shape(iname)
+    steps = x_encoded.shape[1]
+    frames = frame_steps(model)  # a conv graph runs one frame at a time: a batch of n samples is n*T frames
+    if frames and frames != steps:
+        raise QsnnError(f"the graph's LIF nodes keep state over {frames} frames, the inputs have {steps} steps")
     counts = []
     batched = {}
-    # Reshape constants carry the batch (conv graphs): run those at the graph's own batch size
-    step = in_shape[0] if any(n.op_type == "Reshape" for n in model.graph.node) else BATCH
+    step = max(1, BATCH // steps) if frames else BATCH
     for s in tqdm(range(0, len(x_encoded), step), desc=desc, unit="batch", leave=False, disable=None):
         chunk = x_encoded[s : s + step]
         n = len(chunk)
-        if n not in batched:
-            batched[n] = with_batch(model, n)
-        x = chunk.reshape((n, *in_shape[1:])).astype(np.float32)
-        out = execute_onnx(batched[n], {iname: x})[oname]
-        counts.append(out.reshape(n, out.shape[1], -1).sum(axis=1).astype(np.int64))
+        rows = n * steps if frames else n
+        if rows not in batched:
+            batched[rows] = with_batch(model, rows)
+        x = chunk.reshape((rows, *in_shape[1:])).astype(np.float32)
+        out = execute_frames(batched[rows], x) if frames else execute_onnx(batched[rows], {iname: x})[oname]
+        counts.append(out.reshape(n, steps, -1).sum(axis=1).astype(np.int64))
     return np.concatenate(counts)
+
+
+# ops whose execution is exact for one image only (qonnx's Im2Col reshapes a batch wrongly; FINN graphs are batch 1)
+ONE_IMAGE_OPS = ("ConvolutionInputGenerator", "Im2Col")
+
+
+def execute_frames(model, x: np.ndarray) -> np.ndarray:
+    """Execute a conv graph (one frame per run) over a batch of frames: each node by its own execution, as
+    execute_onnx does, on the whole batch, except the sliding-window ops, which run frame by frame. The LIF
+    nodes see every frame of their samples at once and keep state over ``frame_steps`` of them."""
+    from qonnx.core.onnx_exec import execute_node
+
+    graph = model.graph
+    ctx = model.make_empty_exec_context()
+    ctx[graph.input[0].name] = x
+    opset = model.model.opset_import[0].version
+    for node in graph.node:
+        if not node.op_type.startswith(ONE_IMAGE_OPS):
+            execute_node(node, ctx, graph, opset)
+            continue
+        out = node.output[0]
+        frames = []
+        for f in range(len(x)):
+            one = {name: ctx[name][f : f + 1] for name in node.input}
+            one[out] = np.zeros((1, *ctx[out].shape[1:]), dtype=np.float32)
+            execute_node(node, one, graph, opset)
+            frames.append(one[out])
+        ctx[out] = np.concatenate(frames)
+    return ctx[graph.output[0].name]
 
 
 def csim_model(model, cfg):

@@ -112,7 +112,7 @@ class LayerSpec:
     params: LIFParams
     channels: int
     steps: int
-    bias: np.ndarray  # (channels,) integers
+    bias: np.ndarray  # (bias channels,) integers: neuron i takes bias[i mod len(bias)] (conv: one per channel)
     in_bits: int
     in_signed: bool = True
     pe: int = 1
@@ -120,11 +120,19 @@ class LayerSpec:
 
     def validate(self) -> LayerSpec:
         self.params.validate(f"LIF layer {self.name}")
-        if self.pe < 1 or self.channels % self.pe:
-            raise QsnnError(f"LIF layer {self.name}: PE={self.pe} must divide {self.channels} channels")
+        nb = len(self.bias)
+        if self.pe < 1 or nb % self.pe or self.channels % max(nb, 1):
+            raise QsnnError(
+                f"LIF layer {self.name}: PE={self.pe} must divide the {nb} channels, which must divide "
+                f"the {self.channels} neurons per step"
+            )
         if not 1 <= self.in_bits <= 64:
             raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")
         return self
+
+    def neuron_bias(self) -> np.ndarray:
+        """The bias of every neuron of a frame (a conv layer's per-channel bias repeated over its pixels)."""
+        return np.tile(self.bias.astype(np.int64), self.channels // len(self.bias))
 
     @property
     def bias_bits(self) -> int:
@@ -138,12 +146,13 @@ class LayerSpec:
 
     def context(self) -> dict:
         p = self.params
-        b = self.bias.astype(np.int64).reshape(self.channels // self.pe, self.pe)
+        b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
         wide = max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits) + 3
         return {
             "name": self.name,
             "ap_int_max_w": self.ap_int_max_w,
             "channels": self.channels,
+            "bias_channels": len(self.bias),
             "pe": self.pe,
             "steps": self.steps,
             "membrane_bits": p.membrane_bits,

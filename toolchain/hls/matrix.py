@@ -46,8 +46,9 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
             seed=int(rng.integers(0, 2**32)),
             reset=reset,
         )
-        channels, pe = (6, 3) if k % 2 else (5, 1)
-        bias = rng.integers(-(hi // 4) - 1, hi // 4 + 1, channels)
+        # odd configurations are conv-like: 4 pixels of 6 channels, one bias per channel, PE 3
+        channels, pe, bias_channels = (24, 3, 6) if k % 2 else (5, 1, 5)
+        bias = rng.integers(-(hi // 4) - 1, hi // 4 + 1, bias_channels)
         specs.append(LayerSpec(f"cfg{k}", p, channels=channels, steps=9, bias=bias, in_bits=b + 2, pe=pe))
     return specs
 
@@ -73,7 +74,7 @@ def run_matrix(widths=WIDTHS, folder=None) -> list[dict]:
     for k, spec in enumerate(specs):
         x = inputs(spec, seed=k)
         got = run_csim(binary, k, x)
-        want = lif(x + spec.bias, spec.params)
+        want = lif(x + spec.neuron_bias(), spec.params)
         p = spec.params
         rows.append(
             {

@@ -46,8 +46,9 @@ class Synapse(nn.Module):
             self.out_shape = (out_features,)
         else:
             h, w, c = in_shape
-            self.op = QuantConv2d(c, out_features, kernel, bias=False, **kw)
-            self.out_shape = (h - kernel + 1, w - kernel + 1, out_features)
+            kh, kw_ = kernel
+            self.op = QuantConv2d(c, out_features, (kh, kw_), bias=False, **kw)
+            self.out_shape = (h - kh + 1, w - kw_ + 1, out_features)
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.register_buffer("mask", torch.ones_like(self.op.weight))
 
@@ -100,8 +101,24 @@ class Synapse(nn.Module):
         return y.permute(0, 2, 3, 1)
 
 
+def max_pool(h: torch.Tensor, pool) -> torch.Tensor:
+    """(N, T, H, W, C) -> max over each window (stride = window, floor), as golden.max_pool."""
+    if tuple(pool) == (1, 1):
+        return h
+    n, t = h.shape[:2]
+    y = F.max_pool2d(h.reshape((n * t,) + h.shape[2:]).permute(0, 3, 1, 2), pool, pool)
+    y = y.permute(0, 2, 3, 1)
+    return y.reshape((n, t) + y.shape[1:])
+
+
 class SpikingNet(nn.Module):
-    """Synapse + QuantLIF layers; output: per-class spike counts over T steps (N, classes)."""
+    """Synapse + QuantLIF layers; output: per-class spike counts over T steps (N, classes).
+
+    Conv networks: conv layers (k x k on images (H, W, C); 1 x k on sequences (L, C), held as (1, L, C)), each
+    followed by LIF neurons and a max-pool of their spikes, then the dense layers ``fc`` and the classifier.
+    With ``cfg.model.spiking`` False the same layers run once with ReLU instead of LIF neurons and the output is
+    the last layer's real value (logits): the float non-spiking reference a spiking network is compared with.
+    """
 
     def __init__(self, cfg, shape, n_classes, input_bits=8, input_signed=False, quantized=None):
         super().__init__()
@@ -116,15 +133,18 @@ class SpikingNet(nn.Module):
         if cfg.data.encoding == "direct":
             first_scale = 2.0 ** -(input_bits - 1 if input_signed else input_bits)
         specs = self._layer_specs(cfg.model, self.shape, n_classes)
+        self.spiking = cfg.model.spiking
         self.synapses = nn.ModuleList()
         self.neurons = nn.ModuleList()
-        for k, (kind, in_shape, out_features) in enumerate(specs):
+        self.pools = []
+        for k, (kind, in_shape, out_features, kernel, pool) in enumerate(specs):
+            self.pools.append(pool)
             self.synapses.append(
                 Synapse(
                     kind,
                     in_shape,
                     out_features,
-                    cfg.model.kernel,
+                    kernel,
                     weight_bits,
                     q.rounding,
                     membrane_bits or 32,
@@ -135,17 +155,28 @@ class SpikingNet(nn.Module):
 
     @staticmethod
     def _layer_specs(model, shape, n_classes):
+        """[(kind, in_shape, out_features, kernel (kh, kw), pool (ph, pw))] of every layer."""
         specs, cur = [], tuple(shape)
+        dense = (*model.hidden, n_classes)
         if model.arch == "conv":
-            if len(cur) != 3:
-                raise QsnnError(f"--arch conv needs image data (H, W, C); this dataset's samples are {cur}")
+            if len(cur) == 2:  # a sequence (L, C): Conv1d as a 1 x k conv on (1, L, C)
+                cur, kernel, pool = (1, *cur), (1, model.kernel), (1, model.pool)
+            elif len(cur) == 3:
+                kernel, pool = (model.kernel, model.kernel), (model.pool, model.pool)
+            else:
+                raise QsnnError(f"--arch conv needs images (H, W, C) or sequences (L, C); the samples are {cur}")
             for ch in model.hidden:
-                specs.append(("conv", cur, ch))
-                cur = (cur[0] - model.kernel + 1, cur[1] - model.kernel + 1, ch)
-            specs.append(("dense", cur, n_classes))
-            return specs
-        for h in (*model.hidden, n_classes):
-            specs.append(("dense", cur, h))
+                out = (cur[0] - kernel[0] + 1, cur[1] - kernel[1] + 1)
+                if min(out) < 1 or min(out[0] // pool[0], out[1] // pool[1]) < 1:
+                    raise QsnnError(
+                        f"--arch conv: {len(model.hidden)} conv layers of kernel {model.kernel} and pool {model.pool} "
+                        f"do not fit {tuple(shape)} samples; use fewer --hidden layers or a smaller --kernel/--pool"
+                    )
+                specs.append(("conv", cur, ch, kernel, pool))
+                cur = (out[0] // pool[0], out[1] // pool[1], ch)
+            dense = (*model.fc, n_classes)
+        for h in dense:
+            specs.append(("dense", cur, h, None, (1, 1)))
             cur = (h,)
         return specs
 
@@ -163,14 +194,34 @@ class SpikingNet(nn.Module):
                 "integer mode needs eval mode (call .eval() first): Brevitas redraws "
                 "stochastic weight rounding in training mode"
             )
+        if not self.spiking:
+            return self._forward_relu(x, record)
         h = x.to(torch.int64) if integer else x.float()
         trace = []
-        for syn, lif in zip(self.synapses, self.neurons):
+        for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
             h = lif(syn(h, integer=integer), scale=syn.scale)
+            if syn.kind == "conv":
+                h = max_pool(h, pool)
             if record:
                 trace.append(h)
         counts = h.reshape(h.shape[0], h.shape[1], -1).sum(dim=1)
         return (counts, trace) if record else counts
+
+    def _forward_relu(self, x, record):
+        """The non-spiking reference: the input averaged over T (the integer input itself under direct
+        encoding), the same layers with ReLU (max-pooled after conv layers), logits from the last layer."""
+        h = x.float().mean(dim=1, keepdim=True)
+        trace = []
+        for k, (syn, pool) in enumerate(zip(self.synapses, self.pools)):
+            h = syn(h)
+            if k < len(self.synapses) - 1:
+                h = torch.relu(h)
+                if syn.kind == "conv":
+                    h = max_pool(h, pool)
+            if record:
+                trace.append((h > 0).float())  # the fraction of active units, in place of a spike rate
+        logits = h.reshape(h.shape[0], -1)
+        return (logits, trace) if record else logits
 
     def apply_masks(self):
         with torch.no_grad():
@@ -184,9 +235,9 @@ class SpikingNet(nn.Module):
         if self.training:
             raise QsnnError("to_golden needs eval mode (call .eval() first)")
         layers = []
-        for syn, lif in zip(self.synapses, self.neurons):
+        for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
             w, b, s = syn.integer_params()
-            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s))
+            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool)))
         d = self.cfg.data
         return GoldenModel(
             layers, self.shape, d.steps, d.encoding, input_bits, input_signed, d.encoding_seed, meta=dict(meta or {})

@@ -53,7 +53,8 @@ def lif_context(spec: LayerSpec) -> dict:
     ctx = spec.validate().context()
     p = spec.params
     nf = spec.channels // spec.pe
-    b = spec.bias.astype(np.int64).reshape(nf, spec.pe)
+    # one ROM word per beat: a per-channel (conv) bias is repeated over the pixels (the RTL ROM is per neuron)
+    b = spec.neuron_bias().reshape(nf, spec.pe)
     return {
         **ctx,
         "in_signed": int(spec.in_signed),

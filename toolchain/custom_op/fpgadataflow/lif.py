@@ -1,14 +1,17 @@
 """FINN HW op ``LIF``: a streaming layer of fixed-point LIF neurons (abstract op; backends emit code).
 
-Stream in: per time step t, C integer accumulators (the MVAU's output), PE per beat; stream out: C
-spikes, PE per beat. Per sample the layer sees T frames (numInputVectors = [N, T]); membranes live on
-chip for the whole sample and are cleared after frame T-1. Input 1 is the per-neuron integer bias
-(an initializer), added to the accumulator. The neuron is DESIGN.md's (see toolchain.custom_op.lif):
+Stream in: per time step t, the integer accumulators of the layer's neurons (the MVAU's output), PE per
+beat; stream out: their spikes, PE per beat. Per sample the layer sees T frames; membranes live on chip
+for the whole sample and are cleared after frame T-1. A dense layer's graph tensor carries the time
+axis (numInputVectors = [N, T], C neurons per frame); a conv layer's graph is one frame (numInputVectors
+= [1, H, W], H*W*C neurons per frame, ``frame_steps`` = T). Input 1 is the per-channel integer bias (an
+initializer, C values), added to the accumulator: neuron i takes bias[i mod C]. The neuron is DESIGN.md's (see toolchain.custom_op.lif):
 
     U = sat_B(leak(V) + I + b);  s = U >= theta;  V = U - theta (subtract) | 0 (zero) if s else U
 
 Estimates (documented formulas, not vendor numbers; per PE lane unless said otherwise):
-  cycles per sample   = T * C / PE (II = 1 per beat) + PIPELINE_DEPTH
+  (C below is the neurons per frame; a conv layer's bias ROM holds one word per channel)
+  cycles per graph    = prod(numInputVectors) * channels / PE (II = 1 per beat) + PIPELINE_DEPTH
   membrane storage    = C * B bits, C/PE deep x PE*B wide: registers if C*B <= 1024 (FFs), LUTRAM if
                         C/PE <= 64 (1 LUT per 64x1 bit with 7-series/UltraScale SLICEM RAM64X1S... x2
                         for the dual-port read/write: ceil(C/PE / 64) * PE*B * 2 LUTs), else BRAM_18K by
@@ -31,7 +34,7 @@ from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from onnx import helper
 from qonnx.core.datatype import DataType
 
-from toolchain.custom_op.lif import LIF_ATTRS
+from toolchain.custom_op.lif import LIF_ATTRS, by_sample
 from toolchain.errors import QsnnError
 from toolchain.estimate.storage import LUTRAM_DEPTH, bram18_count, memory_style
 from toolchain.golden import LIFParams, lif
@@ -75,7 +78,14 @@ class LIF(HWCustomOp):
 
     @property
     def steps(self) -> int:
-        return self.get_nodeattr("numInputVectors")[-1]
+        return self.get_nodeattr("frame_steps") or self.get_nodeattr("numInputVectors")[-1]
+
+    @property
+    def neurons(self) -> int:
+        """Neurons per frame (time step): the channels, times the pixels of a conv layer's frame."""
+        if self.get_nodeattr("frame_steps"):
+            return int(np.prod(self.get_nodeattr("numInputVectors")[1:])) * self.channels
+        return self.channels
 
     # -- the layer as both backends' kernels see it ---------------------------------------------------
     def layer_spec(self, bias):
@@ -85,7 +95,7 @@ class LIF(HWCustomOp):
         return LayerSpec(
             name=self.onnx_node.name,
             params=self.lif_params(),
-            channels=self.channels,
+            channels=self.neurons,
             steps=self.steps,
             bias=np.asarray(bias).astype(np.int64).reshape(-1),
             in_bits=idt.bitwidth(),
@@ -166,7 +176,8 @@ class LIF(HWCustomOp):
         x = context[node.input[0]]
         bias = context[node.input[1]] if len(node.input) > 1 else 0
         current = np.rint(x).astype(np.int64) + np.asarray(bias, dtype=np.int64)
-        context[node.output[0]] = lif(current, self.lif_params()).astype(np.float32)
+        spikes = lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), self.lif_params())
+        context[node.output[0]] = spikes.reshape(x.shape).astype(np.float32)
 
     def execute_cppsim(self, context, graph):
         raise QsnnError(
@@ -184,14 +195,15 @@ class LIF(HWCustomOp):
     def membrane_style(self) -> str:
         """registers / lutram / bram for the PE*B-wide, C/PE-deep membrane memory (or the forced style)."""
         width = self.pe * self.lif_params().membrane_bits
-        return memory_style(width, self.channels // self.pe, self.get_nodeattr("membrane_style"))
+        return memory_style(width, self.neurons // self.pe, self.get_nodeattr("membrane_style"))
 
     def storage(self):
         """[(name, width, depth, style)] for the membrane state and the bias ROM."""
-        depth, bias_w = self.channels // self.pe, self.pe * self._bias_bits()
+        depth, bias_w = self.neurons // self.pe, self.pe * self._bias_bits()
+        bias_depth = self.channels // self.pe
         return [
             ("membrane", self.pe * self.lif_params().membrane_bits, depth, self.membrane_style()),
-            ("bias", bias_w, depth, memory_style(bias_w, depth)),
+            ("bias", bias_w, bias_depth, memory_style(bias_w, bias_depth)),
         ]
 
     def bram_estimation(self, fpgapart=None):

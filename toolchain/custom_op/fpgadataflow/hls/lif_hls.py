@@ -50,7 +50,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
 
     def defines(self, var):
         self.code_gen_dict["$DEFINES$"] = [
-            f"// {self.onnx_node.name}: {self.channels} neurons, PE {self.pe}, {self.steps} steps per sample"
+            f"// {self.onnx_node.name}: {self.neurons} neurons, PE {self.pe}, {self.steps} steps per sample"
         ]
 
     def blackboxfunction(self):
@@ -92,6 +92,6 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
             )
         current = np.rint(context[node.input[0]]).astype(np.int64)
         shape = current.shape
-        flat = current.reshape(-1, self.steps, self.channels)
+        flat = current.reshape(-1, self.steps, self.neurons)
         spikes = run_csim(Path(exe), 0, flat)  # the bias is compiled into the kernel (config header)
         context[node.output[0]] = spikes.reshape(shape).astype(np.float32)
