@@ -131,3 +131,76 @@ def test_unknown_dataset_and_table():
         load_dataset(DataConfig(dataset="cifar"))
     names = [row[0] for row in dataset_table()]
     assert names == list(DATASETS)
+
+
+def _write_rml2018(path, n=480, frame=1024, snrs=(-10, 0, 10, 20), seed=0, **override):
+    """A small file in RadioML 2018.01A's exact format: X (N, 1024, 2) float32, Y (N, 24) one-hot int64,
+    Z (N, 1) int64, frames ordered by class then SNR as in the published file."""
+    import h5py
+
+    from toolchain.data.radioml2018 import CLASSES
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(CLASSES)), n // len(CLASSES))
+    z = np.tile(np.repeat(np.array(snrs), n // len(CLASSES) // len(snrs)), len(CLASSES))
+    # each class its own amplitude pattern, so the class is recoverable from the int8 frames
+    x = rng.normal(size=(len(labels), frame, 2)).astype(np.float32) * (1 + labels[:, None, None] % 5)
+    y = np.eye(len(CLASSES), dtype=np.int64)[labels]
+    data = {"X": x, "Y": y, "Z": z[:, None].astype(np.int64), **override}
+    with h5py.File(path, "w") as h5:
+        for k, v in data.items():
+            if v is not None:
+                h5.create_dataset(k, data=v, chunks=True)
+    return x, labels, z
+
+
+def test_radioml2018_reads_the_hdf5_format_in_chunks(tmp_path, monkeypatch):
+    """Frames at the chosen SNRs only, read in chunks (CHUNK set below the file's size), labels from the one-hot
+    columns in the documented class order, SNRs kept per frame, stratified per (class, SNR)."""
+    import toolchain.data.radioml2018 as rml
+
+    from toolchain.data.rf import quantize_iq
+
+    f = tmp_path / rml.FILE
+    x, labels, z = _write_rml2018(f)
+    monkeypatch.setattr(rml, "CHUNK", 37)  # many chunks, none aligned with the classes
+    ds = load_dataset(DataConfig(dataset="radioml2018", path=str(tmp_path), snrs=(0, 20)))
+    assert ds.shape == (1024, 2) and ds.n_classes == 24 and ds.class_names[0] == "OOK" and ds.input_signed
+    keep = np.isin(z, (0, 20))
+    assert len(ds.y_train) + len(ds.y_test) == int(keep.sum())
+    assert set(np.unique(ds.snr_test)) == {0, 20} and set(np.unique(ds.y_test)) == set(range(24))
+    # every loaded frame is the int8 quantisation of a kept source frame, under that frame's label
+    want = {quantize_iq(x[i : i + 1].transpose(0, 2, 1))[0].astype(np.int8).tobytes(): labels[i] for i in np.flatnonzero(keep)}
+    got_x = np.concatenate([ds.x_train, ds.x_test])
+    got_y = np.concatenate([ds.y_train, ds.y_test])
+    assert got_x.dtype == np.int8
+    assert [want.get(f.tobytes(), -1) for f in got_x] == list(got_y)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"Z": None}, "no dataset"),
+        ({"X": np.zeros((24, 1024, 3), np.float32)}, "X has shape"),
+        ({"Y": np.zeros((480, 11), np.int64)}, "Y has shape"),
+        ({"Y": np.full((480, 24), 1, np.int64)}, "not one-hot"),
+    ],
+)
+def test_radioml2018_bad_files(tmp_path, override, message):
+    f = tmp_path / "rml.hdf5"
+    _write_rml2018(f, **override)
+    with pytest.raises(QsnnError, match=message):
+        load_dataset(DataConfig(dataset="radioml2018", path=str(f), snrs=(0,)))
+
+
+def test_radioml2018_wrong_file_missing_file_and_absent_snrs(tmp_path):
+    with pytest.raises(QsnnError, match="needs --data-path"):
+        load_dataset(DataConfig(dataset="radioml2018"))
+    with pytest.raises(QsnnError, match="not found"):
+        load_dataset(DataConfig(dataset="radioml2018", path=str(tmp_path / "nope.hdf5")))
+    (tmp_path / "text.hdf5").write_text("not hdf5")
+    with pytest.raises(QsnnError, match="not a readable HDF5 file"):
+        load_dataset(DataConfig(dataset="radioml2018", path=str(tmp_path / "text.hdf5")))
+    _write_rml2018(tmp_path / "ok.hdf5")
+    with pytest.raises(QsnnError, match="no frames at SNRs"):
+        load_dataset(DataConfig(dataset="radioml2018", path=str(tmp_path / "ok.hdf5"), snrs=(6,)))

@@ -45,13 +45,18 @@ def tool_versions() -> dict:
 def stream_format(model) -> dict:
     """Input and output stream layout of the folded dataflow graph: its first node's input stream and its
     last node's (a LIF layer's) spike stream, lanes = stream width / element width."""
+    from toolchain.custom_op.lif import frame_steps
+
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt = first.get_input_datatype(0)
+    shape = first.get_normal_input_shape(0)
+    # a conv graph is one frame (1, H, W, C): a time step streams all its pixels; a dense graph is (1, T, C)
+    features = int(np.prod(shape[1:])) if frame_steps(model) else int(shape[-1])
     return {
         "in_bits": idt.bitwidth(),
         "in_signed": bool(idt.signed()),
         "in_lanes": int(first.get_instream_width(0) // idt.bitwidth()),
-        "in_features": int(first.get_normal_input_shape(0)[-1]),
+        "in_features": features,
         "out_lanes": int(last.get_outstream_width(0)),
         "out_features": int(last.get_normal_output_shape(0)[-1]),
         "steps": int(last.steps),

@@ -281,7 +281,9 @@ def accuracy_metrics(counts: np.ndarray, y: np.ndarray, ds: Dataset, snr: np.nda
         },
     }
     if snr is not None:
+        hit5 = (top5 == y[:, None]).any(axis=1)
         m["per_snr"] = {str(int(s)): float(np.mean(pred[snr == s] == y[snr == s])) for s in np.unique(snr)}
+        m["per_snr_top5"] = {str(int(s)): float(np.mean(hit5[snr == s])) for s in np.unique(snr)}
     return m
 
 

@@ -161,6 +161,11 @@ class UseRTLBackend(Transformation):
                 node.op_type, node.domain = "MVAUSynapse_rtl", rtl
             elif node.op_type == "LIF_hls":
                 node.op_type, node.domain = "LIF_rtl", rtl
+            elif node.op_type.startswith(("ConvolutionInputGenerator", "Pool")):
+                raise QsnnError(
+                    f"the RTL backend has no sliding-window or pooling layer ({node.name}): its network top and "
+                    "simulation cover dense spiking networks; build conv networks with --backend hls"
+                )
             elif not node.op_type.endswith("_rtl") or node.domain != rtl:
                 raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
         prev_pe = None

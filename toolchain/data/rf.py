@@ -18,7 +18,7 @@ def quantize_iq(frames: np.ndarray) -> np.ndarray:
     return q.transpose(0, 2, 1)
 
 
-def rf_dataset(name, x, y, snr, train_limit, synthetic, notes) -> Dataset:
+def rf_dataset(name, x, y, snr, train_limit, synthetic, notes, classes=MODULATIONS) -> Dataset:
     """Split stratified by (class, SNR), so every SNR is measured for every modulation."""
     strat = y * 1000 + (snr + 100)
     x_tr, x_te, s_tr, s_te, snr_tr, snr_te = split(x, strat, extra=snr)
@@ -29,8 +29,8 @@ def rf_dataset(name, x, y, snr, train_limit, synthetic, notes) -> Dataset:
         y_tr,
         x_te,
         s_te // 1000,
-        (FRAME, 2),
-        list(MODULATIONS),
+        tuple(x.shape[1:]),
+        list(classes),
         input_bits=IQ_BITS,
         input_signed=True,
         synthetic=synthetic,

@@ -123,8 +123,8 @@ class LayerSpec:
         nb = len(self.bias)
         if self.pe < 1 or nb % self.pe or self.channels % max(nb, 1):
             raise QsnnError(
-                f"LIF layer {self.name}: PE={self.pe} must divide the {nb} channels, which must divide "
-                f"the {self.channels} neurons per step"
+                f"LIF layer {self.name}: PE={self.pe} must divide {nb} channels, and they the {self.channels} "
+                "neurons per step"
             )
         if not 1 <= self.in_bits <= 64:
             raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")

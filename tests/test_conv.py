@@ -1,0 +1,184 @@
+"""Conv SNNs through the flow: Conv2d (images) and Conv1d (I/Q sequences) + LIF + max-pool on spikes + dense,
+lowered by FINN's own sliding-window generator; every ladder level equal to the golden model; frames never mix."""
+
+import json
+
+import numpy as np
+import pytest
+
+from toolchain.config import RunConfig
+from toolchain.errors import QsnnError
+from toolchain.flow.config import BuildConfig
+from toolchain.flow.runner import run_build
+
+
+def _train(tmp_path_factory, name, **sections):
+    from toolchain.train import run
+
+    cfg = RunConfig()
+    for key, value in sections.items():
+        section, field = key.split("__")
+        setattr(getattr(cfg, section), field, value)
+    out = tmp_path_factory.mktemp("conv") / name
+    metrics = run(cfg, out, progress=False)
+    assert metrics["mismatches"] == 0  # the network's integer mode (torch conv / max-pool) == the golden model
+    return out
+
+
+@pytest.fixture(scope="module")
+def conv2d_run(tmp_path_factory):
+    return _train(
+        tmp_path_factory,
+        "c2d",
+        model__arch="conv",
+        model__hidden=(6,),
+        model__pool=2,
+        model__fc=(16,),
+        train__epochs=3,
+    )
+
+
+@pytest.fixture(scope="module")
+def conv1d_run(tmp_path_factory):
+    return _train(
+        tmp_path_factory,
+        "c1d",
+        data__dataset="rf-synth",
+        data__snrs=(18,),
+        data__steps=4,
+        data__limit=400,
+        model__arch="conv",
+        model__hidden=(4, 4),
+        model__kernel=5,
+        model__pool=4,
+        train__epochs=1,
+    )
+
+
+def build(run_dir, out, until="csim", **kw):
+    return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)
+
+
+def _ladder(out):
+    state = json.loads((out / "build_state.json").read_text())
+    return state, {k: (v["mismatches"], v["samples"]) for k, v in state["verification"].items()}
+
+
+def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_run, tmp_path):
+    build(conv2d_run, tmp_path / "b", target_cycles=16)
+    state, levels = _ladder(tmp_path / "b")
+    assert set(levels) == {"qonnx", "finn_hw", "hls_csim"}
+    assert all(bad == 0 and n == 360 for bad, n in levels.values()), levels
+    ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
+    # FINN's own sliding windows: one for the 3x3 conv, one for the 2x2 max-pool, then FINN's Pool
+    assert ops.count("ConvolutionInputGenerator_rtl") == 2 and "Pool_hls" in ops
+    assert ops.count("LIF_hls") == 3 and "MVAUSpike_hls" in ops
+    est = state["estimate"]
+    assert est["lut"] > 0 and est["latency_us"] > 0
+    # a conv graph is one time step: the bottleneck layer's cycles per run are its cycles per step
+    worst = max(layer["cycles_per_graph_run"] for layer in est["per_layer"])
+    assert est["cycles_per_step"] == worst
+    lif0 = next(layer for layer in est["per_layer"] if layer["op"] == "LIF_hls")
+    assert lif0["folding"]["PE"] in (1, 2, 3, 6)  # PE divides the 6 channels, not the 216 neurons
+
+
+def test_conv1d_iq_sequences_to_csim_zero_mismatches(conv1d_run, tmp_path):
+    build(conv1d_run, tmp_path / "b", target_cycles=64)
+    state, levels = _ladder(tmp_path / "b")
+    assert all(bad == 0 and n > 0 for bad, n in levels.values()), levels
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    model = ModelWrapper(str(tmp_path / "b" / "model.onnx"))
+    assert model.get_tensor_shape(model.graph.input[0].name) == [1, 1, 128, 2]  # one frame, NHWC, 1 x L
+
+
+def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, tmp_path):
+    """A sample's counts do not depend on the samples streamed before it, at the QONNX level and in the C-sim
+    of every LIF kernel (state cleared at frame 0), nor on how many samples share a batch."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from toolchain.flow import verify
+    from toolchain.golden import GoldenModel
+
+    build(conv2d_run, tmp_path / "b", target_cycles=16)
+    golden = GoldenModel.load(conv2d_run / "golden.npz")
+    from toolchain.data import load_dataset
+    from toolchain.train import run_config
+
+    x = golden.encode(load_dataset(run_config(conv2d_run).data).x_test[:6])
+    cfg = BuildConfig(run_dir=str(conv2d_run), out_dir=str(tmp_path / "b"))
+    folded = verify.csim_model(ModelWrapper(str(tmp_path / "b" / "intermediate" / "06_hls.onnx")), cfg)
+    for model in (ModelWrapper(str(tmp_path / "b" / "model.onnx")), folded):
+        together = verify.spike_counts(model, x, "together")
+        alone = np.concatenate([verify.spike_counts(model, x[k : k + 1], "alone") for k in range(len(x))])
+        reversed_ = verify.spike_counts(model, x[::-1], "reversed")[::-1]
+        assert np.array_equal(together, alone) and np.array_equal(together, reversed_)
+        assert together.sum() > 0
+
+
+def test_conv_bundle_driver_self_test(conv2d_run, tmp_path):
+    """The board bundle of a conv build: its stream carries every pixel of a frame per step; the driver's
+    emulation of the accelerator reproduces the golden counts."""
+    import zipfile
+
+    from toolchain.deploy import deploy
+
+    build(conv2d_run, tmp_path / "b", target_cycles=16)
+    bundle = deploy(tmp_path / "b", tmp_path / "conv.zip")
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(tmp_path / "x")
+    manifest = next((tmp_path / "x").rglob("manifest.json"))
+    stream = json.loads(manifest.read_text())["stream"]
+    assert stream["in_features"] == 64 and stream["steps"] == 8
+    import sys
+
+    sys.path.insert(0, str(manifest.parent))
+    try:
+        from qsnn_driver import SNNAccelerator
+
+        acc = SNNAccelerator(str(manifest.parent), backend="emulate")
+        assert acc.self_test() == 0
+    finally:
+        sys.path.remove(str(manifest.parent))
+        for name in [m for m in sys.modules if m.startswith("qsnn_driver")]:
+            del sys.modules[name]
+
+
+def test_rtl_backend_refuses_conv_graphs_clearly(conv2d_run, tmp_path):
+    with pytest.raises(QsnnError, match="no sliding-window or pooling layer.*--backend hls"):
+        build(conv2d_run, tmp_path / "r", until="rtl", backend="rtl", target_cycles=16)
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"arch": "conv", "hidden": (4, 4, 4), "kernel": 3, "pool": 2}, "do not fit"),
+        ({"arch": "mlp", "pool": 2}, "--pool and --fc shape conv networks"),
+        ({"arch": "conv", "pool": 9}, "--pool 9 is out of range"),
+        ({"arch": "conv", "fc": (0,)}, "--fc"),
+    ],
+)
+def test_conv_shapes_that_cannot_be_built(model, message):
+    from toolchain.data import load_dataset
+    from toolchain.train import build_model
+
+    cfg = RunConfig()
+    for k, v in model.items():
+        setattr(cfg.model, k, v)
+    with pytest.raises(QsnnError, match=message):
+        cfg.validate()
+        build_model(cfg, load_dataset(cfg.data))
+
+
+def test_non_spiking_reference_trains_and_is_not_buildable(tmp_path):
+    from toolchain.train import run
+
+    cfg = RunConfig()
+    cfg.model.arch, cfg.model.hidden, cfg.model.pool, cfg.model.spiking = "conv", (6,), 2, False
+    cfg.quant.weight_bits = cfg.quant.membrane_bits = None
+    cfg.train.epochs = 3
+    metrics = run(cfg, tmp_path / "relu", progress=False)
+    assert metrics["top1"] > 0.5 and not (tmp_path / "relu" / "golden.npz").exists()
+    cfg.quant.weight_bits, cfg.quant.membrane_bits = 4, 16
+    with pytest.raises(QsnnError, match="--non-spiking"):
+        cfg.validate()
