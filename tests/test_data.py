@@ -158,7 +158,6 @@ def test_radioml2018_reads_the_hdf5_format_in_chunks(tmp_path, monkeypatch):
     """Frames at the chosen SNRs only, read in chunks (CHUNK set below the file's size), labels from the one-hot
     columns in the documented class order, SNRs kept per frame, stratified per (class, SNR)."""
     import toolchain.data.radioml2018 as rml
-
     from toolchain.data.rf import quantize_iq
 
     f = tmp_path / rml.FILE
@@ -170,7 +169,8 @@ def test_radioml2018_reads_the_hdf5_format_in_chunks(tmp_path, monkeypatch):
     assert len(ds.y_train) + len(ds.y_test) == int(keep.sum())
     assert set(np.unique(ds.snr_test)) == {0, 20} and set(np.unique(ds.y_test)) == set(range(24))
     # every loaded frame is the int8 quantisation of a kept source frame, under that frame's label
-    want = {quantize_iq(x[i : i + 1].transpose(0, 2, 1))[0].astype(np.int8).tobytes(): labels[i] for i in np.flatnonzero(keep)}
+    frames = quantize_iq(x.transpose(0, 2, 1)).astype(np.int8)
+    want = {frames[i].tobytes(): labels[i] for i in np.flatnonzero(keep)}
     got_x = np.concatenate([ds.x_train, ds.x_test])
     got_y = np.concatenate([ds.y_train, ds.y_test])
     assert got_x.dtype == np.int8

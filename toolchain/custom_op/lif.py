@@ -2,8 +2,8 @@
 
 Input 0 ``x``: synaptic input, shape (N, T, C) or (N, T, ..., C), float32 holding ``input_scale * I``
 with I integer; output 0: spikes of the same shape, 0.0 / 1.0. With ``frame_steps`` T > 0 the input is a
-batch of frames (F, ..., C) instead, T consecutive frames per sample (conv graphs, one frame per step). For every neuron i (flat, row-major over
-the non-batch, non-time dims) and t = 0..T-1 of each sample:
+batch of frames (F, ..., C) instead, T consecutive frames per sample (conv graphs, one frame per step).
+For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0..T-1 of each sample:
 
     I[t]  = round(x[t] / input_scale)
     V[-1] = 0
@@ -109,9 +109,11 @@ class LIF(CustomOp):
         x = context[node.input[0]]
         params = read_lif_params(self)
         current = recover_integers(x, self.get_nodeattr("input_scale"), f"LIF node '{node.name}'")
-        context[node.output[0]] = lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params).reshape(
-            x.shape
-        ).astype(np.float32)
+        context[node.output[0]] = (
+            lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params)
+            .reshape(x.shape)
+            .astype(np.float32)
+        )
 
     def verify_node(self):
         try:

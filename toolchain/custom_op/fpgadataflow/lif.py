@@ -5,7 +5,8 @@ beat; stream out: their spikes, PE per beat. Per sample the layer sees T frames;
 for the whole sample and are cleared after frame T-1. A dense layer's graph tensor carries the time
 axis (numInputVectors = [N, T], C neurons per frame); a conv layer's graph is one frame (numInputVectors
 = [1, H, W], H*W*C neurons per frame, ``frame_steps`` = T). Input 1 is the per-channel integer bias (an
-initializer, C values), added to the accumulator: neuron i takes bias[i mod C]. The neuron is DESIGN.md's (see toolchain.custom_op.lif):
+initializer, C values), added to the accumulator: neuron i takes bias[i mod C]. The neuron is
+DESIGN.md's (see toolchain.custom_op.lif):
 
     U = sat_B(leak(V) + I + b);  s = U >= theta;  V = U - theta (subtract) | 0 (zero) if s else U
 
