@@ -8,12 +8,11 @@ Splits are stratified per (modulation, SNR), so per-SNR accuracy is measured on 
 """
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 
 from toolchain.data.base import Dataset
-from toolchain.data.rf import FRAME, MODULATIONS, quantize_iq, rf_dataset
+from toolchain.data.rf import FRAME, MODULATIONS, quantize_iq, rf_dataset, user_file, user_file_available
 from toolchain.errors import QsnnError
 
 NAME = "radioml2016"
@@ -31,19 +30,11 @@ def trust_pickles(trusted: bool = True) -> None:
 
 
 def _file(path):
-    if not path:
-        return None
-    p = Path(path)
-    return p / FILE if p.is_dir() else p
+    return user_file(path, FILE)
 
 
 def available(path=None):
-    f = _file(path)
-    if f is None:
-        return False, f"needs --data-path to your {FILE} (use rf-synth for synthetic data)"
-    if not f.is_file():
-        return False, f"{f} not found"
-    return True, str(f)
+    return user_file_available(path, FILE)
 
 
 def load(cfg) -> Dataset:

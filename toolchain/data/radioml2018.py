@@ -11,11 +11,9 @@ column). This project uses the order of the dataset paper's table (O'Shea et al.
 CLASSES below, column k of ``Y`` is CLASSES[k].
 """
 
-from pathlib import Path
-
 import numpy as np
 
-from toolchain.data.rf import quantize_iq, rf_dataset
+from toolchain.data.rf import quantize_iq, rf_dataset, user_file, user_file_available
 from toolchain.errors import QsnnError
 
 NAME = "radioml2018"
@@ -31,19 +29,11 @@ CHUNK = 4096
 
 
 def _file(path):
-    if not path:
-        return None
-    p = Path(path)
-    return p / FILE if p.is_dir() else p
+    return user_file(path, FILE)
 
 
 def available(path=None):
-    f = _file(path)
-    if f is None:
-        return False, f"needs --data-path to your {FILE} (use rf-synth for synthetic data)"
-    if not f.is_file():
-        return False, f"{f} not found"
-    return True, str(f)
+    return user_file_available(path, FILE)
 
 
 def _check(f, h5) -> tuple[int, int]:

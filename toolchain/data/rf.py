@@ -1,5 +1,7 @@
 """What RadioML 2016.10a and its synthetic stand-in share: class names and I/Q quantisation."""
 
+from pathlib import Path
+
 import numpy as np
 
 from toolchain.data.base import Dataset, limit, split
@@ -8,6 +10,23 @@ MODULATIONS = ["8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM
 FRAME = 128
 IQ_BITS = 8
 IQ_RMS = 32  # one RMS unit of the normalised frame in int8 steps (peaks up to 4 RMS fit in int8)
+
+
+def user_file(path, name: str) -> Path | None:
+    """The RadioML file the user named with --data-path: the path itself, or ``name`` inside that folder."""
+    if not path:
+        return None
+    p = Path(path)
+    return p / name if p.is_dir() else p
+
+
+def user_file_available(path, name: str) -> tuple[bool, str]:
+    f = user_file(path, name)
+    if f is None:
+        return False, f"needs --data-path to your {name} (use rf-synth for synthetic data)"
+    if not f.is_file():
+        return False, f"{f} not found"
+    return True, str(f)
 
 
 def quantize_iq(frames: np.ndarray) -> np.ndarray:
