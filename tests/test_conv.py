@@ -59,14 +59,21 @@ def build(run_dir, out, until="csim", **kw):
     return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)
 
 
+@pytest.fixture(scope="module")
+def conv2d_build(conv2d_run, tmp_path_factory):
+    """The Conv2d run built to C-sim once, for the tests that read its levels, graphs and bundle."""
+    out = tmp_path_factory.mktemp("conv") / "b"
+    build(conv2d_run, out, target_cycles=16)
+    return out
+
+
 def _ladder(out):
     state = json.loads((out / "build_state.json").read_text())
     return state, {k: (v["mismatches"], v["samples"]) for k, v in state["verification"].items()}
 
 
-def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_run, tmp_path):
-    build(conv2d_run, tmp_path / "b", target_cycles=16)
-    state, levels = _ladder(tmp_path / "b")
+def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_build):
+    state, levels = _ladder(conv2d_build)
     assert set(levels) == {"qonnx", "finn_hw", "hls_csim"}
     assert all(bad == 0 and n == 360 for bad, n in levels.values()), levels
     ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
@@ -92,7 +99,7 @@ def test_conv1d_iq_sequences_to_csim_zero_mismatches(conv1d_run, tmp_path):
     assert model.get_tensor_shape(model.graph.input[0].name) == [1, 1, 128, 2]  # one frame, NHWC, 1 x L
 
 
-def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, tmp_path):
+def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, conv2d_build):
     """A sample's counts do not depend on the samples streamed before it, at the QONNX level and in the C-sim
     of every LIF kernel (state cleared at frame 0), nor on how many samples share a batch."""
     from qonnx.core.modelwrapper import ModelWrapper
@@ -100,15 +107,14 @@ def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, tmp_path):
     from toolchain.flow import verify
     from toolchain.golden import GoldenModel
 
-    build(conv2d_run, tmp_path / "b", target_cycles=16)
     golden = GoldenModel.load(conv2d_run / "golden.npz")
     from toolchain.data import load_dataset
     from toolchain.train import run_config
 
     x = golden.encode(load_dataset(run_config(conv2d_run).data).x_test[:6])
-    cfg = BuildConfig(run_dir=str(conv2d_run), out_dir=str(tmp_path / "b"))
-    folded = verify.csim_model(ModelWrapper(str(tmp_path / "b" / "intermediate" / "06_hls.onnx")), cfg)
-    for model in (ModelWrapper(str(tmp_path / "b" / "model.onnx")), folded):
+    cfg = BuildConfig(run_dir=str(conv2d_run), out_dir=str(conv2d_build))
+    folded = verify.csim_model(ModelWrapper(str(conv2d_build / "intermediate" / "06_hls.onnx")), cfg)
+    for model in (ModelWrapper(str(conv2d_build / "model.onnx")), folded):
         together = verify.spike_counts(model, x, "together")
         alone = np.concatenate([verify.spike_counts(model, x[k : k + 1], "alone") for k in range(len(x))])
         reversed_ = verify.spike_counts(model, x[::-1], "reversed")[::-1]
@@ -116,15 +122,14 @@ def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, tmp_path):
         assert together.sum() > 0
 
 
-def test_conv_bundle_driver_self_test(conv2d_run, tmp_path):
+def test_conv_bundle_driver_self_test(conv2d_build, tmp_path):
     """The board bundle of a conv build: its stream carries every pixel of a frame per step; the driver's
     emulation of the accelerator reproduces the golden counts."""
     import zipfile
 
     from toolchain.deploy import deploy
 
-    build(conv2d_run, tmp_path / "b", target_cycles=16)
-    bundle = deploy(tmp_path / "b", tmp_path / "conv.zip")
+    bundle = deploy(conv2d_build, tmp_path / "conv.zip")
     with zipfile.ZipFile(bundle) as z:
         z.extractall(tmp_path / "x")
     manifest = next((tmp_path / "x").rglob("manifest.json"))

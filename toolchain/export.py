@@ -1,7 +1,8 @@
 """Export a trained network to QONNX: Brevitas ``export_qonnx`` for the synapses, ``LIF`` nodes for neurons.
 
 The graph takes the encoded integer input (N, T, *shape) (UINT8 / INT8 under direct encoding, BINARY
-spikes under rate encoding) and returns the last layer's spikes (N, T, classes). The readout (spike
+spikes under rate encoding) and returns the last layer's spikes (N, T, classes); a conv network's graph
+takes and returns one time step, (1, H, W, C) -> (1, classes) (see ExportNet). The readout (spike
 count over T, argmax with ties to the lowest index) is host-side: ``readout(spikes)`` here, and the
 board driver's own copy. Each synapse exports as Quant(W) -> MatMul (or Conv between transposes), then
 Add(bias) with the bias at the weight scale, and the LIF node recovers the integer accumulator with

@@ -80,6 +80,11 @@ def frame_steps(model) -> int:
     return max((a.i for a in found if a is not None), default=0)
 
 
+def graph_steps(model, steps: int) -> int:
+    """The time steps one run of the graph covers: 1 for a one-frame conv graph, all T for a dense graph."""
+    return 1 if frame_steps(model) else steps
+
+
 def by_sample(x: np.ndarray, frame_steps: int, name: str) -> np.ndarray:
     """The input as (N, T, ...): as it is, or its frames grouped T = ``frame_steps`` per sample."""
     if frame_steps > 0:

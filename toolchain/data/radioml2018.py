@@ -36,8 +36,8 @@ def available(path=None):
     return user_file_available(path, FILE)
 
 
-def _check(f, h5) -> tuple[int, int]:
-    """(frames, frame length) after checking the three datasets' presence, shapes and agreement."""
+def _check(f, h5) -> int:
+    """The frame length, after checking the three datasets' presence, shapes and agreement."""
     missing = [k for k in ("X", "Y", "Z") if k not in h5]
     if missing:
         raise QsnnError(f"{f} has no dataset(s) {', '.join(missing)}; a RadioML 2018.01A file holds X, Y and Z")
@@ -49,7 +49,14 @@ def _check(f, h5) -> tuple[int, int]:
         raise QsnnError(f"{f}: Y has shape {y.shape}, expected (N, {len(CLASSES)}) one-hot labels for N = {n}")
     if z.shape not in ((n, 1), (n,)):
         raise QsnnError(f"{f}: Z has shape {z.shape}, expected (N, 1) SNRs for N = {n}")
-    return n, x.shape[1]
+    return x.shape[1]
+
+
+def _read_rows(dataset, rows: np.ndarray) -> np.ndarray:
+    """dataset[rows] for increasing rows, one slice read per run of consecutive rows (frames of SNRs not asked
+    for are never read)."""
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1)
+    return np.concatenate([dataset[int(r[0]) : int(r[-1]) + 1] for r in runs])
 
 
 def load(cfg):
@@ -62,7 +69,7 @@ def load(cfg):
     keep = sorted(set(cfg.snrs))
     try:
         with h5py.File(f, "r") as h5:
-            n, frame = _check(f, h5)
+            frame = _check(f, h5)
             snr = np.asarray(h5["Z"][:]).reshape(-1).astype(np.int64)
             rows = np.flatnonzero(np.isin(snr, keep))
             if len(rows) == 0:
@@ -72,9 +79,9 @@ def load(cfg):
             y = np.empty(len(rows), dtype=np.int64)
             for start in range(0, len(rows), CHUNK):
                 part = rows[start : start + CHUNK]
-                lo, hi = int(part[0]), int(part[-1]) + 1  # one contiguous read per chunk, then the rows in it
-                frames = np.asarray(h5["X"][lo:hi], dtype=np.float64)[part - lo]
-                onehot = np.asarray(h5["Y"][lo:hi])[part - lo]
+                lo, hi = int(part[0]), int(part[-1]) + 1  # for the messages
+                frames = _read_rows(h5["X"], part).astype(np.float64)
+                onehot = _read_rows(h5["Y"], part)
                 if not (np.all((onehot == 0) | (onehot == 1)) and np.all(onehot.sum(axis=1) == 1)):
                     raise QsnnError(f"{f}: Y rows {lo}..{hi - 1} are not one-hot labels")
                 if not np.all(np.isfinite(frames)):

@@ -65,10 +65,9 @@ def fit(totals: dict, board) -> dict:
 
 
 def estimate_model(model, cfg, steps: int) -> dict:
-    from toolchain.custom_op.lif import frame_steps
+    from toolchain.custom_op.lif import graph_steps
 
-    per_graph = 1 if frame_steps(model) else steps  # a conv graph is one time step; a dense graph carries all T
-    per_layer = [layer_estimate(n, cfg.board_info.part, per_graph) for n in model.graph.node]
+    per_layer = [layer_estimate(n, cfg.board_info.part, graph_steps(model, steps)) for n in model.graph.node]
     totals = {k: sum(layer[k] or 0 for layer in per_layer) for k in ("lut", "ff", "bram18", "uram", "dsp")}
     est = {
         **totals,

@@ -17,7 +17,7 @@ from qonnx.transformation.infer_datatypes import InferDataTypes
 from qonnx.transformation.infer_shapes import InferShapes
 
 import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW ops into FINN)
-from toolchain.custom_op.lif import frame_steps
+from toolchain.custom_op.lif import graph_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
 from toolchain.transform import (
@@ -163,8 +163,7 @@ def step_fold(model, cfg, state):
     elif cfg.target_cycles:
         # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
-        per_graph = 1 if frame_steps(model) else steps  # a conv graph is one time step; a dense graph all T
-        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * per_graph))
+        model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * graph_steps(model, steps)))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
         model = _quiet(model, UseRTLBackend(cfg.event_driven))
     check_folding(model)

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from toolchain.custom_op.lif import frame_steps
 from toolchain.errors import QsnnError
+from toolchain.export import readout
 from toolchain.golden import GoldenModel
 
 BATCH = 120
@@ -101,7 +102,7 @@ def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
             batched[rows] = with_batch(model, rows)
         x = chunk.reshape((rows, *in_shape[1:])).astype(np.float32)
         out = execute_frames(batched[rows], x) if frames else execute_onnx(batched[rows], {iname: x})[oname]
-        counts.append(out.reshape(n, steps, -1).sum(axis=1).astype(np.int64))
+        counts.append(readout(out.reshape(n, steps, -1)))
     return np.concatenate(counts)
 
 

@@ -46,9 +46,8 @@ class Synapse(nn.Module):
             self.out_shape = (out_features,)
         else:
             h, w, c = in_shape
-            kh, kw_ = kernel
-            self.op = QuantConv2d(c, out_features, (kh, kw_), bias=False, **kw)
-            self.out_shape = (h - kh + 1, w - kw_ + 1, out_features)
+            self.op = QuantConv2d(c, out_features, tuple(kernel), bias=False, **kw)
+            self.out_shape = (h - kernel[0] + 1, w - kernel[1] + 1, out_features)
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.register_buffer("mask", torch.ones_like(self.op.weight))
 
