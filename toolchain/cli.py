@@ -47,6 +47,7 @@ def _checked(kind, ok, what):
 
 _positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 _finite_nonneg = _checked(float, lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+_positive_float = _checked(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
 _weight_bits = _int_or({"float": None, "fp32": None})
 _membrane_bits = _int_or({"auto": "auto"})
 
@@ -265,9 +266,20 @@ def cmd_export(a):
     from toolchain.flow.verify import mismatches
     from toolchain.train import load_run, run_record
 
-    if not a.out.endswith(".onnx"):
+    if a.out is None and a.nir is None:
+        raise QsnnError("give --out MODEL.onnx (QONNX), --nir MODEL.nir, or both")
+    if a.out is not None and not a.out.endswith(".onnx"):
         raise QsnnError(f"--out {a.out} should name an .onnx file")
+    if a.nir is not None and not a.nir.endswith(".nir"):
+        raise QsnnError(f"--nir {a.nir} should name a .nir file")
     cfg, net, _ = load_run(a.run_dir)
+    if a.nir is not None:
+        from toolchain import nir_io
+
+        nir_io.write(net, cfg, a.nir, a.dt)
+        print(f"wrote {a.nir}: NIR graph of {len(net.synapses)} layers (dt {a.dt:g} s)")
+        if a.out is None:
+            return 0
     meta = run_record(a.run_dir)[1]["dataset"]
     model = export_model(net, cfg, meta, a.out)
     bad, n = mismatches(model, a.run_dir, a.verify_samples, "verify qonnx")
@@ -277,6 +289,27 @@ def cmd_export(a):
     )
     print(f"execute_onnx vs golden model: {bad} mismatches over {n} test samples")
     return 0 if bad == 0 else 1
+
+
+def cmd_import(a):
+    from toolchain.config import DataConfig, NeuronConfig, QuantConfig, RunConfig, TrainConfig
+    from toolchain.data import get
+    from toolchain.nir_io import import_run
+
+    get(a.dataset)
+    if a.finetune_epochs < 0:
+        raise QsnnError(f"--finetune-epochs {a.finetune_epochs} must be 0 or more")
+    cfg = RunConfig(
+        data=DataConfig(dataset=a.dataset, steps=a.steps, path=a.data_path, snrs=tuple(a.snrs)),
+        quant=QuantConfig(weight_bits=a.weight_bits, membrane_bits=a.membrane_bits, rounding=a.rounding),
+        neuron=NeuronConfig(beta_frac_bits=a.beta_frac_bits, reset=a.reset),
+        train=TrainConfig(lr=a.lr, batch_size=a.batch_size, seed=a.seed),
+    )
+    if cfg.quant.weight_bits is None:
+        cfg.quant.membrane_bits = None
+    m = import_run(a.model, a.out, cfg, dt=a.dt, finetune_epochs=a.finetune_epochs, force=a.force)
+    _print_summary(m, a.out)
+    return 0
 
 
 def cmd_build(a):
@@ -482,12 +515,58 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = sub.add_parser("export", help="export a trained run to QONNX with LIF nodes, checked against the golden model")
     x.add_argument("run_dir")
-    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument("--out", default=None, help="the .onnx file to write (QONNX)")
+    x.add_argument("--nir", default=None, help="also or instead write the network as NIR to this .nir file")
+    x.add_argument(
+        "--dt", type=_positive_float, default=1e-4, help="NIR: the time step the taus assume (default 1e-4 s)"
+    )
     x.add_argument(
         "--verify-samples", type=_positive_int, default=None, help="check this many test samples (default all)"
     )
     add_trust_pickle(x)
     x.set_defaults(func=cmd_export)
+
+    im = sub.add_parser(
+        "import",
+        help="make a run directory from a NIR network (snnTorch, Norse, ...): quantize it, optionally fine-tune",
+        description="Read a NIR graph (a chain of Linear/Affine/Conv1d/Conv2d synapses, each followed by LIF or IF "
+        "neurons; Scale and Flatten nodes), quantize it post-training at the given widths on a dataset, optionally "
+        "fine-tune it with QAT, and write a run directory that every other command takes. The graph's input is one "
+        "sample channel-first, scaled to [0, 1) (unsigned data) or [-1, 1) (signed), the same at each time step.",
+    )
+    im.add_argument("model", help="the .nir file")
+    im.add_argument("--out", required=True, help="run directory to create")
+    im.add_argument("--force", action="store_true", help="replace an existing run directory")
+    im.add_argument("--weight-bits", type=_weight_bits, default=8, help="1..16, or 'float' (default 8)")
+    im.add_argument(
+        "--membrane-bits",
+        type=_membrane_bits,
+        default="auto",
+        help="signed membrane width, or 'auto' (default): the narrowest that holds the threshold",
+    )
+    im.add_argument("--rounding", default="nearest", help="floor | nearest | stochastic (default nearest)")
+    im.add_argument("--beta-frac-bits", type=int, default=8, help="fraction bits F of the leak beta (default 8)")
+    im.add_argument(
+        "--reset",
+        default="zero",
+        help="zero (NIR's reset to v_reset, default) or subtract (snnTorch's default, which NIR does not record)",
+    )
+    im.add_argument(
+        "--dt",
+        type=_positive_float,
+        default=1e-4,
+        help="time step the graph's taus assume: beta = 1 - dt/tau (default 1e-4 s, snnTorch's exporter)",
+    )
+    im.add_argument("--dataset", default="digits", help="dataset to quantize and evaluate on (default digits)")
+    im.add_argument("--data-path", default=None, help="folder or file for datasets that need one")
+    add_trust_pickle(im)
+    im.add_argument("--steps", type=int, default=8, help="time steps T per sample (default 8)")
+    im.add_argument("--snrs", type=_list(int), default=(0, 6, 12, 18), help="RF SNRs in dB (default 0,6,12,18)")
+    im.add_argument("--finetune-epochs", type=int, default=0, help="QAT fine-tune epochs after quantizing (default 0)")
+    im.add_argument("--lr", type=float, default=5e-4, help="fine-tune learning rate (default 5e-4)")
+    im.add_argument("--batch-size", type=int, default=64)
+    im.add_argument("--seed", type=int, default=0)
+    im.set_defaults(func=cmd_import)
 
     from toolchain.flow.config import STEPS
 

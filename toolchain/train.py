@@ -199,7 +199,11 @@ def resolve_membrane_bits(cfg: RunConfig, ds: Dataset) -> int:
     probe = RunConfig.from_dict(cfg.to_dict())
     probe.quant.membrane_bits = 32
     torch.manual_seed(cfg.train.seed)
-    net = build_model(probe, ds, quantized=True)
+    return auto_membrane_bits(build_model(probe, ds, quantized=True))
+
+
+def auto_membrane_bits(net: SpikingNet) -> int:
+    """The narrowest membrane (with one bit of headroom) holding every layer's threshold at ``net``'s scales."""
     theta = max(threshold_units(net))
     need = max(2, int(theta).bit_length() + 2)
     if need > 32:
@@ -317,14 +321,18 @@ def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -
     history = []
     net, fnet, info = train_network(cfg, ds, history, progress)
     train_s = time.perf_counter() - t0
+    info = dict(info, train_time_s=train_s, scheme=cfg.quant.scheme if cfg.quantized else "float")
+    return save_run(cfg, ds, net, out, info, history, fnet)
+
+
+def save_run(
+    cfg: RunConfig, ds: Dataset, net: SpikingNet, out: Path, info: dict, history: list, fnet=None, source=None
+):
+    """Evaluate ``net`` and write the run directory ``out`` atomically (config, checkpoint, golden model, metrics,
+    history); ``source`` records where a network made elsewhere came from (qsnn import). Returns the metrics."""
+    out = Path(out)
     metrics = evaluate(net, cfg, ds)
-    metrics.update(
-        info,
-        train_time_s=train_s,
-        dataset=ds.name,
-        synthetic=ds.synthetic,
-        scheme=cfg.quant.scheme if cfg.quantized else "float",
-    )
+    metrics.update(info, dataset=ds.name, synthetic=ds.synthetic)
     if fnet is not None:
         metrics["float_top1"] = evaluate(fnet, cfg, ds)["top1"]
     tmp = make_temp_dir(out)
@@ -337,7 +345,10 @@ def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
         torch.save(net.state_dict(), tmp / "model.pt")
         files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}
-        write_json(tmp / "config.json", {"config": cfg.to_dict(), "dataset": _meta(cfg, ds), "files": files})
+        record = {"config": cfg.to_dict(), "dataset": _meta(cfg, ds), "files": files}
+        if source is not None:
+            record["source"] = source
+        write_json(tmp / "config.json", record)
         write_json(tmp / "metrics.json", metrics)
         write_text(
             tmp / "history.csv",

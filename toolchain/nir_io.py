@@ -1,0 +1,452 @@
+"""NIR in and out: ``qsnn import MODEL.nir`` makes a run directory from a network trained elsewhere (snnTorch,
+Norse, Sinabs, ... write NIR), and ``qsnn export RUN --nir OUT.nir`` writes a run back as NIR.
+
+The graph is read and written by the ``nir`` package; what is written here is the mapping between NIR's
+continuous-time nodes and this project's discrete network, which no library does.
+
+Conventions (NIR does not record them; the options of ``qsnn import`` set them):
+
+- Time: a neuron node is discretised by forward Euler with step ``dt`` (``--dt``, default 1e-4, the step
+  snnTorch's exporter assumes). LIF ``tau dv/dt = (v_leak - v) + R I`` becomes ``v <- beta v + g I`` with
+  ``beta = 1 - dt / tau`` and input gain ``g = R dt / tau``; IF ``dv/dt = R I`` becomes ``v <- v + R dt I``.
+  The gain is folded into the synapse before it (exactly, per neuron).
+- Reset: NIR's neurons reset *to* ``v_reset`` (= 0 here): ``--reset zero``, the default, and what snnTorch's
+  own importer builds. snnTorch's default reset by subtraction is not recorded in NIR: pass ``--reset subtract``
+  for such a network. NIR fires on ``v > v_threshold``; this project fires on ``v >= theta`` (DESIGN.md), which
+  differs only when the membrane equals the threshold exactly.
+- Data: the graph's input is one sample in PyTorch's channel-first layout ((C, H, W), (C, L) or (F,)), scaled as
+  the project feeds its first layer: ``x_int / 2^bits`` (unsigned) or ``x_int / 2^(bits - 1)`` (signed), the same
+  value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
+  to the project's channels-last order.
+- Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
+  group), each followed by one neuron node (LIF, IF), with Scale nodes folded into the synapse before them and
+  Flatten between the conv and dense parts. The readout is the last layer's spike count. All layers share one
+  neuron configuration (the project's per-network one): the same beta and threshold everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.errors import QsnnError
+
+DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
+SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", "LIF", "IF")
+_NOT_YET = {
+    "CubaLIF": "the synaptic-current neuron (CubaLIF) is not a neuron model of this project yet",
+    "LI": "a leaky-integrator readout (membrane readout) is not supported yet; end the network with LIF or IF "
+    "neurons (the readout is their spike count)",
+    "SumPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, which "
+    "the spiking synapse stream does not carry",
+    "AvgPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, "
+    "which the spiking synapse stream does not carry",
+}
+REL_TOL = 1e-5  # "the same value" for neuron parameters read from float32/float64 files
+
+
+def _read(path) -> object:
+    import nir
+
+    path = Path(path)
+    if not path.is_file():
+        raise QsnnError(f"NIR file {path} not found; give the .nir file a framework's NIR export wrote")
+    try:
+        return nir.read(str(path))
+    except Exception as e:  # noqa: BLE001 - h5py/nir raise many types on a file that is not NIR
+        raise QsnnError(
+            f"{path} is not a readable NIR file ({type(e).__name__}: {e}); write it with nir.write or a framework's "
+            "NIR export"
+        ) from None
+
+
+def _chain(graph, path) -> list[tuple[str, object]]:
+    """The graph's nodes from input to output, refusing branches, cycles, subgraphs and unknown node types."""
+    nodes, edges = dict(graph.nodes), list(graph.edges)
+    for name, node in nodes.items():
+        kind = type(node).__name__
+        if kind in _NOT_YET:
+            raise QsnnError(f"{path}: node '{name}' ({kind}): {_NOT_YET[kind]}; supported: {', '.join(SUPPORTED)}")
+        if kind not in SUPPORTED:
+            what = "a recurrent or nested subgraph" if kind == "NIRGraph" else f"node type {kind}"
+            raise QsnnError(
+                f"{path}: node '{name}' is {what}, which qsnn import cannot build; supported: "
+                f"{', '.join(SUPPORTED)} in a feed-forward chain"
+            )
+    succ, pred = {n: [] for n in nodes}, {n: [] for n in nodes}
+    for a, b in edges:
+        a, b = a.split(".")[0], b.split(".")[0]  # "node.port" names
+        if a not in nodes or b not in nodes:
+            raise QsnnError(f"{path}: edge {a} -> {b} names a node the graph does not hold")
+        succ[a].append(b)
+        pred[b].append(a)
+    inputs = [n for n, v in nodes.items() if type(v).__name__ == "Input"]
+    if len(inputs) != 1:
+        raise QsnnError(f"{path}: the graph has {len(inputs)} Input nodes; qsnn import takes exactly one")
+    order, cur = [], inputs[0]
+    while True:
+        order.append(cur)
+        if len(order) > len(nodes):
+            raise QsnnError(f"{path}: the graph has a cycle through '{cur}'; qsnn import takes a feed-forward chain")
+        nxt = succ[cur]
+        if not nxt:
+            break
+        if len(nxt) > 1 or len(pred[nxt[0]]) > 1:
+            fork = cur if len(nxt) > 1 else nxt[0]
+            raise QsnnError(f"{path}: node '{fork}' branches or merges; qsnn import takes a feed-forward chain")
+        cur = nxt[0]
+    if type(nodes[cur]).__name__ != "Output":
+        raise QsnnError(f"{path}: the chain from the input ends at '{cur}', not at an Output node")
+    if len(order) != len(nodes):
+        rest = sorted(set(nodes) - set(order))
+        raise QsnnError(f"{path}: nodes {rest} are not on the input-to-output chain")
+    return [(n, nodes[n]) for n in order]
+
+
+def _uniform(name, what, values) -> float:
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        raise QsnnError(f"NIR node '{name}': {what} is empty or not finite")
+    if np.max(np.abs(v - v[0])) > REL_TOL * max(1.0, abs(v[0])):
+        raise QsnnError(
+            f"NIR node '{name}': {what} differs between neurons ({v.min():g} .. {v.max():g}); this project builds one "
+            f"{what} per network (per-neuron values are not supported yet)"
+        )
+    return float(v[0])
+
+
+def _neuron(name, node, dt, size):
+    """(beta or None, threshold, gain per neuron) of a LIF/IF node, discretised with step dt."""
+    kind = type(node).__name__
+    if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
+        raise QsnnError(f"NIR node '{name}': v_reset must be 0 (neurons reset to 0 or by subtraction here)")
+    r = np.broadcast_to(np.asarray(node.r, dtype=np.float64), (size,))
+    thr = _uniform(name, "v_threshold", np.broadcast_to(node.v_threshold, (size,)))
+    if thr <= 0:
+        raise QsnnError(f"NIR node '{name}': v_threshold {thr:g} must be positive")
+    if kind == "IF":
+        return None, thr, r * dt
+    if np.any(np.asarray(node.v_leak) != 0):
+        raise QsnnError(f"NIR node '{name}': v_leak must be 0 (the leak decays towards 0 here)")
+    tau = np.broadcast_to(np.asarray(node.tau, dtype=np.float64), (size,))
+    if np.any(tau <= 0):
+        raise QsnnError(f"NIR node '{name}': tau must be positive")
+    beta = _uniform(name, "beta = 1 - dt/tau (tau)", 1.0 - dt / tau)
+    if not 0.0 <= beta <= 1.0:
+        raise QsnnError(
+            f"NIR node '{name}': beta = 1 - dt/tau = {beta:g} is outside [0, 1]; is --dt {dt:g} the step the "
+            "network was trained with?"
+        )
+    return beta, thr, r * dt / tau
+
+
+def _channels_last_perm(shape_cf) -> np.ndarray:
+    """Index map from a channels-last flatten to the channel-first flatten of the same tensor: element k of the
+    channels-last vector is element perm[k] of the channel-first one."""
+    shape_cf = tuple(int(s) for s in shape_cf)
+    if len(shape_cf) < 2:
+        return np.arange(int(np.prod(shape_cf)))
+    idx = np.arange(int(np.prod(shape_cf))).reshape(shape_cf)
+    return np.moveaxis(idx, 0, -1).reshape(-1)
+
+
+def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
+    """A NIR file as the project's layers: {"layers": [...], "arch", "hidden", "kernel", "fc", "beta",
+    "threshold", "leak"}. ``sample_shape`` is the dataset's channels-last sample shape."""
+    if not (isinstance(dt, float) and dt > 0):
+        raise QsnnError(f"--dt {dt!r} must be a positive number of seconds")
+    chain = _chain(_read(path), path)
+    # NIR's channel-first shape of the data flowing between nodes
+    shape = tuple(sample_shape)
+    cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
+    layers, pending, betas, thresholds, flat_from = [], None, [], [], None
+    for name, node in chain[1:-1]:
+        kind = type(node).__name__
+        if kind in ("Linear", "Affine"):
+            if pending is not None:
+                raise QsnnError(
+                    f"NIR node '{name}': two synapses in a row (after '{pending['name']}'); put a neuron "
+                    "node between them"
+                )
+            w = np.asarray(node.weight, dtype=np.float64)
+            n_in = int(np.prod(cf))
+            if w.ndim != 2 or w.shape[1] != n_in:
+                raise QsnnError(
+                    f"NIR node '{name}': weight {w.shape} does not take the {n_in} inputs it receives ({cf}); does the "
+                    "dataset match the network?"
+                )
+            src = flat_from if flat_from is not None else cf
+            w = w[:, _channels_last_perm(src)]
+            b = np.asarray(node.bias, dtype=np.float64) if kind == "Affine" else np.zeros(w.shape[0])
+            pending = {"name": name, "kind": "dense", "weight": w, "bias": b.copy()}
+            cf, flat_from = (w.shape[0],), None
+        elif kind in ("Conv1d", "Conv2d"):
+            if pending is not None:
+                raise QsnnError(f"NIR node '{name}': two synapses in a row; put a neuron node between them")
+            if layers and layers[-1]["kind"] == "dense":
+                raise QsnnError(f"NIR node '{name}': a conv after dense layers is not supported (conv layers first)")
+            w = np.asarray(node.weight, dtype=np.float64)
+            one_d = kind == "Conv1d"
+            for attr, ok in (("stride", 1), ("dilation", 1), ("groups", 1), ("padding", 0)):
+                v = getattr(node, attr)
+                if isinstance(v, str) and attr == "padding" and v == "valid":
+                    continue
+                if np.any(np.asarray(v) != ok):
+                    raise QsnnError(
+                        f"NIR node '{name}' ({kind}): {attr}={v!r} is not supported; use stride 1, dilation 1, one "
+                        "group and no padding (valid convolution)"
+                    )
+            if one_d:
+                w = w[:, :, None, :]  # Conv1d on (C, L) is a 1 x k conv on (C, 1, L)
+                if len(cf) == 2:
+                    cf = (cf[0], 1, cf[1])
+            if len(cf) != 3 or w.ndim != 4 or w.shape[1] != cf[0]:
+                raise QsnnError(f"NIR node '{name}': weight {w.shape} does not fit its input {cf} (channel first)")
+            out = (w.shape[0], cf[1] - w.shape[2] + 1, cf[2] - w.shape[3] + 1)
+            if min(out[1:]) < 1:
+                raise QsnnError(f"NIR node '{name}': kernel {w.shape[2:]} is larger than its input {cf[1:]}")
+            pending = {"name": name, "kind": "conv", "weight": w, "bias": np.asarray(node.bias, np.float64).copy()}
+            cf = out
+        elif kind == "Scale":
+            if pending is None:
+                raise QsnnError(f"NIR node '{name}': a Scale must follow a synapse (it is folded into it)")
+            s = np.broadcast_to(np.asarray(node.scale, dtype=np.float64).reshape(-1), (pending["weight"].shape[0],))
+            pending["weight"] = pending["weight"] * s.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
+            pending["bias"] = pending["bias"] * s
+        elif kind in ("LIF", "IF"):
+            if pending is None:
+                raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
+            n_out = pending["weight"].shape[0]
+            size = int(np.prod(cf))
+            beta, thr, gain = _neuron(name, node, dt, size)
+            gain = gain.reshape(cf)
+            if pending["kind"] == "conv":  # one gain per channel: it folds into the channel's weights
+                g = gain.reshape(n_out, -1)
+                if np.any(np.abs(g - g[:, :1]) > REL_TOL * np.abs(g[:, :1])):
+                    raise QsnnError(f"NIR node '{name}': the input gain R dt/tau varies within a channel")
+                gain = g[:, 0]
+            pending["weight"] = pending["weight"] * gain.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
+            pending["bias"] = pending["bias"] * gain
+            pending["neuron"] = name
+            layers.append(pending)
+            betas.append((name, beta))
+            thresholds.append((name, thr))
+            pending = None
+        elif kind == "Flatten":
+            if pending is not None:
+                raise QsnnError(f"NIR node '{name}': a Flatten between a synapse and its neurons is not supported")
+            flat_from, cf = cf, (int(np.prod(cf)),)
+    if pending is not None:
+        raise QsnnError(
+            f"NIR node '{pending['name']}': the network ends in a synapse; end it with LIF or IF neurons (the readout "
+            "is their spike count)"
+        )
+    if not layers:
+        raise QsnnError(f"{path}: the graph holds no synapse + neuron layer")
+    return _network(layers, betas, thresholds)
+
+
+def _network(layers, betas, thresholds) -> dict:
+    (n0, b0), (t0name, t0) = betas[0], thresholds[0]
+    for name, b in betas[1:]:
+        if (b is None) != (b0 is None) or (b is not None and abs(b - b0) > REL_TOL):
+            raise QsnnError(
+                f"NIR node '{name}': its leak ({'none' if b is None else f'beta {b:g}'}) differs from '{n0}' "
+                f"({'none' if b0 is None else f'beta {b0:g}'}); this project uses one neuron configuration per network"
+            )
+    for name, t in thresholds[1:]:
+        if abs(t - t0) > REL_TOL * t0:
+            raise QsnnError(
+                f"NIR node '{name}': v_threshold {t:g} differs from '{t0name}' ({t0:g}); this project uses one "
+                "threshold per network"
+            )
+    convs = [layer for layer in layers if layer["kind"] == "conv"]
+    kernels = {tuple(layer["weight"].shape[2:]) for layer in convs}
+    if len(kernels) > 1:
+        raise QsnnError(f"NIR: the conv layers have different kernels {sorted(kernels)}; this project uses one")
+    dense = [layer["weight"].shape[0] for layer in layers if layer["kind"] == "dense"]
+    return {
+        "layers": layers,
+        "arch": "conv" if convs else "mlp",
+        "hidden": tuple(layer["weight"].shape[0] for layer in convs) if convs else tuple(dense[:-1]),
+        "fc": tuple(dense[:-1]) if convs else (),
+        "kernel": int(max(next(iter(kernels)))) if convs else 3,
+        "leak": "none" if b0 is None else "beta",
+        "beta": 1.0 if b0 is None else b0,
+        "threshold": t0,
+    }
+
+
+def load_into(net, network) -> None:
+    """Copy the NIR layers' weights and biases into a float SpikingNet of the same structure."""
+    import torch
+
+    if len(net.synapses) != len(network["layers"]):
+        raise QsnnError(
+            f"NIR: {len(network['layers'])} layers, but the network built for the dataset has {len(net.synapses)}"
+        )
+    with torch.no_grad():
+        for syn, layer in zip(net.synapses, network["layers"]):
+            w = torch.from_numpy(layer["weight"]).to(syn.op.weight.dtype)
+            if tuple(w.shape) != tuple(syn.op.weight.shape):
+                raise QsnnError(
+                    f"NIR node '{layer['name']}': weight {tuple(w.shape)} does not fit the dataset's layer "
+                    f"{tuple(syn.op.weight.shape)}; does the dataset match the network?"
+                )
+            syn.op.weight.copy_(w)
+            syn.bias.copy_(torch.from_numpy(layer["bias"]).to(syn.bias.dtype))
+
+
+# -- out -------------------------------------------------------------------------------------------------
+def to_graph(net, cfg, dt=DEFAULT_DT):
+    """A trained SpikingNet as a NIR graph. A quantized network is written as the real values its integer model
+    computes (weights W_int * s / s_in, biases b_int * s, thresholds theta * s: exact, the scales are powers of two);
+    its beta is beta_int / 2^F. What NIR cannot say: the rounding of the leak product, the saturation at the
+    membrane width, and reset by subtraction (kept in each neuron node's metadata)."""
+    import nir
+
+    if not cfg.model.spiking:
+        raise QsnnError("a non-spiking reference network has no NIR form; export a spiking run")
+    if any(tuple(p) != (1, 1) for p in net.pools):
+        raise QsnnError("NIR 1.0 has no max-pool node: a conv network trained with --pool > 1 cannot be written as NIR")
+    golden = net.to_golden() if net.quantized else None
+    nodes, order = {}, []
+    shape = tuple(net.shape)
+    sequence = len(shape) == 2
+    cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
+    nodes["input"] = nir.Input(input_type=np.array(cf))
+    order.append("input")
+    prev_cf = cf
+    for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
+        if golden is not None:
+            layer = golden.layers[k]
+            s = float(layer.scale)
+            w = layer.weight.astype(np.float64) * s / syn.in_scale
+            b = layer.bias.astype(np.float64) * s
+            p = layer.lif
+            thr = p.threshold * s
+            beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": p.beta_int / 2.0**p.beta_frac_bits}
+            beta = beta[p.leak_mode]
+            reset = p.reset
+        else:
+            w = syn.op.weight.detach().numpy().astype(np.float64)
+            b = syn.bias.detach().numpy().astype(np.float64)
+            n = lif.neuron
+            thr, reset = n.threshold, n.reset
+            beta = {"none": 1.0, "shift": 1.0 - 2.0**-n.leak_shift, "beta": n.beta}[n.leak]
+        out = w.shape[0]
+        if syn.kind == "dense":
+            if len(prev_cf) > 1:  # the project's flatten is channels-last; NIR's is channel-first
+                nodes[f"flatten{k}"] = nir.Flatten(input_type={"input": np.array(prev_cf)}, start_dim=0)
+                order.append(f"flatten{k}")
+                w_cf = np.empty_like(w)
+                w_cf[:, _channels_last_perm(prev_cf)] = w
+                w = w_cf
+            nodes[f"fc{k}"] = nir.Affine(weight=w.astype(np.float32), bias=b.astype(np.float32))
+            order.append(f"fc{k}")
+            prev_cf = (out,)
+        else:
+            if sequence:
+                node = nir.Conv1d(None, w[:, :, 0, :].astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
+                length = prev_cf[-1] - w.shape[3] + 1
+                prev_cf = (out, length)
+            else:
+                node = nir.Conv2d(None, w.astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
+                prev_cf = (out, prev_cf[1] - w.shape[2] + 1, prev_cf[2] - w.shape[3] + 1)
+            nodes[f"conv{k}"] = node
+            order.append(f"conv{k}")
+        size = prev_cf
+        meta = {"reset": reset, "dt": dt, "written_by": "qsnn-pynq"}
+        ones = np.ones(size, dtype=np.float32)
+        if beta >= 1.0:
+            nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=ones * thr, v_reset=0 * ones, metadata=meta)
+        else:
+            tau = dt / (1.0 - beta)
+            nodes[f"lif{k}"] = nir.LIF(
+                tau=ones * tau,
+                r=ones * (tau / dt),
+                v_leak=0 * ones,
+                v_threshold=ones * thr,
+                v_reset=0 * ones,
+                metadata=meta,
+            )
+        order.append(f"lif{k}")
+    nodes["output"] = nir.Output(output_type=np.array(prev_cf))
+    order.append("output")
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])))
+
+
+def write(net, cfg, out, dt=DEFAULT_DT) -> Path:
+    """Write ``net`` as NIR to ``out`` atomically (a temporary file in the same folder, then renamed)."""
+    import nir
+
+    from toolchain.fsutil import atomic_path
+
+    out = Path(out)
+    graph = to_graph(net, cfg, dt)
+    with atomic_path(out) as tmp:
+        nir.write(str(tmp), graph)
+    return out
+
+
+# -- import ------------------------------------------------------------------------------------------------
+def import_run(path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, progress=True) -> dict:
+    """Read ``path`` (NIR), quantize it post-training by ``cfg`` (its quantization, data and training options; the
+    model and neuron options are taken from the graph), fine-tune with QAT for ``finetune_epochs`` if asked, and
+    write a run directory at ``out``, as ``qsnn train`` does. Returns the run's metrics."""
+    import time
+
+    import torch
+
+    from toolchain.data import load_dataset
+    from toolchain.fsutil import sha256_file
+    from toolchain.train import (
+        auto_membrane_bits,
+        build_model,
+        calibrate,
+        check_thresholds,
+        fit,
+        quantize_from,
+        save_run,
+    )
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not force:
+        raise QsnnError(f"run directory {out} exists and is not empty; choose another --out or pass --force")
+    ds = load_dataset(cfg.data)
+    network = read_network(path, ds.shape, dt)
+    m, n = cfg.model, cfg.neuron
+    m.arch, m.hidden, m.fc, m.kernel, m.pool, m.spiking = (
+        network["arch"],
+        network["hidden"],
+        network["fc"],
+        network["kernel"],
+        1,
+        True,
+    )
+    n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
+    cfg.quant.scheme = "ptq" if finetune_epochs == 0 else "qat"
+    cfg.train.epochs = finetune_epochs
+    auto = cfg.quantized and cfg.quant.membrane_bits == "auto"
+    if auto:
+        cfg.quant.membrane_bits = 32  # a probe; the narrowest width is chosen from the imported weights below
+    cfg.validate()
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.train.seed)
+    fnet = build_model(cfg, ds, quantized=False)
+    load_into(fnet, network)
+    info, history, net = {}, [], fnet
+    if cfg.quantized:
+        net = quantize_from(fnet, cfg, ds)
+        if auto:
+            cfg.quant.membrane_bits = auto_membrane_bits(net.eval())
+            net = quantize_from(fnet, cfg, ds)
+        check_thresholds(net)
+        if finetune_epochs:
+            net = fit(net, cfg, ds, finetune_epochs, desc="qat fine-tune", history=history, progress=progress)
+        info["calibration_saturation"] = calibrate(net, cfg, ds)
+    info["train_time_s"] = time.perf_counter() - t0
+    info["scheme"] = cfg.quant.scheme if cfg.quantized else "float"
+    source = {"nir": str(Path(path).resolve()), "sha256": sha256_file(path), "dt": dt}
+    return save_run(cfg, ds, net, out, info, history, fnet if cfg.quantized else None, source=source)
