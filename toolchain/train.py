@@ -342,6 +342,10 @@ def save_run(
             golden = net.to_golden(ds.input_bits, ds.input_signed, meta=_meta(cfg, ds))
             golden.save(tmp / "golden.npz")
             metrics.update(golden_agreement(net, golden, cfg, ds))
+            if cfg.model.spiking:
+                from toolchain.estimate.neurobench_metrics import measure
+
+                metrics["neurobench"] = measure(golden, ds.x_test, ds.y_test)
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
         torch.save(net.state_dict(), tmp / "model.pt")
         files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}

@@ -25,6 +25,9 @@ COLUMNS = [
     "memory_bits",
     "memory_ratio",
     "energy_pj",
+    "nb_footprint_bytes",
+    "nb_activation_sparsity",
+    "nb_effective_ops",
     "lut",
     "bram18",
     "dsp",
@@ -36,6 +39,7 @@ COLUMNS = [
 
 def flat(r: dict) -> dict:
     c, m, hw = r["config"], r.get("metrics", {}), r.get("hardware") or {}
+    nb = m.get("neurobench") or {}  # NeuroBench's own figures (neurobench package), beside the project's
     wb = c["quant"]["weight_bits"]
     return {
         "key": r["key"],
@@ -50,6 +54,9 @@ def flat(r: dict) -> dict:
         "memory_bits": m.get("memory_bits"),
         "memory_ratio": m.get("memory_ratio"),
         "energy_pj": (r.get("energy") or {}).get("energy_pj"),
+        "nb_footprint_bytes": nb.get("footprint_bytes"),
+        "nb_activation_sparsity": nb.get("activation_sparsity"),
+        "nb_effective_ops": None if not nb else nb["synaptic_ops_effective_macs"] + nb["synaptic_ops_effective_acs"],
         "lut": hw.get("lut"),
         "bram18": hw.get("bram18"),
         "dsp": hw.get("dsp"),
@@ -211,17 +218,24 @@ def markdown(results, s, rows) -> str:
     lines += [
         "## Points",
         "",
-        "| point | top-1 % | top-5 % | M_q/M_0 | energy (nJ) | LUT | BRAM_18K | latency (us) | golden mismatches |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| point | top-1 % | top-5 % | M_q/M_0 | energy (nJ) | NeuroBench footprint (B) | NeuroBench activation "
+        "sparsity | NeuroBench synaptic ops | LUT | BRAM_18K | latency (us) | golden mismatches |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["error"]:
-            lines.append(f"| {r['key']} | infeasible: {r['error']} |||||||| ")
+            lines.append(f"| {r['key']} | infeasible: {r['error']} ||||||||||| ")
             continue
         e = "" if r["energy_pj"] is None else f"{r['energy_pj'] / 1e3:.1f}"
         lat = "" if r["latency_us"] is None else f"{r['latency_us']:.1f}"
+        nb = (
+            ["", "", ""]
+            if r["nb_footprint_bytes"] is None
+            else [f"{r['nb_footprint_bytes']:,}", f"{r['nb_activation_sparsity']:.3f}", f"{r['nb_effective_ops']:,.0f}"]
+        )
         lines.append(
             f"| {r['key']} | {_pct(r['top1'])} | {_pct(r['top5'])} | {r['memory_ratio']:.3f} | {e} | "
+            f"{' | '.join(nb)} | "
             f"{r['lut'] or ''} | {r['bram18'] if r['bram18'] is not None else ''} | {lat} | "
             f"{'' if r['mismatches'] is None else r['mismatches']} |"
         )

@@ -88,6 +88,7 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
                 "spike_rate",
                 "train_time_s",
                 "per_snr",
+                "neurobench",
             )
             if k in metrics
         }
