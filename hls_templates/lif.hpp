@@ -1,11 +1,11 @@
 // qsnn-pynq: streaming fixed-point LIF neuron layer for Vitis HLS (and g++ C-simulation).
 //
 // Computes DESIGN.md's neuron exactly, per neuron i and time step t of a sample:
-//   L = leak(V[t-1]);  U = sat_B(L + I[t] + bias[i]);  s = U >= THRESHOLD;
+//   L = leak(V[t-1]);  U = sat_B(L + R(I[t] + bias[i], INPUT_SHIFT));  s = U >= THRESHOLD;
 //   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
 //   leak: none V | shift V - (V >> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC_BITS)
 //   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
-//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F
+//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (leak), or its top k bits (input shift k)
 // Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
 #ifndef QSNN_LIF_HPP
 #define QSNN_LIF_HPP
@@ -39,6 +39,13 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
 #pragma HLS INLINE
   typedef ap_int<Cfg::MEMBRANE_BITS + Cfg::BETA_FRAC_BITS + 2> prod_t;
   typedef ap_int<Cfg::WIDE_BITS> wide_t;
+  // one hash per (t, i): its low BETA_FRAC_BITS round the leak, its top INPUT_SHIFT bits round the input
+  ap_uint<32> h = 0;
+  if (Cfg::ROUNDING == ROUND_STOCHASTIC) {
+    ap_uint<32> key = ap_uint<32>(Cfg::SEED) ^ ap_uint<32>(ap_uint<32>(t) * ap_uint<32>(0x9E3779B1)) ^
+                      ap_uint<32>(ap_uint<32>(i) * ap_uint<32>(0x85EBCA77));
+    h = fmix32(key);
+  }
   wide_t leaked;
   if (Cfg::LEAK == LEAK_NONE) {
     leaked = v_prev;
@@ -49,14 +56,20 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
     if (Cfg::ROUNDING == ROUND_NEAREST) {
       p += prod_t(1) << (Cfg::BETA_FRAC_BITS - 1);
     } else if (Cfg::ROUNDING == ROUND_STOCHASTIC) {
-      ap_uint<32> key = ap_uint<32>(Cfg::SEED) ^ ap_uint<32>(ap_uint<32>(t) * ap_uint<32>(0x9E3779B1)) ^
-                        ap_uint<32>(ap_uint<32>(i) * ap_uint<32>(0x85EBCA77));
-      ap_uint<32> h = fmix32(key);
       p += prod_t(h & ap_uint<32>((1u << Cfg::BETA_FRAC_BITS) - 1));
     }
     leaked = p >> Cfg::BETA_FRAC_BITS;
   }
-  wide_t u = leaked + wide_t(in) + wide_t(bias);
+  wide_t input = wide_t(in) + wide_t(bias);
+  if (Cfg::INPUT_SHIFT > 0) {  // the membrane counts 2^INPUT_SHIFT accumulator units: R(I, INPUT_SHIFT)
+    if (Cfg::ROUNDING == ROUND_NEAREST) {
+      input += wide_t(1) << (Cfg::INPUT_SHIFT - 1);
+    } else if (Cfg::ROUNDING == ROUND_STOCHASTIC) {
+      input += wide_t(h >> (32 - Cfg::INPUT_SHIFT));
+    }
+    input = input >> Cfg::INPUT_SHIFT;
+  }
+  wide_t u = leaked + input;
   const wide_t lo = -(wide_t(1) << (Cfg::MEMBRANE_BITS - 1));
   const wide_t hi = (wide_t(1) << (Cfg::MEMBRANE_BITS - 1)) - 1;
   if (u < lo) u = lo;
@@ -76,7 +89,7 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
 /// of neuron i is bias[i mod BIAS_CHANNELS] (a dense layer has BIAS_CHANNELS = CHANNELS).
 /// \tparam Cfg configuration struct with
 ///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
-///   THRESHOLD, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
+///   THRESHOLD, INPUT_SHIFT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
 ///   RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t (ap_int/ap_uint of IN_BITS),
 ///   bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
 /// \param in     PE accumulators per beat

@@ -81,6 +81,7 @@ def train_cases():
         "--leak-shift": ["0", "40"],
         "--weight-bits": ["0", "17", "x"],
         "--membrane-bits": ["1", "33", "x"],
+        "--membrane-shift": ["-1", "17", "x"],
         "--rounding": ["up"],
         "--scheme": ["both"],
         "--leak": ["exp"],
@@ -95,6 +96,11 @@ def train_cases():
     for opt, values in bad.items():
         for v in values:
             yield f"train {opt} {v}", ["train", "--out", "{tmp}/run", *QUICK, opt, v], None
+    yield (
+        "train --membrane-shift without a membrane width",
+        ["train", "--out", "{tmp}/run", *QUICK, "--membrane-shift", "3", "--membrane-bits", "auto"],
+        None,
+    )
     yield (
         "train mnist without files",
         ["train", "--out", "{tmp}/run", "--dataset", "mnist", "--data-path", "{tmp}/nope"],

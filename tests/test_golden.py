@@ -212,3 +212,30 @@ def test_lif_params_validation_names_the_attribute(field, value, match):
     setattr(p, field, value)
     with pytest.raises(QsnnError, match=match):
         p.validate("node LIF_0")
+
+
+@pytest.mark.parametrize("rounding", ["floor", "nearest", "stochastic"])
+def test_input_shift_rounds_the_synaptic_input_into_membrane_units(rounding):
+    """R(I, k) before the input is added: floor I >> k, nearest (I + 2^(k-1)) >> k, stochastic (I + r) >> k with r
+    the top k bits of the neuron's hash; checked against Python integers, and the torch neuron against golden."""
+    k = 3
+    p = LIFParams(membrane_bits=12, threshold=2000, rounding=rounding, seed=99, input_shift=k)
+    current = np.zeros((1, 2, 4), dtype=np.int64)
+    current[0, 1] = [101, -77, 13, -1]
+    _, v = lif(current, p, return_membrane=True)
+    for i, x in enumerate(current[0, 1]):
+        x = int(x)
+        key = 99 ^ ((1 * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
+        want = {"floor": x // 8, "nearest": (x + 4) // 8, "stochastic": (x + (ref_fmix32(key) >> 29)) // 8}[rounding]
+        assert v[0, 1, i] == want
+    rng = np.random.default_rng(5)
+    big = rng.integers(-(1 << 16), 1 << 16, (4, 6, 9))
+    p = LIFParams(membrane_bits=8, threshold=40, leak_mode="beta", beta_int=200, rounding=rounding, input_shift=9)
+    q = QuantLIF(_neuron("beta"), 8, rounding, seed=0)
+    q.params = lambda scale, p=p: p
+    assert int((q(torch.from_numpy(big)).numpy() != lif(big, p)).sum()) == 0
+
+
+def test_input_shift_out_of_range_is_refused_by_name():
+    with pytest.raises(QsnnError, match="input_shift"):
+        LIFParams(membrane_bits=8, threshold=3, input_shift=17).validate("LIF node 'x'")

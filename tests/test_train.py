@@ -104,7 +104,8 @@ def test_accuracy_ties_go_to_the_lowest_index():
 
 @pytest.mark.slow
 def test_digits_accuracy_float_and_4bit_within_one_point(tmp_path):
-    """The issue's bar: float SNN >= 95% on digits, 4-bit weights + 16-bit membrane within 1 point."""
+    """The issues' bars: float SNN >= 95% on digits; 4-bit weights within 1 point with a 16-bit membrane, and with an
+    8-bit membrane (--membrane-shift auto), which then passes every ladder level to C-sim."""
     base = RunConfig()
     base.train.epochs = 20
     f = run(
@@ -114,6 +115,23 @@ def test_digits_accuracy_float_and_4bit_within_one_point(tmp_path):
     q = run(base, tmp_path / "q4")
     assert f["top1"] >= 0.95
     assert q["top1"] >= f["top1"] - 0.01 and q["mismatches"] == 0
+
+    # an 8-bit membrane with 4-bit weights and 8-bit inputs: the membrane counts 2^k accumulator units
+    # (measured: float 97.50 %, this 97.22 %; the first layer shifts by 7, the second by 0)
+    base.quant.membrane_bits, base.quant.membrane_shift = 8, "auto"
+    m8 = run(base, tmp_path / "m8")
+    assert m8["top1"] >= f["top1"] - 0.01 and m8["mismatches"] == 0
+    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.runner import run_build
+    from toolchain.golden import GoldenModel
+
+    layers = GoldenModel.load(tmp_path / "m8" / "golden.npz").layers
+    assert all(layer.lif.membrane_bits == 8 for layer in layers) and layers[0].lif.input_shift > 0
+    out = tmp_path / "b"
+    run_build(BuildConfig(run_dir=str(tmp_path / "m8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
+    levels = json.loads((out / "build_state.json").read_text())["verification"]
+    assert set(levels) == {"qonnx", "finn_hw", "hls_csim"}
+    assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels
 
 
 def test_auto_membrane_bits_is_the_narrowest_that_holds_the_threshold(tmp_path):

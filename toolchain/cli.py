@@ -50,6 +50,7 @@ _finite_nonneg = _checked(float, lambda v: math.isfinite(v) and v >= 0, "a finit
 _positive_float = _checked(float, lambda v: math.isfinite(v) and v > 0, "a finite number > 0")
 _weight_bits = _int_or({"float": None, "fp32": None})
 _membrane_bits = _int_or({"auto": "auto"})
+_membrane_shift = _int_or({"auto": "auto"})
 
 
 def _list(kind):
@@ -116,6 +117,14 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
         f"(default {'auto' if grid else 16})",
     )
     g.add_argument(
+        "--membrane-shift",
+        type=_membrane_shift,
+        default=0,
+        help="k: the membrane counts 2^k accumulator units (the synaptic input is rounded by R(I, k)), so its width "
+        "is free of the weights' and inputs'; 'auto': the least k at which the threshold fits --membrane-bits "
+        "(default 0)",
+    )
+    g.add_argument(
         "--rounding",
         type=_list(str) if grid else str,
         default=("nearest",) if grid else "nearest",
@@ -176,7 +185,11 @@ def config_from_args(a, weight_bits=None, **override):
             spiking=not v["non_spiking"],
         ),
         quant=QuantConfig(
-            weight_bits=v["weight_bits"], membrane_bits=v["membrane_bits"], rounding=v["rounding"], scheme=v["scheme"]
+            weight_bits=v["weight_bits"],
+            membrane_bits=v["membrane_bits"],
+            membrane_shift=v["membrane_shift"],
+            rounding=v["rounding"],
+            scheme=v["scheme"],
         ),
         neuron=NeuronConfig(
             threshold=v["threshold"],
@@ -196,7 +209,7 @@ def config_from_args(a, weight_bits=None, **override):
         ),
     )
     if cfg.quant.weight_bits is None:
-        cfg.quant.membrane_bits = None
+        cfg.quant.membrane_bits, cfg.quant.membrane_shift = None, 0
     return cfg.validate()
 
 

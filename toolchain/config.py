@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from toolchain.errors import QsnnError
+from toolchain.golden import MAX_INPUT_SHIFT
 
 LEAK_MODES = ("none", "shift", "beta")
 ROUNDINGS = ("floor", "nearest", "stochastic")
@@ -69,6 +70,7 @@ class ModelConfig:
 class QuantConfig:
     weight_bits: int | None = 4  # None: float32 weights and neuron state (the baseline)
     membrane_bits: int | str | None = 16  # None: float (with float weights); "auto": fit the threshold
+    membrane_shift: int | str = 0  # k: the membrane counts 2^k accumulator units; "auto": the least k that fits
     rounding: str = "nearest"  # weights, neuron parameters and the leak product
     scheme: str = "qat"  # qat: quantized during training; ptq: float training, then quantize
 
@@ -159,6 +161,13 @@ class RunConfig:
                 raise QsnnError("quantized weights need --membrane-bits (an integer in 2..32)")
         if q.membrane_bits is not None and q.membrane_bits != "auto":
             _int_range("--membrane-bits", q.membrane_bits, *MEMBRANE_BITS_RANGE, " or 'auto'")
+        if q.membrane_shift != "auto":
+            _int_range("--membrane-shift", q.membrane_shift, 0, MAX_INPUT_SHIFT, " or 'auto'")
+        if q.membrane_shift != 0 and (q.membrane_bits is None or q.membrane_bits == "auto"):
+            raise QsnnError(
+                "--membrane-shift sets the membrane's unit for a chosen width: give --membrane-bits B (an integer) "
+                "and quantized weights"
+            )
         _choice("--rounding", q.rounding, ROUNDINGS)
         _choice("--scheme", q.scheme, SCHEMES)
         _choice("--leak", n.leak, LEAK_MODES)

@@ -107,6 +107,9 @@ def encode(x: np.ndarray, steps: int, encoding: str, bits: int, seed: int) -> np
     raise QsnnError(f"encoding {encoding!r} is not supported; choose direct or rate")
 
 
+MAX_INPUT_SHIFT = 16  # the stochastic offset of R(I, k) is the top k bits of the hash, disjoint from the leak's
+
+
 @dataclass
 class LIFParams:
     """Integer neuron parameters of one layer; the field names are the QONNX LIF op's attributes."""
@@ -120,6 +123,8 @@ class LIFParams:
     rounding: str = "floor"
     seed: int = 0
     reset: str = "subtract"
+    # k: the membrane counts 2^k accumulator units; the synaptic input is rounded by R(I, k) before it is added
+    input_shift: int = 0
 
     def validate(self, where: str = "LIF") -> LIFParams:
         """Raise QsnnError naming ``where`` and the attribute if any value is out of range."""
@@ -141,6 +146,8 @@ class LIFParams:
         for name, value, allowed in checks:
             if value not in allowed:
                 raise QsnnError(f"{where}: {name}={value!r} is not one of {', '.join(allowed)}")
+        if not isinstance(self.input_shift, int) or not 0 <= self.input_shift <= MAX_INPUT_SHIFT:
+            raise QsnnError(f"{where}: input_shift={self.input_shift!r} is out of range; use 0..{MAX_INPUT_SHIFT}")
         if self.leak_mode == "shift" and not 1 <= self.leak_shift <= 31:
             raise QsnnError(f"{where}: leak_shift={self.leak_shift} is out of range; use 1..31")
         if self.leak_mode == "beta":
@@ -177,6 +184,16 @@ def leak(v: np.ndarray, p: LIFParams, r: np.ndarray | None = None) -> np.ndarray
     return round_shift(v * p.beta_int, p.beta_frac_bits, p.rounding, r)
 
 
+def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
+    """R(I, k) of every input (N, T, size), k = input_shift; the stochastic offset is the top k bits of the same
+    hash as the leak's, fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) >> (32 - k)."""
+    k = p.input_shift
+    r = None
+    if p.rounding == "stochastic":
+        r = (hash_table(p.seed, flat.shape[1], flat.shape[2]) >> np.uint32(32 - k)).astype(np.int64)[None]
+    return round_shift(flat, k, p.rounding, r)
+
+
 def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     """Run the LIF neuron over time. current: (N, T, ...) integers -> spikes (N, T, ...) in {0, 1}.
 
@@ -186,6 +203,8 @@ def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     n, steps = current.shape[:2]
     flat = current.reshape(n, steps, -1)
     size = flat.shape[2]
+    if p.input_shift:
+        flat = shift_input(flat, p)
     offsets = None
     if p.leak_mode == "beta" and p.rounding == "stochastic":
         offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits)

@@ -8,12 +8,13 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
     I[t]  = round(x[t] / input_scale)
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
-    U     = min(max(L + I[t], -2^(B-1)), 2^(B-1) - 1)                     B = membrane_bits
+    U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
 
 R(y, F) is floor: y >> F, nearest: (y + 2^(F-1)) >> F, stochastic: (y + r) >> F with
-r = fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F. The numpy execution is ``toolchain.golden.lif``.
+r = fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (for R(I, k): the hash's top k bits). The numpy
+execution is ``toolchain.golden.lif``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ LIF_ATTRS = {
     "rounding": ("s", False, "floor", {"floor", "nearest", "stochastic"}),
     "seed": ("i", False, 0),
     "reset": ("s", False, "subtract", {"subtract", "zero"}),
+    "input_shift": ("i", False, 0),
     "input_scale": ("f", False, 1.0),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
     # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)

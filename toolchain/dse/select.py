@@ -64,6 +64,7 @@ TRAIN_OPTIONS = {
     ("model", "fc"): "--fc",
     ("model", "spiking"): "--non-spiking",  # a flag: spelled only when the run is not spiking
     ("quant", "membrane_bits"): "--membrane-bits",
+    ("quant", "membrane_shift"): "--membrane-shift",
     ("quant", "rounding"): "--rounding",
     ("quant", "scheme"): "--scheme",
     ("neuron", "threshold"): "--threshold",

@@ -59,6 +59,7 @@ def point_key(cfg: RunConfig) -> str:
         head = "float"
     else:
         head = f"w{q.weight_bits}_m{q.membrane_bits}_{q.rounding}_{q.scheme}"  # 'auto' stays in the key: mauto
+        head += f"_k{q.membrane_shift}" if q.membrane_shift != 0 else ""
     return head + (f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else "")
 
 

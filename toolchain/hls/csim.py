@@ -147,7 +147,9 @@ class LayerSpec:
     def context(self) -> dict:
         p = self.params
         b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
-        wide = max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits) + 3
+        wide = (
+            max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits, p.input_shift + 1) + 3
+        )
         return {
             "name": self.name,
             "ap_int_max_w": self.ap_int_max_w,
@@ -159,6 +161,7 @@ class LayerSpec:
             "in_bits": self.in_bits,
             "wide_bits": wide,
             "threshold": p.threshold,
+            "input_shift": p.input_shift,
             "leak": {"none": "LEAK_NONE", "shift": "LEAK_SHIFT", "beta": "LEAK_BETA"}[p.leak_mode],
             "leak_shift": p.leak_shift,
             "beta_int": p.beta_int,

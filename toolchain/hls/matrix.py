@@ -2,8 +2,9 @@
 
 Every membrane width 4..24, each with 6 of the 18 leak x rounding x reset combinations in rotation,
 so every combination runs at 7 widths spread over the range (126 configurations); random inputs that
-include saturating ones at both ends; PE lanes 1 and 3. All configurations are compiled into one g++ binary. ``python -m
-toolchain.hls.matrix`` (``make csim``) prints the table and exits non-zero on any mismatch.
+include saturating ones at both ends; PE lanes 1 and 3; a third of the configurations (every mode at two or
+more widths) with an input shift of 1..6. All configurations are compiled into one g++ binary.
+``python -m toolchain.hls.matrix`` (``make csim``) prints the table and exits non-zero on any mismatch.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
             rounding=rounding,
             seed=int(rng.integers(0, 2**32)),
             reset=reset,
+            input_shift=int(rng.integers(1, 7)) if (k + k // 18) % 3 == 0 else 0,  # membrane unit: 2^k acc. units
         )
         # odd configurations are conv-like: 4 pixels of 6 channels, one bias per channel, PE 3
         channels, pe, bias_channels = (24, 3, 6) if k % 2 else (5, 1, 5)
@@ -83,6 +85,7 @@ def run_matrix(widths=WIDTHS, folder=None) -> list[dict]:
                 "leak": p.leak_mode,
                 "rounding": p.rounding,
                 "reset": p.reset,
+                "shift": p.input_shift,
                 "pe": spec.pe,
                 "updates": int(x.size),
                 "mismatches": int((got != want).sum()),
@@ -98,7 +101,7 @@ def main() -> int:
     for r in rows:
         print(
             f"{r['config']:>6}  B={r['bits']:>2}  {r['leak']:<5}  {r['rounding']:<10}  {r['reset']:<8}  "
-            f"PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
+            f"k={r['shift']}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
         )
     print(
         f"{len(rows)} configurations, {sum(r['updates'] for r in rows)} neuron updates, {bad} mismatches "

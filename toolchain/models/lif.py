@@ -7,20 +7,22 @@ One step function serves three modes:
   estimators for floor/round and a fast-sigmoid surrogate gradient for the spike;
 - integer (int64 tensors): the same neuron computed exactly, which must equal ``toolchain.golden``.
 
-In the quantized modes the membrane is counted in accumulator units ``s`` (the real value of one
-unit of the synaptic integer I), so ``theta_int = R(theta / s)`` and ``V_real = s * V``:
+In the quantized modes the membrane is counted in units of ``s * 2^k`` (``s`` the real value of one unit of
+the synaptic integer I, ``k`` the membrane shift, 0 unless ``--membrane-shift`` is set), so
+``theta_int = R(theta / (s 2^k))`` and ``V_real = s 2^k V``:
 
-    L = leak(V[t-1]);  U = sat_B(L + I[t]);  s[t] = U >= theta;  V[t] = U - theta*s[t] (or 0 if zero-reset)
+    L = leak(V[t-1]);  U = sat_B(L + R(I[t], k));  s[t] = U >= theta;  V[t] = U - theta*s[t] (or 0 if zero-reset)
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
-from toolchain.golden import LIFParams, hash_table, stochastic_offsets
+from toolchain.golden import MAX_INPUT_SHIFT, LIFParams, hash_table, stochastic_offsets
 
 SURROGATE_SLOPE = 5.0
 
@@ -84,10 +86,11 @@ class QuantLIF(nn.Module):
         seed: seed of the stochastic-rounding hash for this layer.
     """
 
-    def __init__(self, neuron, membrane_bits: int | None, rounding: str, seed: int):
+    def __init__(self, neuron, membrane_bits: int | None, rounding: str, seed: int, membrane_shift=0):
         super().__init__()
         self.neuron = neuron
         self.membrane_bits = membrane_bits
+        self.membrane_shift = membrane_shift  # k, or "auto": the least k whose threshold fits the membrane
         self.rounding = rounding
         self.seed = seed
         self.threshold_clamped = False
@@ -101,7 +104,8 @@ class QuantLIF(nn.Module):
         that overflows the membrane at the start of training is an error (train.check_thresholds).
         """
         n, b = self.neuron, self.membrane_bits
-        theta = quantize_scalar(n.threshold / scale, self.rounding, self.seed ^ 0x5EED)
+        k = self.shift(scale)
+        theta = quantize_scalar(n.threshold / (scale * 2.0**k), self.rounding, self.seed ^ 0x5EED)
         v_max = (1 << (b - 1)) - 1
         self.threshold_clamped = theta > v_max
         self.threshold_overflow = theta > v_max
@@ -124,12 +128,28 @@ class QuantLIF(nn.Module):
             rounding=self.rounding,
             seed=self.seed,
             reset=n.reset,
+            input_shift=k,
         )
+
+    def shift(self, scale: float) -> int:
+        """k of R(I, k): the membrane counts 2^k accumulator units. ``auto``: the least k at which the threshold
+        fits the membrane with one bit of headroom (range +-2 theta), as ``--membrane-bits auto`` picks a width."""
+        if self.membrane_shift != "auto":
+            return int(self.membrane_shift)
+        units = max(1, round(self.neuron.threshold / scale))
+        return min(MAX_INPUT_SHIFT, max(0, units.bit_length() + 2 - self.membrane_bits))
 
     def offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
         key = (steps, size, p.beta_frac_bits)
         if key not in self._offsets:
             self._offsets[key] = torch.from_numpy(stochastic_offsets(p.seed, steps, size, p.beta_frac_bits))
+        return self._offsets[key].to(device)
+
+    def shift_offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
+        key = ("shift", steps, size, p.input_shift)
+        if key not in self._offsets:
+            r = hash_table(p.seed, steps, size) >> np.uint32(32 - p.input_shift)
+            self._offsets[key] = torch.from_numpy(r.astype(np.int64))
         return self._offsets[key].to(device)
 
     def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
@@ -145,6 +165,11 @@ class QuantLIF(nn.Module):
         offsets = None
         if p.leak_mode == "beta" and p.rounding == "stochastic":
             offsets = self.offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
+        if p.input_shift:
+            r = None
+            if p.rounding == "stochastic":
+                r = self.shift_offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
+            flat = round_shift(flat, p.input_shift, p.rounding, r)
         v = torch.zeros_like(flat[:, 0])
         spikes, clipped = [], 0
         for t in range(shape[1]):

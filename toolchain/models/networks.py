@@ -146,11 +146,11 @@ class SpikingNet(nn.Module):
                     kernel,
                     weight_bits,
                     q.rounding,
-                    membrane_bits or 32,
+                    32 if q.membrane_shift != 0 or not membrane_bits else membrane_bits,  # bias: accumulator units
                     first_scale if k == 0 else 1.0,
                 )
             )
-            self.neurons.append(QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k))
+            self.neurons.append(QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k, q.membrane_shift))
 
     @staticmethod
     def _layer_specs(model, shape, n_classes):

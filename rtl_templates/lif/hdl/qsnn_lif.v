@@ -1,9 +1,9 @@
 // qsnn-pynq: streaming fixed-point LIF neuron layer (RTL backend). Computes DESIGN.md's neuron exactly:
-//   L = leak(V[t-1]);  U = sat_B(L + I[t] + bias[i]);  s = U >= THRESHOLD;
+//   L = leak(V[t-1]);  U = sat_B(L + R(I[t] + bias[i], INPUT_SHIFT));  s = U >= THRESHOLD;
 //   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
 //   leak: none V | shift V - (V >>> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC)
 //   R: floor (x >>> F) | nearest ((x + 2^(F-1)) >>> F) | stochastic ((x + r) >>> F),
-//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (i = nf*PE + p)
+//      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (i = nf*PE + p); the input shift's r is its top k bits
 // Streams (AXI-Stream, valid/ready): in  = PE lanes of IN_BITS accumulators, lane p in bits [p*IN_BITS +: IN_BITS];
 //                                    out = PE spikes, lane p in bit p. One beat per cycle (II = 1), full backpressure.
 // A sample is STEPS frames of CHANNELS / PE beats; the membrane state is not read at t = 0 (cleared per sample).
@@ -19,6 +19,7 @@ module qsnn_lif #(
     parameter integer BIAS_BITS = 8,
     parameter integer WIDE = 40,  // internal width: holds leak products, sums and the saturation bounds
     parameter integer THRESHOLD = 100,
+    parameter integer INPUT_SHIFT = 0,  // k: U = sat_B(L + R(I + bias, k)), the membrane in 2^k accumulator units
     parameter integer LEAK = 2,  // 0 none, 1 shift, 2 beta
     parameter integer LEAK_SHIFT = 4,
     parameter integer BETA_INT = 240,
@@ -110,6 +111,19 @@ module qsnn_lif #(
         assign x = {{(WIDE - IN_BITS) {1'b0}}, s1_data[p*IN_BITS+:IN_BITS]};
       end
       wire signed [WIDE-1:0] b = {{(WIDE - BIAS_BITS) {bias_data[p*BIAS_BITS+BIAS_BITS-1]}}, bias_data[p*BIAS_BITS+:BIAS_BITS]};
+      // one hash per (t, i): its low BETA_FRAC bits round the leak, its top INPUT_SHIFT bits round the input
+      wire [31:0] h;
+      if (ROUNDING == 2) begin : hash
+        wire [31:0] i = s1_nf * PE + p;
+        wire [31:0] key = SEED ^ ({{(32 - T_BITS) {1'b0}}, s1_t} * 32'h9E3779B1) ^ (i * 32'h85EBCA77);
+        wire [31:0] h1 = key ^ (key >> 16);
+        wire [31:0] h2 = h1 * 32'h85EBCA6B;
+        wire [31:0] h3 = h2 ^ (h2 >> 13);
+        wire [31:0] h4 = h3 * 32'hC2B2AE35;
+        assign h = h4 ^ (h4 >> 16);
+      end else begin : nohash
+        assign h = 32'd0;
+      end
       wire signed [WIDE-1:0] leaked;
       if (LEAK == 0) begin : none
         assign leaked = v;
@@ -123,19 +137,30 @@ module qsnn_lif #(
         end else if (ROUNDING == 1) begin : ne
           assign offset = {{(WIDE - 1) {1'b0}}, 1'b1} <<< (BETA_FRAC - 1);
         end else begin : st
-          wire [31:0] i = s1_nf * PE + p;
-          wire [31:0] key = SEED ^ ({{(32 - T_BITS) {1'b0}}, s1_t} * 32'h9E3779B1) ^ (i * 32'h85EBCA77);
-          wire [31:0] h1 = key ^ (key >> 16);
-          wire [31:0] h2 = h1 * 32'h85EBCA6B;
-          wire [31:0] h3 = h2 ^ (h2 >> 13);
-          wire [31:0] h4 = h3 * 32'hC2B2AE35;
-          wire [31:0] h5 = h4 ^ (h4 >> 16);
-          assign offset = {{(WIDE - 32) {1'b0}}, h5 & ((32'd1 << BETA_FRAC) - 1)};
+          assign offset = {{(WIDE - 32) {1'b0}}, h & ((32'd1 << BETA_FRAC) - 1)};
         end
         wire signed [WIDE-1:0] sum = prod + offset;
         assign leaked = sum >>> BETA_FRAC;
       end
-      wire signed [WIDE-1:0] u_raw = leaked + x + b;
+      // the membrane counts 2^INPUT_SHIFT accumulator units: R(x + b, INPUT_SHIFT)
+      wire signed [WIDE-1:0] xb = x + b;
+      wire signed [WIDE-1:0] xs;
+      if (INPUT_SHIFT == 0) begin : noshift
+        assign xs = xb;
+      end else if (ROUNDING == 0) begin : shfl
+        assign xs = xb >>> INPUT_SHIFT;
+      end else begin : shr
+        // a signed wire: an unsigned operand would make the sum unsigned and >>> a logical shift
+        wire signed [WIDE-1:0] r;
+        if (ROUNDING == 1) begin : ne
+          assign r = {{(WIDE - 1) {1'b0}}, 1'b1} <<< (INPUT_SHIFT - 1);
+        end else begin : st
+          assign r = {{(WIDE - 32) {1'b0}}, h >> (32 - INPUT_SHIFT)};
+        end
+        wire signed [WIDE-1:0] sum = xb + r;
+        assign xs = sum >>> INPUT_SHIFT;
+      end
+      wire signed [WIDE-1:0] u_raw = leaked + xs;
       wire signed [WIDE-1:0] lo = -({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1));
       wire signed [WIDE-1:0] hi = ({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1)) - 1;
       wire signed [WIDE-1:0] u = (u_raw < lo) ? lo : ((u_raw > hi) ? hi : u_raw);
