@@ -53,7 +53,9 @@ def _read(path) -> object:
     if not path.is_file():
         raise QsnnError(f"NIR file {path} not found; give the .nir file a framework's NIR export wrote")
     try:
-        return nir.read(str(path))
+        # without nir's type inference: writers disagree on the Input's type (Sinabs includes the time axis), and
+        # every shape that matters (weights against the data they receive) is checked below
+        return nir.read(str(path), type_check=False)
     except Exception as e:  # noqa: BLE001 - h5py/nir raise many types on a file that is not NIR
         raise QsnnError(
             f"{path} is not a readable NIR file ({type(e).__name__}: {e}); write it with nir.write or a framework's "
