@@ -118,20 +118,35 @@ def _uniform(name, what, values) -> float:
     return float(v[0])
 
 
-def _neuron(name, node, dt, size):
-    """(beta or None, threshold, gain per neuron) of a LIF/IF node, discretised with step dt."""
+def _per_neuron(name, what, value, shape) -> np.ndarray:
+    """A neuron parameter as one value per neuron, flat in channel-first order: a scalar, one value per channel
+    ((C,) or (C, 1, 1)), or one per neuron (the shape itself)."""
+    a = np.asarray(value, dtype=np.float64)
+    if a.ndim == 1 and len(shape) > 1 and a.size == shape[0]:
+        a = a.reshape((-1,) + (1,) * (len(shape) - 1))
+    try:
+        return np.broadcast_to(a, shape).reshape(-1)
+    except ValueError:
+        raise QsnnError(
+            f"NIR node '{name}': {what} of shape {a.shape} does not fit its {shape} neurons (channel first)"
+        ) from None
+
+
+def _neuron(name, node, dt, shape):
+    """(beta or None, threshold, gain per neuron) of a LIF/IF node over neurons of ``shape``, discretised with
+    step dt."""
     kind = type(node).__name__
     if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
         raise QsnnError(f"NIR node '{name}': v_reset must be 0 (neurons reset to 0 or by subtraction here)")
-    r = np.broadcast_to(np.asarray(node.r, dtype=np.float64), (size,))
-    thr = _uniform(name, "v_threshold", np.broadcast_to(node.v_threshold, (size,)))
+    r = _per_neuron(name, "r", node.r, shape)
+    thr = _uniform(name, "v_threshold", _per_neuron(name, "v_threshold", node.v_threshold, shape))
     if thr <= 0:
         raise QsnnError(f"NIR node '{name}': v_threshold {thr:g} must be positive")
     if kind == "IF":
         return None, thr, r * dt
     if np.any(np.asarray(node.v_leak) != 0):
         raise QsnnError(f"NIR node '{name}': v_leak must be 0 (the leak decays towards 0 here)")
-    tau = np.broadcast_to(np.asarray(node.tau, dtype=np.float64), (size,))
+    tau = _per_neuron(name, "tau", node.tau, shape)
     if np.any(tau <= 0):
         raise QsnnError(f"NIR node '{name}': tau must be positive")
     beta = _uniform(name, "beta = 1 - dt/tau (tau)", 1.0 - dt / tau)
@@ -220,8 +235,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
             n_out = pending["weight"].shape[0]
-            size = int(np.prod(cf))
-            beta, thr, gain = _neuron(name, node, dt, size)
+            beta, thr, gain = _neuron(name, node, dt, cf)
             gain = gain.reshape(cf)
             if pending["kind"] == "conv":  # one gain per channel: it folds into the channel's weights
                 g = gain.reshape(n_out, -1)
