@@ -122,6 +122,8 @@ def _per_neuron(name, what, value, shape) -> np.ndarray:
     """A neuron parameter as one value per neuron, flat in channel-first order: a scalar, one value per channel
     ((C,) or (C, 1, 1)), or one per neuron (the shape itself)."""
     a = np.asarray(value, dtype=np.float64)
+    if a.size == int(np.prod(shape)):  # one per neuron (a Conv1d's (C, L) neurons are held as (C, 1, L) here)
+        return a.reshape(-1)
     if a.ndim == 1 and len(shape) > 1 and a.size == shape[0]:
         a = a.reshape((-1,) + (1,) * (len(shape) - 1))
     try:
