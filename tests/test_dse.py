@@ -81,6 +81,15 @@ def test_grid_points_dedupe_float_and_unpruned_modes():
     assert 2 * 2 * (1 + 2) + 2 == len(keys)
 
 
+def test_grid_with_a_membrane_shift_keeps_it_off_the_float_point():
+    base = RunConfig()
+    base.quant.membrane_bits, base.quant.membrane_shift = 8, "auto"
+    points = Grid(weight_bits=(4, None), membrane_bits=(6, 8)).points(base)
+    keys = [point_key(p) for p in points]
+    assert keys == ["w4_m6_nearest_qat_kauto", "w4_m8_nearest_qat_kauto", "float"]
+    assert points[-1].quant.membrane_shift == 0 and points[-1].validate()
+
+
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory):
     base = RunConfig()

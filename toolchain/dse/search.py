@@ -71,6 +71,8 @@ class Space:
         q, t = cfg.quant, cfg.train
         q.weight_bits = pick("weight_bits", self.weight_bits)
         q.membrane_bits = None if q.weight_bits is None else pick("membrane_bits", self.membrane_bits)
+        if q.weight_bits is None or q.membrane_bits == "auto":
+            q.membrane_shift = 0  # a shift sets the unit of a chosen membrane width
         q.rounding, q.scheme = pick("rounding", self.rounding), pick("scheme", self.scheme)
         t.prune, t.prune_mode = pick("prune", self.prune), pick("prune_mode", self.prune_mode)
         cfg.model.hidden = tuple(pick("hidden", self.hidden))

@@ -45,6 +45,8 @@ class Grid:
                 pm = "cumulative"
             cfg = RunConfig.from_dict(base.to_dict())
             cfg.quant.weight_bits, cfg.quant.membrane_bits, cfg.quant.rounding, cfg.quant.scheme = wb, mb, rnd, sch
+            if mb is None or mb == "auto":
+                cfg.quant.membrane_shift = 0  # a shift sets the unit of a chosen membrane width
             cfg.train.prune, cfg.train.prune_mode = pr, pm
             key = point_key(cfg)
             if key not in seen:
