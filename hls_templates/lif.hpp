@@ -2,6 +2,7 @@
 //
 // Computes DESIGN.md's neuron exactly, per neuron i and time step t of a sample:
 //   L = leak(V[t-1]);  U = sat_B(L + R(I[t] + bias[i], INPUT_SHIFT));  s = U >= THRESHOLD;
+//   CubaLIF (CUBA): J = sat_B(R(J[t-1] * ALPHA_INT, F) + R(I[t] + bias[i], INPUT_SHIFT)) and U = sat_B(L + J)
 //   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
 //   leak: none V | shift V - (V >> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC_BITS)
 //   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
@@ -35,6 +36,7 @@ inline ap_uint<32> fmix32(ap_uint<32> h) {
 /// \tparam Cfg layer configuration (see lif_layer)
 template <typename Cfg>
 inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane_t v_prev,
+                       typename Cfg::membrane_t &j, const typename Cfg::membrane_t j_prev,
                        const typename Cfg::in_t in, const typename Cfg::bias_t bias, unsigned t, unsigned i) {
 #pragma HLS INLINE
   typedef ap_int<Cfg::MEMBRANE_BITS + Cfg::BETA_FRAC_BITS + 2> prod_t;
@@ -69,6 +71,21 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
     }
     input = input >> Cfg::INPUT_SHIFT;
   }
+  if (Cfg::CUBA) {  // the synaptic current: J = sat_B(R(J * ALPHA_INT, F) + input), bits [F, 2F) of h round it
+    prod_t q = prod_t(j_prev) * prod_t(Cfg::ALPHA_INT);
+    if (Cfg::ROUNDING == ROUND_NEAREST) {
+      q += prod_t(1) << (Cfg::BETA_FRAC_BITS - 1);
+    } else if (Cfg::ROUNDING == ROUND_STOCHASTIC) {
+      q += prod_t((h >> Cfg::BETA_FRAC_BITS) & ap_uint<32>((1u << Cfg::BETA_FRAC_BITS) - 1));
+    }
+    wide_t jn = wide_t(q >> Cfg::BETA_FRAC_BITS) + input;
+    const wide_t jlo = -(wide_t(1) << (Cfg::MEMBRANE_BITS - 1));
+    const wide_t jhi = (wide_t(1) << (Cfg::MEMBRANE_BITS - 1)) - 1;
+    if (jn < jlo) jn = jlo;
+    if (jn > jhi) jn = jhi;
+    j = typename Cfg::membrane_t(jn);
+    input = jn;
+  }
   wide_t u = leaked + input;
   const wide_t lo = -(wide_t(1) << (Cfg::MEMBRANE_BITS - 1));
   const wide_t hi = (wide_t(1) << (Cfg::MEMBRANE_BITS - 1)) - 1;
@@ -89,7 +106,7 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
 /// of neuron i is bias[i mod BIAS_CHANNELS] (a dense layer has BIAS_CHANNELS = CHANNELS).
 /// \tparam Cfg configuration struct with
 ///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
-///   THRESHOLD, INPUT_SHIFT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
+///   THRESHOLD, INPUT_SHIFT, CUBA (bool), ALPHA_INT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
 ///   RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t (ap_int/ap_uint of IN_BITS),
 ///   bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
 /// \param in     PE accumulators per beat
@@ -105,13 +122,18 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
   static_assert(Cfg::THRESHOLD >= 1 && Cfg::THRESHOLD < (1LL << (Cfg::MEMBRANE_BITS - 1)),
                 "THRESHOLD must fit the membrane: 1 <= THRESHOLD <= 2^(B-1)-1");
   static typename Cfg::membrane_t membrane[NF][Cfg::PE];
+  static typename Cfg::membrane_t current[Cfg::CUBA ? NF : 1][Cfg::PE];  // CubaLIF's synaptic current J
 #pragma HLS ARRAY_PARTITION variable = membrane complete dim = 2
+#pragma HLS ARRAY_PARTITION variable = current complete dim = 2
 #if defined(QSNN_MEM_REGISTERS)
 #pragma HLS ARRAY_PARTITION variable = membrane complete dim = 0
+#pragma HLS ARRAY_PARTITION variable = current complete dim = 0
 #elif defined(QSNN_MEM_LUTRAM)
 #pragma HLS BIND_STORAGE variable = membrane type = ram_2p impl = lutram
+#pragma HLS BIND_STORAGE variable = current type = ram_2p impl = lutram
 #elif defined(QSNN_MEM_BRAM)
 #pragma HLS BIND_STORAGE variable = membrane type = ram_2p impl = bram
+#pragma HLS BIND_STORAGE variable = current type = ram_2p impl = bram
 #endif
   for (unsigned n = 0; n < num_samples; n++) {
     for (unsigned t = 0; t < Cfg::STEPS; t++) {
@@ -126,9 +148,12 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
           x.range(Cfg::IN_BITS - 1, 0) = beat.range((p + 1) * Cfg::IN_BITS - 1, p * Cfg::IN_BITS);
           // the state is cleared at each sample boundary: frame 0 starts from V = 0
           const typename Cfg::membrane_t v_prev = (t == 0) ? typename Cfg::membrane_t(0) : membrane[nf][p];
-          typename Cfg::membrane_t v_next;
-          spikes[p] = lif_update<Cfg>(v_next, v_prev, x, bias[bf][p], t, nf * Cfg::PE + p);
+          const unsigned jf = Cfg::CUBA ? nf : 0;
+          const typename Cfg::membrane_t j_prev = (t == 0 || !Cfg::CUBA) ? typename Cfg::membrane_t(0) : current[jf][p];
+          typename Cfg::membrane_t v_next, j_next = 0;
+          spikes[p] = lif_update<Cfg>(v_next, v_prev, j_next, j_prev, x, bias[bf][p], t, nf * Cfg::PE + p);
           membrane[nf][p] = v_next;
+          if (Cfg::CUBA) current[jf][p] = j_next;
         }
         bf = (bf == BF - 1) ? 0 : bf + 1;
         out.write(spikes);

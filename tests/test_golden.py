@@ -239,3 +239,64 @@ def test_input_shift_rounds_the_synaptic_input_into_membrane_units(rounding):
 def test_input_shift_out_of_range_is_refused_by_name():
     with pytest.raises(QsnnError, match="input_shift"):
         LIFParams(membrane_bits=8, threshold=3, input_shift=17).validate("LIF node 'x'")
+
+
+def _cubalif_reference(current, p):
+    """CubaLIF written out with Python integers, one neuron at a time: the independent check of golden.lif."""
+    n, steps, size = current.shape
+    out = np.zeros_like(current)
+    lo, hi, f = -(1 << (p.membrane_bits - 1)), (1 << (p.membrane_bits - 1)) - 1, p.beta_frac_bits
+
+    def rnd(x, i, t, low):
+        if p.rounding == "floor":
+            return x >> f
+        if p.rounding == "nearest":
+            return (x + (1 << (f - 1))) >> f
+        key = p.seed ^ ((t * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
+        h = ref_fmix32(key)
+        return (x + ((h if low else h >> f) & ((1 << f) - 1))) >> f
+
+    for b in range(n):
+        for i in range(size):
+            v = j = 0
+            for t in range(steps):
+                j = min(max(rnd(j * p.alpha_int, i, t, False) + int(current[b, t, i]), lo), hi)
+                leaked = {"none": v, "beta": rnd(v * p.beta_int, i, t, True)}[p.leak_mode]
+                u = min(max(leaked + j, lo), hi)
+                s = int(u >= p.threshold)
+                v = (u - p.threshold if p.reset == "subtract" else 0) if s else u
+                out[b, t, i] = s
+    return out
+
+
+@pytest.mark.parametrize("rounding", ["floor", "nearest", "stochastic"])
+@pytest.mark.parametrize("leak", ["none", "beta"])
+def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
+    rng = np.random.default_rng(7)
+    current = rng.integers(-300, 301, (3, 12, 5))
+    current[0, :4] = 5000  # saturate the current and the membrane
+    p = LIFParams(
+        membrane_bits=10,
+        threshold=200,
+        leak_mode=leak,
+        beta_int=220,
+        beta_frac_bits=8,
+        rounding=rounding,
+        seed=21,
+        reset="subtract" if leak == "beta" else "zero",
+        neuron_model="cubalif",
+        alpha_int=150,
+    )
+    want = _cubalif_reference(current, p)
+    assert int((lif(current, p) != want).sum()) == 0
+    assert want.sum() > 0 and (want == 0).sum() > 0  # the case exercises both outcomes
+    q = QuantLIF(_neuron(leak), 10, rounding, seed=21)
+    q.params = lambda scale, p=p: p
+    assert int((q(torch.from_numpy(current)).numpy() != want).sum()) == 0
+
+
+def test_cubalif_parameters_out_of_range_are_refused_by_name():
+    with pytest.raises(QsnnError, match="alpha_int"):
+        LIFParams(membrane_bits=8, threshold=3, neuron_model="cubalif", alpha_int=300).validate("LIF node 'x'")
+    with pytest.raises(QsnnError, match="neuron_model"):
+        LIFParams(membrane_bits=8, threshold=3, neuron_model="izhikevich").validate("LIF node 'x'")

@@ -30,8 +30,8 @@ SHAPES = [(4, 6, 6, "registers"), (11, 8, 2, "lutram"), (16, 12, 4, "bram"), (24
 @pytest.mark.slow
 @pytest.mark.parametrize("k", range(len(MODES)), ids=["-".join(m) for m in MODES])
 def test_rtl_lif_equals_golden(k, tmp_path):
-    """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style),
-    on random and saturating inputs with random stalls on both streams."""
+    """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style), LIF and
+    CubaLIF, on random and saturating inputs with random stalls on both streams."""
     from toolchain.rtl.generate import write_lif_alone
     from toolchain.rtl.sim import build, run
 
@@ -49,6 +49,8 @@ def test_rtl_lif_equals_golden(k, tmp_path):
         seed=11 + k,
         reset=reset,
         input_shift=(0, 3, 1)[k % 3],  # the membrane in 2^k accumulator units, R(I, k) by the same rounding
+        neuron_model="cubalif" if (k // 2) % 2 == 0 else "lif",  # every leak, rounding and reset with CubaLIF too
+        alpha_int=181,
     )
     in_bits = b + 2
     spec = LayerSpec(
@@ -201,3 +203,29 @@ def test_network_through_cocotb_axi_stream_with_backpressure(demo_run, tmp_path)
     assert total == 1 and failed == 0
     assert report["steps_done"][-1] == "rtl"
     shutil.rmtree(tmp_path / "sim_build", ignore_errors=True)
+
+
+@needs_verilator
+@pytest.mark.slow
+def test_cubalif_network_with_a_narrow_membrane_in_rtl(tmp_path):
+    """A trained CubaLIF network with a 10-bit membrane (--membrane-shift auto) through every level to RTL
+    simulation with 0 mismatches, with Yosys counts for every layer."""
+    from toolchain.config import RunConfig
+    from toolchain.golden import GoldenModel
+    from toolchain.train import run
+
+    cfg = RunConfig()
+    cfg.model.hidden, cfg.train.epochs = (32,), 3
+    cfg.neuron.model, cfg.neuron.alpha = "cubalif", 0.5
+    cfg.quant.membrane_bits, cfg.quant.membrane_shift = 10, "auto"
+    m = run(cfg, tmp_path / "run", progress=False)
+    assert m["mismatches"] == 0 and m["top1"] > 0.5
+    layers = GoldenModel.load(tmp_path / "run" / "golden.npz").layers
+    assert all(layer.lif.neuron_model == "cubalif" and layer.lif.membrane_bits == 10 for layer in layers)
+    state = run_build(
+        BuildConfig(run_dir=str(tmp_path / "run"), out_dir=str(tmp_path / "b"), backend="rtl", until="rtlsim"),
+        log=None,
+    )
+    assert {k: v["mismatches"] for k, v in state["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "rtl_sim": 0}
+    synth = state["synthesis"]["per_layer"]
+    assert all(synth[layer["name"]]["LUT"] > 0 for layer in state["estimate"]["per_layer"])

@@ -137,6 +137,12 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
         help="qat (in-training) or ptq (post-training); default qat",
     )
     g = p.add_argument_group("neuron")
+    g.add_argument(
+        "--neuron",
+        default="lif",
+        help="lif, or cubalif: a synaptic current J <- alpha J + I between the synapse and the membrane (default lif)",
+    )
+    g.add_argument("--alpha", type=float, default=0.5, help="cubalif: the synaptic current's decay (default 0.5)")
     g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")
     g.add_argument("--leak", default="beta", help="none | shift | beta (default beta)")
     g.add_argument("--beta", type=float, default=0.9375, help="decay for --leak beta (default 0.9375)")
@@ -198,6 +204,8 @@ def config_from_args(a, weight_bits=None, **override):
             beta_frac_bits=v["beta_frac_bits"],
             leak_shift=v["leak_shift"],
             reset=v["reset"],
+            model=v["neuron"],
+            alpha=v["alpha"],
         ),
         train=TrainConfig(
             epochs=v["epochs"],

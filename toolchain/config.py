@@ -15,6 +15,7 @@ from toolchain.errors import QsnnError
 from toolchain.golden import MAX_INPUT_SHIFT
 
 LEAK_MODES = ("none", "shift", "beta")
+NEURON_MODELS = ("lif", "cubalif")
 ROUNDINGS = ("floor", "nearest", "stochastic")
 RESETS = ("subtract", "zero")
 SCHEMES = ("qat", "ptq")
@@ -84,6 +85,8 @@ class NeuronConfig:
     leak_shift: int = 4
     reset: str = "subtract"
     neuron_seed: int = 7  # seed of the stochastic-rounding hash (DESIGN.md)
+    model: str = "lif"  # lif | cubalif (a synaptic current J decaying by alpha between the synapse and the membrane)
+    alpha: float = 0.5  # cubalif: J <- alpha J + I (alpha_int = R(alpha 2^F), the beta's F)
 
 
 @dataclass
@@ -173,6 +176,8 @@ class RunConfig:
         _choice("--leak", n.leak, LEAK_MODES)
         _choice("--reset", n.reset, RESETS)
         _float_range("--beta", n.beta, 0.0, 1.0, "a decay factor in [0, 1]")
+        _choice("--neuron", n.model, NEURON_MODELS)
+        _float_range("--alpha", n.alpha, 0.0, 1.0, "a decay factor in [0, 1]")
         _int_range("--beta-frac-bits", n.beta_frac_bits, *BETA_FRAC_BITS_RANGE)
         _int_range("--leak-shift", n.leak_shift, 1, 31)
         _float_range("--threshold", n.threshold, 0.0, 1e6, "a positive, finite real threshold", lo_open=True)

@@ -125,6 +125,9 @@ class LIFParams:
     reset: str = "subtract"
     # k: the membrane counts 2^k accumulator units; the synaptic input is rounded by R(I, k) before it is added
     input_shift: int = 0
+    # "cubalif": a synaptic current J (B bits, decay alpha_int / 2^F) between the input and the membrane
+    neuron_model: str = "lif"
+    alpha_int: int = 0
 
     def validate(self, where: str = "LIF") -> LIFParams:
         """Raise QsnnError naming ``where`` and the attribute if any value is out of range."""
@@ -148,6 +151,19 @@ class LIFParams:
                 raise QsnnError(f"{where}: {name}={value!r} is not one of {', '.join(allowed)}")
         if not isinstance(self.input_shift, int) or not 0 <= self.input_shift <= MAX_INPUT_SHIFT:
             raise QsnnError(f"{where}: input_shift={self.input_shift!r} is out of range; use 0..{MAX_INPUT_SHIFT}")
+        if self.neuron_model not in ("lif", "cubalif"):
+            raise QsnnError(f"{where}: neuron_model={self.neuron_model!r} is not one of lif, cubalif")
+        if self.neuron_model == "cubalif":
+            f = self.beta_frac_bits
+            if not 1 <= f <= 16:
+                raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
+            if not 0 <= self.alpha_int <= (1 << f):
+                raise QsnnError(f"{where}: alpha_int={self.alpha_int} is out of range; use 0..{1 << f}")
+            if self.rounding == "stochastic" and 2 * f + self.input_shift > 32:
+                raise QsnnError(
+                    f"{where}: stochastic rounding of a CubaLIF takes 2 x beta_frac_bits + input_shift bits of one "
+                    f"32-bit hash; {2 * f + self.input_shift} is too many (lower beta_frac_bits)"
+                )
         if self.leak_mode == "shift" and not 1 <= self.leak_shift <= 31:
             raise QsnnError(f"{where}: leak_shift={self.leak_shift} is out of range; use 1..31")
         if self.leak_mode == "beta":
@@ -197,6 +213,10 @@ def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
 def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     """Run the LIF neuron over time. current: (N, T, ...) integers -> spikes (N, T, ...) in {0, 1}.
 
+    ``neuron_model`` "cubalif" puts a synaptic current between the input and the membrane (NIR's CubaLIF, snnTorch's
+    Synaptic): ``J[t] = sat_B(R(J[t-1] * alpha_int, F) + R(I[t], k))``, ``U = sat_B(leak(V[t-1]) + J[t])``, J[-1] = 0;
+    its stochastic offset is bits [F, 2F) of the neuron's hash (the leak takes bits [0, F), the input shift the top k).
+
     With ``return_membrane`` also returns V after each step (N, T, ...), for debugging and readout.
     """
     current = np.asarray(current).astype(np.int64)
@@ -205,14 +225,24 @@ def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     size = flat.shape[2]
     if p.input_shift:
         flat = shift_input(flat, p)
-    offsets = None
+    offsets = j_offsets = None
     if p.leak_mode == "beta" and p.rounding == "stochastic":
         offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits)
+    cuba = p.neuron_model == "cubalif"
+    if cuba and p.rounding == "stochastic":  # bits [F, 2F) of the hash round the current's decay
+        mask = np.uint32((1 << p.beta_frac_bits) - 1)
+        j_offsets = ((hash_table(p.seed, steps, size) >> np.uint32(p.beta_frac_bits)) & mask).astype(np.int64)
     v = np.zeros((n, size), dtype=np.int64)
+    j = np.zeros((n, size), dtype=np.int64)
     spikes = np.zeros_like(flat)
     membranes = np.zeros_like(flat) if return_membrane else None
     for t in range(steps):
-        u = np.clip(leak(v, p, None if offsets is None else offsets[t]) + flat[:, t], p.v_min, p.v_max)
+        x = flat[:, t]
+        if cuba:  # J = sat_B(R(J * alpha_int, F) + R(I, k)): the synaptic current, then the membrane integrates J
+            r = None if j_offsets is None else j_offsets[t]
+            j = np.clip(round_shift(j * p.alpha_int, p.beta_frac_bits, p.rounding, r) + x, p.v_min, p.v_max)
+            x = j
+        u = np.clip(leak(v, p, None if offsets is None else offsets[t]) + x, p.v_min, p.v_max)
         fired = u >= p.threshold
         if p.reset == "subtract":
             v = np.where(fired, u - p.threshold, u)

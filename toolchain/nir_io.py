@@ -19,7 +19,7 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
   to the project's channels-last order.
 - Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
-  group), each followed by one neuron node (LIF, IF), with Scale nodes folded into the synapse before them and
+  group), each followed by one neuron node (LIF, IF, CubaLIF), with Scale nodes folded into the synapse before them and
   Flatten between the conv and dense parts. The readout is the last layer's spike count. All layers share one
   neuron configuration (the project's per-network one): the same beta and threshold everywhere.
 """
@@ -33,9 +33,8 @@ import numpy as np
 from toolchain.errors import QsnnError
 
 DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
-SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", "LIF", "IF")
+SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", "LIF", "IF", "CubaLIF")
 _NOT_YET = {
-    "CubaLIF": "the synaptic-current neuron (CubaLIF) is not a neuron model of this project yet",
     "LI": "a leaky-integrator readout (membrane readout) is not supported yet; end the network with LIF or IF "
     "neurons (the readout is their spike count)",
     "SumPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, which "
@@ -135,8 +134,10 @@ def _per_neuron(name, what, value, shape) -> np.ndarray:
 
 
 def _neuron(name, node, dt, shape):
-    """(beta or None, threshold, gain per neuron) of a LIF/IF node over neurons of ``shape``, discretised with
-    step dt."""
+    """(beta or None, threshold, gain per neuron, alpha or None) of a LIF/IF/CubaLIF node over neurons of
+    ``shape``, discretised with step dt. CubaLIF: ``J <- alpha J + (w_in dt / tau_syn) S`` and
+    ``v <- beta v + (R dt / tau_mem) J``; both gains scale the one linear path from the synapse to the membrane, so
+    their product folds into the synapse."""
     kind = type(node).__name__
     if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
         raise QsnnError(f"NIR node '{name}': v_reset must be 0 (neurons reset to 0 or by subtraction here)")
@@ -145,19 +146,30 @@ def _neuron(name, node, dt, shape):
     if thr <= 0:
         raise QsnnError(f"NIR node '{name}': v_threshold {thr:g} must be positive")
     if kind == "IF":
-        return None, thr, r * dt
+        return None, thr, r * dt, None
     if np.any(np.asarray(node.v_leak) != 0):
         raise QsnnError(f"NIR node '{name}': v_leak must be 0 (the leak decays towards 0 here)")
-    tau = _per_neuron(name, "tau", node.tau, shape)
+    cuba = kind == "CubaLIF"
+    tau = _per_neuron(name, "tau_mem" if cuba else "tau", node.tau_mem if cuba else node.tau, shape)
+    beta = _decay(name, "beta = 1 - dt/tau" + ("_mem" if cuba else ""), tau, dt)
+    if not cuba:
+        return beta, thr, r * dt / tau, None
+    tau_syn = _per_neuron(name, "tau_syn", node.tau_syn, shape)
+    alpha = _decay(name, "alpha = 1 - dt/tau_syn", tau_syn, dt)
+    w_in = _per_neuron(name, "w_in", node.w_in, shape)
+    return beta, thr, (w_in * dt / tau_syn) * (r * dt / tau), alpha
+
+
+def _decay(name, what, tau, dt) -> float:
     if np.any(tau <= 0):
-        raise QsnnError(f"NIR node '{name}': tau must be positive")
-    beta = _uniform(name, "beta = 1 - dt/tau (tau)", 1.0 - dt / tau)
-    if not 0.0 <= beta <= 1.0:
+        raise QsnnError(f"NIR node '{name}': its time constants must be positive")
+    decay = _uniform(name, what, 1.0 - dt / tau)
+    if not 0.0 <= decay <= 1.0:
         raise QsnnError(
-            f"NIR node '{name}': beta = 1 - dt/tau = {beta:g} is outside [0, 1]; is --dt {dt:g} the step the "
-            "network was trained with?"
+            f"NIR node '{name}': {what} = {decay:g} is outside [0, 1]; is --dt {dt:g} the step the network was "
+            "trained with?"
         )
-    return beta, thr, r * dt / tau
+    return decay
 
 
 def _channels_last_perm(shape_cf) -> np.ndarray:
@@ -179,7 +191,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
     # NIR's channel-first shape of the data flowing between nodes
     shape = tuple(sample_shape)
     cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
-    layers, pending, betas, thresholds, flat_from = [], None, [], [], None
+    layers, pending, betas, thresholds, alphas, flat_from = [], None, [], [], [], None
     for name, node in chain[1:-1]:
         kind = type(node).__name__
         if kind in ("Linear", "Affine"):
@@ -233,11 +245,11 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             s = np.broadcast_to(np.asarray(node.scale, dtype=np.float64).reshape(-1), (pending["weight"].shape[0],))
             pending["weight"] = pending["weight"] * s.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
             pending["bias"] = pending["bias"] * s
-        elif kind in ("LIF", "IF"):
+        elif kind in ("LIF", "IF", "CubaLIF"):
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
             n_out = pending["weight"].shape[0]
-            beta, thr, gain = _neuron(name, node, dt, cf)
+            beta, thr, gain, alpha = _neuron(name, node, dt, cf)
             gain = gain.reshape(cf)
             if pending["kind"] == "conv":  # one gain per channel: it folds into the channel's weights
                 g = gain.reshape(n_out, -1)
@@ -250,6 +262,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             layers.append(pending)
             betas.append((name, beta))
             thresholds.append((name, thr))
+            alphas.append((name, alpha))
             pending = None
         elif kind == "Flatten":
             if pending is not None:
@@ -262,11 +275,18 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
         )
     if not layers:
         raise QsnnError(f"{path}: the graph holds no synapse + neuron layer")
-    return _network(layers, betas, thresholds)
+    return _network(layers, betas, thresholds, alphas)
 
 
-def _network(layers, betas, thresholds) -> dict:
-    (n0, b0), (t0name, t0) = betas[0], thresholds[0]
+def _network(layers, betas, thresholds, alphas) -> dict:
+    (n0, b0), (t0name, t0), (a0name, a0) = betas[0], thresholds[0], alphas[0]
+    for name, a in alphas[1:]:
+        if (a is None) != (a0 is None) or (a is not None and abs(a - a0) > REL_TOL):
+            show = lambda v: "no synaptic current" if v is None else f"CubaLIF alpha {v:g}"  # noqa: E731
+            raise QsnnError(
+                f"NIR node '{name}': {show(a)} differs from '{a0name}' ({show(a0)}); this project uses one neuron "
+                "model per network"
+            )
     for name, b in betas[1:]:
         if (b is None) != (b0 is None) or (b is not None and abs(b - b0) > REL_TOL):
             raise QsnnError(
@@ -293,6 +313,8 @@ def _network(layers, betas, thresholds) -> dict:
         "leak": "none" if b0 is None else "beta",
         "beta": 1.0 if b0 is None else b0,
         "threshold": t0,
+        "model": "lif" if a0 is None else "cubalif",
+        "alpha": 0.5 if a0 is None else a0,
     }
 
 
@@ -347,12 +369,14 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": p.beta_int / 2.0**p.beta_frac_bits}
             beta = beta[p.leak_mode]
             reset = p.reset
+            alpha = p.alpha_int / 2.0**p.beta_frac_bits if p.neuron_model == "cubalif" else None
         else:
             w = syn.op.weight.detach().numpy().astype(np.float64)
             b = syn.bias.detach().numpy().astype(np.float64)
             n = lif.neuron
             thr, reset = n.threshold, n.reset
             beta = {"none": 1.0, "shift": 1.0 - 2.0**-n.leak_shift, "beta": n.beta}[n.leak]
+            alpha = n.alpha if n.model == "cubalif" else None
         out = w.shape[0]
         if syn.kind == "dense":
             if len(prev_cf) > 1:  # the project's flatten is channels-last; NIR's is channel-first
@@ -377,7 +401,23 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
         size = prev_cf
         meta = {"reset": reset, "dt": dt, "written_by": "qsnn-pynq"}
         ones = np.ones(size, dtype=np.float32)
-        if beta >= 1.0:
+        if alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
+            if beta >= 1.0 or alpha >= 1.0:
+                raise QsnnError(
+                    "a CubaLIF network without decay (beta or alpha = 1) has no NIR form (its tau is infinite)"
+                )
+            tau_m, tau_s = dt / (1.0 - beta), dt / (1.0 - alpha)
+            nodes[f"lif{k}"] = nir.CubaLIF(
+                tau_syn=ones * tau_s,
+                tau_mem=ones * tau_m,
+                r=ones * (tau_m / dt),
+                v_leak=0 * ones,
+                v_threshold=ones * thr,
+                v_reset=0 * ones,
+                w_in=ones * (tau_s / dt),
+                metadata=meta,
+            )
+        elif beta >= 1.0:
             nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=ones * thr, v_reset=0 * ones, metadata=meta)
         else:
             tau = dt / (1.0 - beta)
@@ -444,6 +484,7 @@ def import_run(path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, pr
         True,
     )
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
+    n.model, n.alpha = network["model"], network["alpha"]
     cfg.quant.scheme = "ptq" if finetune_epochs == 0 else "qat"
     cfg.train.epochs = finetune_epochs
     auto = cfg.quantized and cfg.quant.membrane_bits == "auto"

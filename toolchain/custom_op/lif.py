@@ -9,6 +9,7 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
     U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
+            neuron_model "cubalif": J[t] = sat_B(R(J[t-1] * alpha_int, beta_frac_bits) + R(I[t], k)) replaces R(I[t], k)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
 
@@ -38,6 +39,8 @@ LIF_ATTRS = {
     "seed": ("i", False, 0),
     "reset": ("s", False, "subtract", {"subtract", "zero"}),
     "input_shift": ("i", False, 0),
+    "neuron_model": ("s", False, "lif", {"lif", "cubalif"}),
+    "alpha_int": ("i", False, 0),
     "input_scale": ("f", False, 1.0),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
     # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)

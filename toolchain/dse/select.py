@@ -73,6 +73,8 @@ TRAIN_OPTIONS = {
     ("neuron", "beta_frac_bits"): "--beta-frac-bits",
     ("neuron", "leak_shift"): "--leak-shift",
     ("neuron", "reset"): "--reset",
+    ("neuron", "model"): "--neuron",
+    ("neuron", "alpha"): "--alpha",
     ("train", "epochs"): "--epochs",
     ("train", "batch_size"): "--batch-size",
     ("train", "lr"): "--lr",

@@ -5,9 +5,10 @@
 Weights are stored densely at Bw bits (``nonzero_weights`` is reported beside for pruned nets).
 Neuron parameters k, per layer of n neurons with membrane width B:
   - bias:      n values at B bits (it is added into the membrane, so it never needs more)
-  - membrane:  n values at B bits (the state V)
+  - membrane:  n values at B bits (the state V), twice for CubaLIF neurons (V and the synaptic current J)
   - threshold: 1 value at B bits (one integer threshold per layer)
-  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none'
+  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none' (and CubaLIF's
+               alpha_int at F + 1 bits)
 The float baseline M_0 stores every one of these at 32 bits.
 """
 
@@ -20,8 +21,11 @@ def leak_bits(leak: str, beta_frac_bits: int) -> int:
     return {"none": 0, "shift": 5, "beta": beta_frac_bits + 1}[leak]
 
 
-def footprint(layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8, nonzero_weights=None):
+def footprint(
+    layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8, nonzero_weights=None, neuron_model="lif"
+):
     """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. Returns a dict of bit counts."""
+    cuba = neuron_model == "cubalif"
     bw = FLOAT_BITS if weight_bits is None else weight_bits
     bn = FLOAT_BITS if membrane_bits is None else membrane_bits
     bl = FLOAT_BITS if membrane_bits is None and leak != "none" else leak_bits(leak, beta_frac_bits)
@@ -30,13 +34,13 @@ def footprint(layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8,
     parts = {
         "weights": n_w * bw,
         "bias": n_n * bn,
-        "membrane": n_n * bn,
+        "membrane": n_n * bn * (2 if cuba else 1),
         "threshold": len(layers) * bn,
-        "leak": len(layers) * bl,
+        "leak": len(layers) * (bl + ((FLOAT_BITS if membrane_bits is None else beta_frac_bits + 1) if cuba else 0)),
     }
     total = sum(parts.values())
     float_total = (
-        footprint(layers, None, None, leak, beta_frac_bits)["memory_bits"]
+        footprint(layers, None, None, leak, beta_frac_bits, neuron_model=neuron_model)["memory_bits"]
         if (weight_bits is not None or membrane_bits is not None)
         else total
     )
@@ -58,7 +62,7 @@ def network_footprint(net):
     nonzero = sum(int((syn.op.weight * syn.mask != 0).sum()) for syn in net.synapses)
     wb = cfg.quant.weight_bits if net.quantized else None
     mb = cfg.quant.membrane_bits if net.quantized else None
-    return footprint(layers, wb, mb, cfg.neuron.leak, cfg.neuron.beta_frac_bits, nonzero)
+    return footprint(layers, wb, mb, cfg.neuron.leak, cfg.neuron.beta_frac_bits, nonzero, cfg.neuron.model)
 
 
 def _prod(shape):

@@ -162,6 +162,8 @@ class LayerSpec:
             "wide_bits": wide,
             "threshold": p.threshold,
             "input_shift": p.input_shift,
+            "cuba": p.neuron_model == "cubalif",
+            "alpha_int": p.alpha_int,
             "leak": {"none": "LEAK_NONE", "shift": "LEAK_SHIFT", "beta": "LEAK_BETA"}[p.leak_mode],
             "leak_shift": p.leak_shift,
             "beta_int": p.beta_int,

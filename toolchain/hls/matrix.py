@@ -3,7 +3,8 @@
 Every membrane width 4..24, each with 6 of the 18 leak x rounding x reset combinations in rotation,
 so every combination runs at 7 widths spread over the range (126 configurations); random inputs that
 include saturating ones at both ends; PE lanes 1 and 3; a third of the configurations (every mode at two or
-more widths) with an input shift of 1..6. All configurations are compiled into one g++ binary.
+more widths) with an input shift of 1..6; half (every mode) CubaLIF neurons with a synaptic current. All
+configurations are compiled into one g++ binary.
 ``python -m toolchain.hls.matrix`` (``make csim``) prints the table and exits non-zero on any mismatch.
 """
 
@@ -47,6 +48,8 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
             seed=int(rng.integers(0, 2**32)),
             reset=reset,
             input_shift=int(rng.integers(1, 7)) if (k + k // 18) % 3 == 0 else 0,  # membrane unit: 2^k acc. units
+            neuron_model="cubalif" if k % 4 < 2 else "lif",  # half of them with a synaptic current
+            alpha_int=int(rng.integers(0, (1 << frac) + 1)),
         )
         # odd configurations are conv-like: 4 pixels of 6 channels, one bias per channel, PE 3
         channels, pe, bias_channels = (24, 3, 6) if k % 2 else (5, 1, 5)
@@ -86,6 +89,7 @@ def run_matrix(widths=WIDTHS, folder=None) -> list[dict]:
                 "rounding": p.rounding,
                 "reset": p.reset,
                 "shift": p.input_shift,
+                "model": p.neuron_model,
                 "pe": spec.pe,
                 "updates": int(x.size),
                 "mismatches": int((got != want).sum()),
@@ -101,7 +105,7 @@ def main() -> int:
     for r in rows:
         print(
             f"{r['config']:>6}  B={r['bits']:>2}  {r['leak']:<5}  {r['rounding']:<10}  {r['reset']:<8}  "
-            f"k={r['shift']}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
+            f"k={r['shift']}  {r['model']:<7}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
         )
     print(
         f"{len(rows)} configurations, {sum(r['updates'] for r in rows)} neuron updates, {bad} mismatches "

@@ -118,6 +118,12 @@ class QuantLIF(nn.Module):
                 quantize_scalar(n.beta * (1 << n.beta_frac_bits), self.rounding, self.seed ^ 0xBE7A),
                 1 << n.beta_frac_bits,
             )
+        alpha_int = 0
+        if n.model == "cubalif":
+            alpha_int = min(
+                quantize_scalar(n.alpha * (1 << n.beta_frac_bits), self.rounding, self.seed ^ 0xA1FA),
+                1 << n.beta_frac_bits,
+            )
         return LIFParams(
             membrane_bits=b,
             threshold=theta,
@@ -129,6 +135,8 @@ class QuantLIF(nn.Module):
             seed=self.seed,
             reset=n.reset,
             input_shift=k,
+            neuron_model=n.model,
+            alpha_int=alpha_int,
         )
 
     def shift(self, scale: float) -> int:
@@ -152,6 +160,16 @@ class QuantLIF(nn.Module):
             self._offsets[key] = torch.from_numpy(r.astype(np.int64))
         return self._offsets[key].to(device)
 
+    def current_offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
+        """CubaLIF: bits [F, 2F) of the hash round the synaptic current's decay."""
+        key = ("current", steps, size, p.beta_frac_bits)
+        if key not in self._offsets:
+            r = (hash_table(p.seed, steps, size) >> np.uint32(p.beta_frac_bits)) & np.uint32(
+                (1 << p.beta_frac_bits) - 1
+            )
+            self._offsets[key] = torch.from_numpy(r.astype(np.int64))
+        return self._offsets[key].to(device)
+
     def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
         """current: (N, T, ...) synaptic input (accumulator units when quantized) -> spikes.
 
@@ -170,10 +188,20 @@ class QuantLIF(nn.Module):
             if p.rounding == "stochastic":
                 r = self.shift_offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
             flat = round_shift(flat, p.input_shift, p.rounding, r)
+        cuba = p.neuron_model == "cubalif"
+        j_offsets = None
+        if cuba and p.rounding == "stochastic":
+            j_offsets = self.current_offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
         v = torch.zeros_like(flat[:, 0])
+        j = torch.zeros_like(flat[:, 0])
         spikes, clipped = [], 0
         for t in range(shape[1]):
-            raw = self._leak(v, p, None if offsets is None else offsets[t]) + flat[:, t]
+            x = flat[:, t]
+            if cuba:  # J = sat_B(R(J * alpha_int, F) + R(I, k))
+                r = None if j_offsets is None else j_offsets[t]
+                j = torch.clamp(round_shift(j * p.alpha_int, p.beta_frac_bits, p.rounding, r) + x, p.v_min, p.v_max)
+                x = j
+            raw = self._leak(v, p, None if offsets is None else offsets[t]) + x
             u = torch.clamp(raw, p.v_min, p.v_max)
             if saturation:
                 clipped += int(((raw < p.v_min) | (raw > p.v_max)).sum())
@@ -200,9 +228,14 @@ class QuantLIF(nn.Module):
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
         v = torch.zeros_like(flat[:, 0])
+        j = torch.zeros_like(flat[:, 0])
         spikes = []
         for t in range(shape[1]):
-            u = beta * v + flat[:, t]
+            x = flat[:, t]
+            if n.model == "cubalif":
+                j = n.alpha * j + x
+                x = j
+            u = beta * v + x
             s = _Spike.apply((u - n.threshold) / n.threshold)
             v = u - n.threshold * s if n.reset == "subtract" else u * (1 - s)
             spikes.append(s)

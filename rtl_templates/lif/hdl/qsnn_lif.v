@@ -1,5 +1,6 @@
 // qsnn-pynq: streaming fixed-point LIF neuron layer (RTL backend). Computes DESIGN.md's neuron exactly:
 //   L = leak(V[t-1]);  U = sat_B(L + R(I[t] + bias[i], INPUT_SHIFT));  s = U >= THRESHOLD;
+//   CubaLIF (CUBA): J = sat_B(R(J[t-1] * ALPHA_INT, BETA_FRAC) + R(I[t] + bias[i], INPUT_SHIFT)), U = sat_B(L + J)
 //   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
 //   leak: none V | shift V - (V >>> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC)
 //   R: floor (x >>> F) | nearest ((x + 2^(F-1)) >>> F) | stochastic ((x + r) >>> F),
@@ -20,6 +21,8 @@ module qsnn_lif #(
     parameter integer WIDE = 40,  // internal width: holds leak products, sums and the saturation bounds
     parameter integer THRESHOLD = 100,
     parameter integer INPUT_SHIFT = 0,  // k: U = sat_B(L + R(I + bias, k)), the membrane in 2^k accumulator units
+    parameter integer CUBA = 0,  // 1: CubaLIF, a synaptic current J = sat_B(R(J * ALPHA_INT, BETA_FRAC) + input)
+    parameter integer ALPHA_INT = 0,
     parameter integer LEAK = 2,  // 0 none, 1 shift, 2 beta
     parameter integer LEAK_SHIFT = 4,
     parameter integer BETA_INT = 240,
@@ -60,6 +63,7 @@ module qsnn_lif #(
   reg [PE*B-1:0] mem_rd, byp_data;
   reg byp;
   wire [PE*B-1:0] v_next_all;
+  wire [PE*B-1:0] j_prev_all, j_next_all;  // CubaLIF's synaptic current (unused by LIF)
 
   always @(posedge clk) begin
     if (accept) begin
@@ -70,6 +74,24 @@ module qsnn_lif #(
     end
     if (fire) membrane[s1_nf] <= v_next_all;
   end
+
+  generate
+    if (CUBA) begin : cur
+      // the current J: a second state memory, read and written exactly like the membrane
+      (* ram_style = MEM_STYLE *) reg [PE*B-1:0] current[0:NF-1];
+      reg [PE*B-1:0] cur_rd, cbyp_data;
+      always @(posedge clk) begin
+        if (accept) begin
+          cur_rd <= current[nf_c];
+          cbyp_data <= j_next_all;
+        end
+        if (fire) current[s1_nf] <= j_next_all;
+      end
+      assign j_prev_all = byp ? cbyp_data : cur_rd;
+    end else begin : nocur
+      assign j_prev_all = {PE * B{1'b0}};
+    end
+  endgenerate
 
   always @(posedge clk) begin
     if (!rst_n) begin
@@ -160,9 +182,30 @@ module qsnn_lif #(
         wire signed [WIDE-1:0] sum = xb + r;
         assign xs = sum >>> INPUT_SHIFT;
       end
-      wire signed [WIDE-1:0] u_raw = leaked + xs;
       wire signed [WIDE-1:0] lo = -({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1));
       wire signed [WIDE-1:0] hi = ({{(WIDE - 1) {1'b0}}, 1'b1} <<< (B - 1)) - 1;
+      wire signed [WIDE-1:0] drive;  // what the membrane integrates: the input, or CubaLIF's current
+      if (CUBA) begin : cuba
+        wire signed [WIDE-1:0] j = (s1_t == 0) ? {WIDE{1'b0}} : {{(WIDE - B) {j_prev_all[p*B+B-1]}}, j_prev_all[p*B+:B]};
+        wire signed [WIDE-1:0] jprod = j * $signed(ALPHA_INT);
+        wire signed [WIDE-1:0] joff;
+        if (ROUNDING == 0) begin : fl
+          assign joff = 0;
+        end else if (ROUNDING == 1) begin : ne
+          assign joff = {{(WIDE - 1) {1'b0}}, 1'b1} <<< (BETA_FRAC - 1);
+        end else begin : st  // bits [F, 2F) of the hash
+          assign joff = {{(WIDE - 32) {1'b0}}, (h >> BETA_FRAC) & ((32'd1 << BETA_FRAC) - 1)};
+        end
+        wire signed [WIDE-1:0] jsum = jprod + joff;
+        wire signed [WIDE-1:0] jraw = (jsum >>> BETA_FRAC) + xs;
+        wire signed [WIDE-1:0] jn = (jraw < lo) ? lo : ((jraw > hi) ? hi : jraw);
+        assign j_next_all[p*B+:B] = jn[B-1:0];
+        assign drive = jn;
+      end else begin : lif
+        assign j_next_all[p*B+:B] = {B{1'b0}};
+        assign drive = xs;
+      end
+      wire signed [WIDE-1:0] u_raw = leaked + drive;
       wire signed [WIDE-1:0] u = (u_raw < lo) ? lo : ((u_raw > hi) ? hi : u_raw);
       assign spikes[p] = (u >= THRESHOLD);
       wire signed [WIDE-1:0] vn = spikes[p] ? ((RESET == 0) ? u - THRESHOLD : {WIDE{1'b0}}) : u;

@@ -202,10 +202,11 @@ class LIF(HWCustomOp):
         """[(name, width, depth, style)] for the membrane state and the bias ROM."""
         depth, bias_w = self.neurons // self.pe, self.pe * self._bias_bits()
         bias_depth = self.channels // self.pe
-        return [
-            ("membrane", self.pe * self.lif_params().membrane_bits, depth, self.membrane_style()),
-            ("bias", bias_w, bias_depth, memory_style(bias_w, bias_depth)),
-        ]
+        p = self.lif_params()
+        state = [("membrane", self.pe * p.membrane_bits, depth, self.membrane_style())]
+        if p.neuron_model == "cubalif":  # the synaptic current: a second state memory of the same shape
+            state.append(("current", self.pe * p.membrane_bits, depth, self.membrane_style()))
+        return state + [("bias", bias_w, bias_depth, memory_style(bias_w, bias_depth))]
 
     def bram_estimation(self, fpgapart=None):
         return sum(bram18_count(w, d) for _, w, d, s in self.storage() if s == "bram")
@@ -220,20 +221,23 @@ class LIF(HWCustomOp):
             lane += max(0, bin(p.beta_int).count("1") - 1) * (b + f)
             if p.rounding != "floor":
                 lane += f
+        if p.neuron_model == "cubalif":  # the current's decay product, its rounding, add and saturation
+            lane += max(0, bin(p.alpha_int).count("1") - 1) * (b + f) + (f if p.rounding != "floor" else 0) + 2 * b
         luts = self.pe * lane + CONTROL_LUTS
         for name, w, d, style in self.storage():
             if style == "lutram":
-                luts += math.ceil(d / LUTRAM_DEPTH) * w * (2 if name == "membrane" else 1)
+                luts += math.ceil(d / LUTRAM_DEPTH) * w * (2 if name in ("membrane", "current") else 1)
         return luts
 
     def dsp_estimation(self, fpgapart=None):
         p = self.lif_params()
-        return 6 * self.pe if (p.leak_mode == "beta" and p.rounding == "stochastic") else 0
+        hashed = p.rounding == "stochastic" and (p.leak_mode == "beta" or p.neuron_model == "cubalif")
+        return 6 * self.pe if hashed else 0
 
     def ff_estimation(self):
         b = self.lif_params().membrane_bits
         ff = self.pe * (2 * b + 8)
-        return ff + sum(w * d for name, w, d, s in self.storage() if s == "registers" and name == "membrane")
+        return ff + sum(w * d for name, w, d, s in self.storage() if s == "registers" and name != "bias")
 
     def get_op_and_param_counts(self):
         n = int(np.prod(self.get_nodeattr("numInputVectors"))) * self.channels
