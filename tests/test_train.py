@@ -78,6 +78,9 @@ def test_memory_footprint_matches_hand_computation():
     assert f["memory_float_bits"] == 9472 * 32 + 138 * 32 * 2 + 2 * 32 + 2 * 32 == 312064
     assert f["memory_ratio"] == pytest.approx(42354 / 312064)
     assert footprint([(10, 2)], 2, 8, "none")["parts"]["leak"] == 0
+    # CubaLIF: a second state (the current J) per neuron and an alpha per layer, at 9 bits
+    c = footprint([(64 * 128, 128), (128 * 10, 10)], 4, 16, "beta", 8, neuron_model="cubalif")
+    assert c["memory_bits"] == 42354 + 138 * 16 + 2 * 9 == 44580  # what 'qsnn train --neuron cubalif' printed
 
 
 def test_accuracy_ties_go_to_the_lowest_index():
