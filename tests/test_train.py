@@ -152,3 +152,22 @@ def test_auto_membrane_bits_is_the_narrowest_that_holds_the_threshold(tmp_path):
     cfg2.quant.membrane_bits = saved - 2
     with pytest.raises(Exception, match="does not fit"):
         run(cfg2, tmp_path / "narrow")
+
+
+def test_qat_from_a_float_run_starts_from_its_weights(tmp_path):
+    from toolchain.errors import QsnnError
+
+    float_run = tmp_path / "float"
+    run(small_cfg(quant__weight_bits=None, quant__membrane_bits=None), float_run)
+    m = run(small_cfg(train__init_from=str(float_run), train__epochs=0), tmp_path / "q")
+    assert m["mismatches"] == 0
+    ours = torch.load(tmp_path / "q" / "model.pt", weights_only=True)
+    theirs = torch.load(float_run / "model.pt", weights_only=True)
+    for key in ("synapses.0.op.weight", "synapses.1.op.weight", "synapses.0.bias"):
+        assert torch.equal(ours[key], theirs[key])  # no training step: still the float run's weights
+    with pytest.raises(QsnnError, match="other layers"):
+        run(small_cfg(train__init_from=str(float_run), model__hidden=(16,)), tmp_path / "x")
+    with pytest.raises(QsnnError, match="quantized run"):
+        run(small_cfg(train__init_from=str(tmp_path / "q")), tmp_path / "y")
+    with pytest.raises(QsnnError, match="--scheme qat"):
+        run(small_cfg(train__init_from=str(float_run), quant__scheme="ptq"), tmp_path / "z")

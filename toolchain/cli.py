@@ -155,6 +155,12 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g.add_argument("--lr", type=float, default=2e-3)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_DIR",
+        help="QAT: start from this float run's weights (same layers, neurons and data) instead of at random",
+    )
+    g.add_argument(
         "--prune",
         type=_list(float) if grid else float,
         default=(0.0,) if grid else 0.0,
@@ -214,6 +220,7 @@ def config_from_args(a, weight_bits=None, **override):
             seed=v["seed"],
             prune=v["prune"],
             prune_mode=v["prune_mode"],
+            init_from=v["init_from"],
         ),
     )
     if cfg.quant.weight_bits is None:

@@ -98,6 +98,7 @@ class TrainConfig:
     prune: float = 0.0  # global magnitude pruning: fraction of weights set to zero
     prune_mode: str = "cumulative"  # cumulative: prune, then quantize; joint: both at once
     calibration_batches: int = 8  # PTQ: batches used to calibrate
+    init_from: str | None = None  # QAT: start from this float run's weights (same layers) instead of at random
 
 
 @dataclass
@@ -187,6 +188,11 @@ class RunConfig:
         _float_range("--lr", t.lr, 0.0, 10.0, "a positive, finite learning rate such as 2e-3", lo_open=True)
         _int_range("--seed", t.seed, 0, 2**32 - 1)
         _int_range("--calibration-batches", t.calibration_batches, 1, 10000)
+        if t.init_from is not None and (not self.quantized or q.scheme != "qat" or t.prune > 0):
+            raise QsnnError(
+                "--init-from starts quantization-aware training from a float run: use it with --weight-bits 1..16, "
+                "--scheme qat and no --prune"
+            )
         _float_range("--prune", t.prune, 0.0, 1.0, "a fraction in [0, 1)")
         if t.prune >= 1.0:
             raise QsnnError(f"--prune {t.prune} is out of range; use a fraction in [0, 1)")

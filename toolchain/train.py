@@ -214,6 +214,26 @@ def auto_membrane_bits(net: SpikingNet) -> int:
     return need
 
 
+def pretrained(cfg: RunConfig) -> SpikingNet:
+    """The float network of run ``cfg.train.init_from``, checked to have the layers and data ``cfg`` asks for."""
+    src = cfg.train.init_from
+    fcfg, fnet, _ = load_run(src)
+    if fcfg.quantized:
+        raise QsnnError(f"--init-from {src} holds a quantized run; give a float run (--weight-bits float)")
+    same = fcfg.model == cfg.model and fcfg.neuron == cfg.neuron
+    same = same and (fcfg.data.dataset, fcfg.data.steps, fcfg.data.encoding) == (
+        cfg.data.dataset,
+        cfg.data.steps,
+        cfg.data.encoding,
+    )
+    if not same:
+        raise QsnnError(
+            f"--init-from {src} was trained with other layers, neurons or data; give the same --dataset, --steps, "
+            "model and neuron options as that run"
+        )
+    return fnet
+
+
 def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None, progress: bool = True):
     """Train by the configured scheme; returns (final net, float net or None, info dict)."""
     t, q = cfg.train, cfg.quant
@@ -243,7 +263,7 @@ def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None, prog
             prune_global(fnet, t.prune)
             net = fit(quantize_from(fnet, cfg, ds), cfg, ds, t.epochs - half, first_epoch=half, desc="qat", **log)
             return net, None, info
-        net = build_model(cfg, ds, quantized=True)
+        net = build_model(cfg, ds, quantized=True) if t.init_from is None else quantize_from(pretrained(cfg), cfg, ds)
         ramp = max(1, t.epochs // 2) if t.prune > 0 else 0
         return fit(net, cfg, ds, t.epochs, prune_ramp=ramp, desc="qat", **log), None, info
     # ptq

@@ -79,6 +79,7 @@ TRAIN_OPTIONS = {
     ("train", "batch_size"): "--batch-size",
     ("train", "lr"): "--lr",
     ("train", "seed"): "--seed",
+    ("train", "init_from"): "--init-from",
     ("train", "prune"): "--prune",
     ("train", "prune_mode"): "--prune-mode",
 }
