@@ -9,7 +9,8 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
 - Time: a neuron node is discretised by forward Euler with step ``dt`` (``--dt``, default 1e-4, the step
   snnTorch's exporter assumes). LIF ``tau dv/dt = (v_leak - v) + R I`` becomes ``v <- beta v + g I`` with
   ``beta = 1 - dt / tau`` and input gain ``g = R dt / tau``; IF ``dv/dt = R I`` becomes ``v <- v + R dt I``.
-  The gain is folded into the synapse before it (exactly, per neuron).
+  CubaLIF adds ``J <- alpha J + (w_in dt / tau_syn) S`` with ``alpha = 1 - dt / tau_syn`` before the membrane.
+  The gains are folded into the synapse before them (exactly, per neuron).
 - Reset: NIR's neurons reset *to* ``v_reset`` (= 0 here): ``--reset zero``, the default, and what snnTorch's
   own importer builds. snnTorch's default reset by subtraction is not recorded in NIR: pass ``--reset subtract``
   for such a network. NIR fires on ``v > v_threshold``; this project fires on ``v >= theta`` (DESIGN.md), which
@@ -21,7 +22,7 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
 - Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
   group), each followed by one neuron node (LIF, IF, CubaLIF), with Scale nodes folded into the synapse before them and
   Flatten between the conv and dense parts. The readout is the last layer's spike count. All layers share one
-  neuron configuration (the project's per-network one): the same beta and threshold everywhere.
+  neuron configuration (the project's per-network one): the same model, beta, alpha and threshold everywhere.
 """
 
 from __future__ import annotations
