@@ -81,13 +81,16 @@ def test_grid_points_dedupe_float_and_unpruned_modes():
     assert 2 * 2 * (1 + 2) + 2 == len(keys)
 
 
-def test_grid_with_a_membrane_shift_keeps_it_off_the_float_point():
+def test_grid_keeps_the_membrane_shift_and_init_from_off_the_points_they_do_not_apply_to():
     base = RunConfig()
     base.quant.membrane_bits, base.quant.membrane_shift = 8, "auto"
     points = Grid(weight_bits=(4, None), membrane_bits=(6, 8)).points(base)
     keys = [point_key(p) for p in points]
     assert keys == ["w4_m6_nearest_qat_kauto", "w4_m8_nearest_qat_kauto", "float"]
     assert points[-1].quant.membrane_shift == 0 and points[-1].validate()
+    base.train.init_from = "runs/float"  # --init-from starts the QAT points; the float baseline trains as usual
+    points = Grid(weight_bits=(4, None), membrane_bits=(8,), scheme=("qat", "ptq")).points(base)
+    assert [p.train.init_from for p in points] == ["runs/float", None, None]  # w4 qat, w4 ptq, float
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,8 @@ class Space:
             q.membrane_shift = 0  # a shift sets the unit of a chosen membrane width
         q.rounding, q.scheme = pick("rounding", self.rounding), pick("scheme", self.scheme)
         t.prune, t.prune_mode = pick("prune", self.prune), pick("prune_mode", self.prune_mode)
+        if q.weight_bits is None or q.scheme != "qat" or t.prune > 0:
+            t.init_from = None  # --init-from starts the QAT points; the others train as usual
         cfg.model.hidden = tuple(pick("hidden", self.hidden))
         cfg.data.steps = pick("steps", self.steps)
         return cfg.validate(), pick("target_cycles", self.target_cycles)

@@ -47,6 +47,8 @@ class Grid:
             cfg.quant.weight_bits, cfg.quant.membrane_bits, cfg.quant.rounding, cfg.quant.scheme = wb, mb, rnd, sch
             if mb is None or mb == "auto":
                 cfg.quant.membrane_shift = 0  # a shift sets the unit of a chosen membrane width
+            if wb is None or sch != "qat" or pr > 0:
+                cfg.train.init_from = None  # --init-from starts the QAT points; the float baseline trains as usual
             cfg.train.prune, cfg.train.prune_mode = pr, pm
             key = point_key(cfg)
             if key not in seen:
