@@ -71,7 +71,8 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
     }
     input = input >> Cfg::INPUT_SHIFT;
   }
-  if (Cfg::CUBA) {  // the synaptic current: J = sat_B(R(J * ALPHA_INT, F) + input), bits [F, 2F) of h round it
+  if (Cfg::CUBA) {  // the synaptic current: J = sat_B(R(J * ALPHA_INT, F) + input), bits [F, 2F) of h round
+                    // it
     prod_t q = prod_t(j_prev) * prod_t(Cfg::ALPHA_INT);
     if (Cfg::ROUNDING == ROUND_NEAREST) {
       q += prod_t(1) << (Cfg::BETA_FRAC_BITS - 1);
@@ -105,10 +106,10 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
 /// A conv layer's frame holds its pixels one after another, BIAS_CHANNELS neurons (channels) each: the bias
 /// of neuron i is bias[i mod BIAS_CHANNELS] (a dense layer has BIAS_CHANNELS = CHANNELS).
 /// \tparam Cfg configuration struct with
-///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS, WIDE_BITS,
-///   THRESHOLD, INPUT_SHIFT, CUBA (bool), ALPHA_INT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS, ROUNDING (Rounding),
-///   RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t (ap_int/ap_uint of IN_BITS),
-///   bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
+///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS,
+///   WIDE_BITS, THRESHOLD, INPUT_SHIFT, CUBA (bool), ALPHA_INT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT,
+///   BETA_FRAC_BITS, ROUNDING (Rounding), RESET (ResetMode), SEED, MEM_STYLE (MemStyle); typedefs in_t
+///   (ap_int/ap_uint of IN_BITS), bias_t, membrane_t (ap_int<MEMBRANE_BITS>).
 /// \param in     PE accumulators per beat
 /// \param out    PE spikes per beat
 /// \param bias   per-channel integer bias, [BIAS_CHANNELS / PE][PE]
@@ -149,7 +150,8 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in, hls::stream<ap_
           // the state is cleared at each sample boundary: frame 0 starts from V = 0
           const typename Cfg::membrane_t v_prev = (t == 0) ? typename Cfg::membrane_t(0) : membrane[nf][p];
           const unsigned jf = Cfg::CUBA ? nf : 0;
-          const typename Cfg::membrane_t j_prev = (t == 0 || !Cfg::CUBA) ? typename Cfg::membrane_t(0) : current[jf][p];
+          const typename Cfg::membrane_t j_prev =
+              (t == 0 || !Cfg::CUBA) ? typename Cfg::membrane_t(0) : current[jf][p];
           typename Cfg::membrane_t v_next, j_next = 0;
           spikes[p] = lif_update<Cfg>(v_next, v_prev, j_next, j_prev, x, bias[bf][p], t, nf * Cfg::PE + p);
           membrane[nf][p] = v_next;
