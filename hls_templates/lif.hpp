@@ -71,8 +71,8 @@ inline bool lif_update(typename Cfg::membrane_t &v, const typename Cfg::membrane
     }
     input = input >> Cfg::INPUT_SHIFT;
   }
-  if (Cfg::CUBA) {  // the synaptic current: J = sat_B(R(J * ALPHA_INT, F) + input), bits [F, 2F) of h round
-                    // it
+  // the synaptic current (CubaLIF): J = sat_B(R(J * ALPHA_INT, F) + input); bits [F, 2F) of h round it
+  if (Cfg::CUBA) {
     prod_t q = prod_t(j_prev) * prod_t(Cfg::ALPHA_INT);
     if (Cfg::ROUNDING == ROUND_NEAREST) {
       q += prod_t(1) << (Cfg::BETA_FRAC_BITS - 1);
