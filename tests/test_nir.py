@@ -41,6 +41,25 @@ def snntorch_counts(net, x):
     return sum(o[0] if isinstance(o, tuple) else o for o in out).numpy()
 
 
+def train_snntorch(net, digits, epochs):
+    """Adam on the cross-entropy of the spike counts over T steps of x / 256, batches of 64 in a seeded order."""
+    import snntorch.utils
+
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
+        for s in range(0, len(order), 64):
+            idx = order[s : s + 64]
+            snntorch.utils.reset(net)
+            xin = torch.from_numpy(digits.x_train[idx].reshape(len(idx), -1).astype(np.float32) / 256)
+            loss = torch.nn.functional.cross_entropy(
+                sum(net(xin) for _ in range(T)), torch.from_numpy(digits.y_train[idx])
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
 @pytest.fixture(scope="module")
 def digits():
     from toolchain.data import load_dataset
@@ -51,25 +70,13 @@ def digits():
 @pytest.fixture(scope="module")
 def snntorch_model(digits, tmp_path_factory):
     """A 64-32-10 snnTorch network trained on digits (15 epochs, about 2 s), exported by snnTorch to NIR."""
-    import snntorch.utils
     from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(64, 32), _leaky(32), torch.nn.Linear(32, 10), _leaky(10)
     )
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    for epoch in range(15):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            snntorch.utils.reset(net)
-            xin = torch.from_numpy(digits.x_train[idx].reshape(len(idx), -1).astype(np.float32) / 256)
-            counts = sum(net(xin) for _ in range(T))
-            loss = torch.nn.functional.cross_entropy(counts, torch.from_numpy(digits.y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_snntorch(net, digits, epochs=15)
     path = tmp_path_factory.mktemp("nir") / "digits.nir"
     nir.write(str(path), export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0]))
     ref = snntorch_counts(net, digits.x_test)
@@ -144,7 +151,6 @@ def test_snntorch_synaptic_imports_as_cubalif_through_every_level(digits, tmp_pa
     """snnTorch's Synaptic neurons (a synaptic current decaying by alpha, then the leaky membrane) export as NIR
     CubaLIF nodes and import as this project's CubaLIF: counts equal snnTorch's at float precision (measured: all
     3,600), and at 8 bits the network passes qonnx, finn_hw and hls_csim with 0 mismatches."""
-    import snntorch.utils
     from snntorch.export_nir import export_to_nir
 
     def synaptic(n):
@@ -161,19 +167,7 @@ def test_snntorch_synaptic_imports_as_cubalif_through_every_level(digits, tmp_pa
     net = torch.nn.Sequential(
         torch.nn.Flatten(), torch.nn.Linear(64, 32), synaptic(32), torch.nn.Linear(32, 10), synaptic(10)
     )
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    for epoch in range(10):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            snntorch.utils.reset(net)
-            xin = torch.from_numpy(digits.x_train[idx].reshape(len(idx), -1).astype(np.float32) / 256)
-            loss = torch.nn.functional.cross_entropy(
-                sum(net(xin) for _ in range(T)), torch.from_numpy(digits.y_train[idx])
-            )
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_snntorch(net, digits, epochs=10)
     ref = snntorch_counts(net, digits.x_test)
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.85
     path = tmp_path / "cuba.nir"

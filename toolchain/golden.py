@@ -77,9 +77,11 @@ def hash_table(seed: int, steps: int, size: int) -> np.ndarray:
     return fmix32(key)
 
 
-def stochastic_offsets(seed: int, steps: int, size: int, frac_bits: int) -> np.ndarray:
-    """The offsets r of stochastic rounding: hash mod 2^F, int64 (T, size)."""
-    return (hash_table(seed, steps, size) & np.uint32((1 << frac_bits) - 1)).astype(np.int64)
+def stochastic_offsets(seed: int, steps: int, size: int, frac_bits: int, low_bit: int = 0) -> np.ndarray:
+    """The offsets r of stochastic rounding: ``frac_bits`` bits of the hash from ``low_bit`` up, int64 (T, size).
+    The leak takes bits [0, F), CubaLIF's current [F, 2F), the input shift k the top k ([32 - k, 32))."""
+    h = hash_table(seed, steps, size) >> np.uint32(low_bit)
+    return (h & np.uint32((1 << frac_bits) - 1)).astype(np.int64)
 
 
 def rate_encode(x: np.ndarray, steps: int, bits: int, seed: int) -> np.ndarray:
@@ -145,33 +147,28 @@ class LIFParams:
             ("leak_mode", self.leak_mode, ("none", "shift", "beta")),
             ("rounding", self.rounding, ("floor", "nearest", "stochastic")),
             ("reset", self.reset, ("subtract", "zero")),
+            ("neuron_model", self.neuron_model, ("lif", "cubalif")),
         )
         for name, value, allowed in checks:
             if value not in allowed:
                 raise QsnnError(f"{where}: {name}={value!r} is not one of {', '.join(allowed)}")
         if not isinstance(self.input_shift, int) or not 0 <= self.input_shift <= MAX_INPUT_SHIFT:
             raise QsnnError(f"{where}: input_shift={self.input_shift!r} is out of range; use 0..{MAX_INPUT_SHIFT}")
-        if self.neuron_model not in ("lif", "cubalif"):
-            raise QsnnError(f"{where}: neuron_model={self.neuron_model!r} is not one of lif, cubalif")
-        if self.neuron_model == "cubalif":
-            f = self.beta_frac_bits
-            if not 1 <= f <= 16:
-                raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
-            if not 0 <= self.alpha_int <= (1 << f):
-                raise QsnnError(f"{where}: alpha_int={self.alpha_int} is out of range; use 0..{1 << f}")
-            if self.rounding == "stochastic" and 2 * f + self.input_shift > 32:
-                raise QsnnError(
-                    f"{where}: stochastic rounding of a CubaLIF takes 2 x beta_frac_bits + input_shift bits of one "
-                    f"32-bit hash; {2 * f + self.input_shift} is too many (lower beta_frac_bits)"
-                )
         if self.leak_mode == "shift" and not 1 <= self.leak_shift <= 31:
             raise QsnnError(f"{where}: leak_shift={self.leak_shift} is out of range; use 1..31")
-        if self.leak_mode == "beta":
-            f = self.beta_frac_bits
-            if not 1 <= f <= 16:
-                raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
-            if not 0 <= self.beta_int <= (1 << f):
-                raise QsnnError(f"{where}: beta_int={self.beta_int} is out of range; use 0..{1 << f}")
+        cuba = self.neuron_model == "cubalif"
+        f = self.beta_frac_bits
+        if (self.leak_mode == "beta" or cuba) and not 1 <= f <= 16:
+            raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
+        decays = (("beta_int", self.beta_int, self.leak_mode == "beta"), ("alpha_int", self.alpha_int, cuba))
+        for name, value, used in decays:
+            if used and not 0 <= value <= (1 << f):
+                raise QsnnError(f"{where}: {name}={value} is out of range; use 0..{1 << f}")
+        if cuba and self.rounding == "stochastic" and 2 * f + self.input_shift > 32:
+            raise QsnnError(
+                f"{where}: stochastic rounding of a CubaLIF takes 2 x beta_frac_bits + input_shift bits of one "
+                f"32-bit hash; {2 * f + self.input_shift} is too many (lower beta_frac_bits)"
+            )
         return self
 
     @property
@@ -206,7 +203,7 @@ def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
     k = p.input_shift
     r = None
     if p.rounding == "stochastic":
-        r = (hash_table(p.seed, flat.shape[1], flat.shape[2]) >> np.uint32(32 - k)).astype(np.int64)[None]
+        r = stochastic_offsets(p.seed, flat.shape[1], flat.shape[2], k, low_bit=32 - k)[None]
     return round_shift(flat, k, p.rounding, r)
 
 
@@ -230,8 +227,7 @@ def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
         offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits)
     cuba = p.neuron_model == "cubalif"
     if cuba and p.rounding == "stochastic":  # bits [F, 2F) of the hash round the current's decay
-        mask = np.uint32((1 << p.beta_frac_bits) - 1)
-        j_offsets = ((hash_table(p.seed, steps, size) >> np.uint32(p.beta_frac_bits)) & mask).astype(np.int64)
+        j_offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits, low_bit=p.beta_frac_bits)
     v = np.zeros((n, size), dtype=np.int64)
     j = np.zeros((n, size), dtype=np.int64)
     spikes = np.zeros_like(flat)

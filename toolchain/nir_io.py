@@ -347,6 +347,8 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
     membrane width, and reset by subtraction (kept in each neuron node's metadata)."""
     import nir
 
+    from toolchain.models.lif import real_beta
+
     if not cfg.model.spiking:
         raise QsnnError("a non-spiking reference network has no NIR form; export a spiking run")
     if any(tuple(p) != (1, 1) for p in net.pools):
@@ -376,7 +378,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             b = syn.bias.detach().numpy().astype(np.float64)
             n = lif.neuron
             thr, reset = n.threshold, n.reset
-            beta = {"none": 1.0, "shift": 1.0 - 2.0**-n.leak_shift, "beta": n.beta}[n.leak]
+            beta = real_beta(n)
             alpha = n.alpha if n.model == "cubalif" else None
         out = w.shape[0]
         if syn.kind == "dense":

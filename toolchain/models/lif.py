@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -76,6 +75,11 @@ def quantize_scalar(value: float, rounding: str, seed: int) -> int:
     return int(lo + (1 if u < frac else 0))
 
 
+def real_beta(neuron) -> float:
+    """The real decay of a NeuronConfig's leak (1 for none, 1 - 2^-k for shift)."""
+    return {"none": 1.0, "shift": 1.0 - 2.0**-neuron.leak_shift, "beta": neuron.beta}[neuron.leak]
+
+
 class QuantLIF(nn.Module):
     """LIF neurons over (N, T, ...) synaptic input; parameters quantized from real values.
 
@@ -112,18 +116,11 @@ class QuantLIF(nn.Module):
         if theta < 1:
             self.threshold_clamped, theta = True, 1
         theta = min(theta, v_max)
-        beta_int = 0
-        if n.leak == "beta":
-            beta_int = min(
-                quantize_scalar(n.beta * (1 << n.beta_frac_bits), self.rounding, self.seed ^ 0xBE7A),
-                1 << n.beta_frac_bits,
-            )
+        one = 1 << n.beta_frac_bits
+        beta_int = min(quantize_scalar(n.beta * one, self.rounding, self.seed ^ 0xBE7A), one) if n.leak == "beta" else 0
         alpha_int = 0
         if n.model == "cubalif":
-            alpha_int = min(
-                quantize_scalar(n.alpha * (1 << n.beta_frac_bits), self.rounding, self.seed ^ 0xA1FA),
-                1 << n.beta_frac_bits,
-            )
+            alpha_int = min(quantize_scalar(n.alpha * one, self.rounding, self.seed ^ 0xA1FA), one)
         return LIFParams(
             membrane_bits=b,
             threshold=theta,
@@ -147,27 +144,12 @@ class QuantLIF(nn.Module):
         units = max(1, round(self.neuron.threshold / scale))
         return min(MAX_INPUT_SHIFT, max(0, units.bit_length() + 2 - self.membrane_bits))
 
-    def offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
-        key = (steps, size, p.beta_frac_bits)
+    def offsets(self, p: LIFParams, steps: int, size: int, device, frac_bits: int, low_bit: int = 0):
+        """golden.stochastic_offsets as a cached tensor (the leak's: bits [0, F); the current's: [F, 2F); the
+        input shift's: the top k)."""
+        key = (p.seed, steps, size, frac_bits, low_bit)
         if key not in self._offsets:
-            self._offsets[key] = torch.from_numpy(stochastic_offsets(p.seed, steps, size, p.beta_frac_bits))
-        return self._offsets[key].to(device)
-
-    def shift_offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
-        key = ("shift", steps, size, p.input_shift)
-        if key not in self._offsets:
-            r = hash_table(p.seed, steps, size) >> np.uint32(32 - p.input_shift)
-            self._offsets[key] = torch.from_numpy(r.astype(np.int64))
-        return self._offsets[key].to(device)
-
-    def current_offsets(self, p: LIFParams, steps: int, size: int, device) -> torch.Tensor:
-        """CubaLIF: bits [F, 2F) of the hash round the synaptic current's decay."""
-        key = ("current", steps, size, p.beta_frac_bits)
-        if key not in self._offsets:
-            r = (hash_table(p.seed, steps, size) >> np.uint32(p.beta_frac_bits)) & np.uint32(
-                (1 << p.beta_frac_bits) - 1
-            )
-            self._offsets[key] = torch.from_numpy(r.astype(np.int64))
+            self._offsets[key] = torch.from_numpy(stochastic_offsets(p.seed, steps, size, frac_bits, low_bit))
         return self._offsets[key].to(device)
 
     def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
@@ -180,18 +162,19 @@ class QuantLIF(nn.Module):
         p = self.params(scale)
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
+        table = (shape[1], flat.shape[2], current.device)  # steps, neurons, device of the offset tables
         offsets = None
         if p.leak_mode == "beta" and p.rounding == "stochastic":
-            offsets = self.offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
+            offsets = self.offsets(p, *table, p.beta_frac_bits).to(current.dtype)
         if p.input_shift:
             r = None
             if p.rounding == "stochastic":
-                r = self.shift_offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
+                r = self.offsets(p, *table, p.input_shift, 32 - p.input_shift).to(current.dtype)
             flat = round_shift(flat, p.input_shift, p.rounding, r)
         cuba = p.neuron_model == "cubalif"
         j_offsets = None
         if cuba and p.rounding == "stochastic":
-            j_offsets = self.current_offsets(p, shape[1], flat.shape[2], current.device).to(current.dtype)
+            j_offsets = self.offsets(p, *table, p.beta_frac_bits, p.beta_frac_bits).to(current.dtype)
         v = torch.zeros_like(flat[:, 0])
         j = torch.zeros_like(flat[:, 0])
         spikes, clipped = [], 0
@@ -224,7 +207,7 @@ class QuantLIF(nn.Module):
 
     def _forward_float(self, current):
         n = self.neuron
-        beta = {"none": 1.0, "shift": 1.0 - 2.0**-n.leak_shift, "beta": n.beta}[n.leak]
+        beta = real_beta(n)
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
         v = torch.zeros_like(flat[:, 0])
