@@ -60,6 +60,8 @@ def test_bundle_layout_and_manifest(bundle, demo_run):
         "qsnn_driver/golden.py",
         "qsnn_driver/driver.py",
         "qsnn_driver/streams.py",
+        "qsnn_driver/neurons/__init__.py",
+        "qsnn_driver/neurons/lif.py",
         "notebooks/qsnn_on_board.ipynb",
     } <= names
     assert not any(n.endswith((".bit", ".hwh")) for n in names), "no Vivado here, so no bitstream in the bundle"

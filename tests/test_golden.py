@@ -285,7 +285,7 @@ def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
         seed=21,
         reset="subtract" if leak == "beta" else "zero",
         neuron_model="cubalif",
-        alpha_int=150,
+        extra={"alpha_int": 150},
     )
     want = _cubalif_reference(current, p)
     assert int((lif(current, p) != want).sum()) == 0
@@ -297,6 +297,8 @@ def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
 
 def test_cubalif_parameters_out_of_range_are_refused_by_name():
     with pytest.raises(QsnnError, match="alpha_int"):
-        LIFParams(membrane_bits=8, threshold=3, neuron_model="cubalif", alpha_int=300).validate("LIF node 'x'")
+        LIFParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="cubalif", alpha_int=300)).validate("x")
+    with pytest.raises(QsnnError, match="has no attribute alpha_int"):
+        LIFParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="lif", alpha_int=3)).validate("x")
     with pytest.raises(QsnnError, match="neuron_model"):
         LIFParams(membrane_bits=8, threshold=3, neuron_model="izhikevich").validate("LIF node 'x'")

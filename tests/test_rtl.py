@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from toolchain import neurons
 from toolchain.flow.config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.golden import LIFParams, lif
@@ -30,14 +31,16 @@ SHAPES = [(4, 6, 6, "registers"), (11, 8, 2, "lutram"), (16, 12, 4, "bram"), (24
 @pytest.mark.slow
 @pytest.mark.parametrize("k", range(len(MODES)), ids=["-".join(m) for m in MODES])
 def test_rtl_lif_equals_golden(k, tmp_path):
-    """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style), LIF and
-    CubaLIF, on random and saturating inputs with random stalls on both streams."""
+    """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style), each
+    registered neuron model (LIF, CubaLIF, the LI readout), on random and saturating inputs with random stalls on
+    both streams."""
     from toolchain.rtl.generate import write_lif_alone
     from toolchain.rtl.sim import build, run
 
     leak, rounding, reset = MODES[k]
     b, channels, pe, style = SHAPES[k % len(SHAPES)]
     rng = np.random.default_rng(k)
+    model = neurons.get(neurons.names()[(k // 2) % len(neurons.names())])  # each registered model, 6 modes each
     p = LIFParams(
         membrane_bits=b,
         threshold=max(1, (1 << (b - 1)) // 3),
@@ -49,8 +52,8 @@ def test_rtl_lif_equals_golden(k, tmp_path):
         seed=11 + k,
         reset=reset,
         input_shift=(0, 3, 1)[k % 3],  # the membrane in 2^k accumulator units, R(I, k) by the same rounding
-        neuron_model="cubalif" if (k // 2) % 2 == 0 else "lif",  # every leak, rounding and reset with CubaLIF too
-        alpha_int=181,
+        neuron_model=model.name,
+        extra=model.sample_attrs(rng, 8),
     )
     in_bits = b + 2
     spec = LayerSpec(
@@ -148,7 +151,7 @@ def test_network_through_cocotb_axi_stream_with_backpressure(demo_run, tmp_path)
     )
     net = json.loads((out / "rtl" / "network.json").read_text())
     stamp = (Path(demo_run) / "golden.npz").stat().st_mtime_ns
-    x, expected = test_vectors(str(Path(demo_run).resolve()), 12, stamp)
+    x, expected, _ = test_vectors(str(Path(demo_run).resolve()), 12, stamp)
     x = x.reshape(len(x), net["steps"], -1, net["in_lanes"])
     mask = (1 << net["in_bits"]) - 1
     beats = [

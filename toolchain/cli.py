@@ -97,6 +97,13 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g.add_argument("--pool", type=int, default=1, help="conv: max-pool window = stride on spikes (default 1: none)")
     g.add_argument("--fc", type=_list(int), default=(), help="conv: dense hidden sizes before the classifier")
     g.add_argument(
+        "--readout",
+        default="count",
+        help="how the classifier layer answers: count (its spikes over T), membrane (it is an LI layer: the argmax "
+        "of its membrane after the last step) or first-spike (the class that spikes first; ties: most spikes); "
+        "default count",
+    )
+    g.add_argument(
         "--non-spiking",
         action="store_true",
         help="train the same layers with ReLU and no time steps: the float reference (needs --weight-bits float)",
@@ -140,7 +147,8 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g.add_argument(
         "--neuron",
         default="lif",
-        help="lif, or cubalif: a synaptic current J <- alpha J + I between the synapse and the membrane (default lif)",
+        help="the neuron model, one of toolchain/neurons: lif, or cubalif (a synaptic current J <- alpha J + I "
+        "between the synapse and the membrane); default lif",
     )
     g.add_argument("--alpha", type=float, default=0.5, help="cubalif: the synaptic current's decay (default 0.5)")
     g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")
@@ -195,6 +203,7 @@ def config_from_args(a, weight_bits=None, **override):
             pool=v["pool"],
             fc=tuple(v["fc"]),
             spiking=not v["non_spiking"],
+            readout=v["readout"],
         ),
         quant=QuantConfig(
             weight_bits=v["weight_bits"],

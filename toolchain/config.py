@@ -11,11 +11,11 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from toolchain import neurons
 from toolchain.errors import QsnnError
-from toolchain.golden import MAX_INPUT_SHIFT
+from toolchain.golden import MAX_INPUT_SHIFT, READOUTS
 
 LEAK_MODES = ("none", "shift", "beta")
-NEURON_MODELS = ("lif", "cubalif")
 ROUNDINGS = ("floor", "nearest", "stochastic")
 RESETS = ("subtract", "zero")
 SCHEMES = ("qat", "ptq")
@@ -65,6 +65,7 @@ class ModelConfig:
     pool: int = 1  # conv: max-pool window = stride after each conv layer's neurons (1: none)
     fc: tuple[int, ...] = ()  # conv: hidden dense layers between the conv stack and the classifier
     spiking: bool = True  # False: the same layers with ReLU and no time (a float reference, not buildable)
+    readout: str = "count"  # count | membrane (the classifier is an LI layer) | first-spike (golden.readout)
 
 
 @dataclass
@@ -177,7 +178,8 @@ class RunConfig:
         _choice("--leak", n.leak, LEAK_MODES)
         _choice("--reset", n.reset, RESETS)
         _float_range("--beta", n.beta, 0.0, 1.0, "a decay factor in [0, 1]")
-        _choice("--neuron", n.model, NEURON_MODELS)
+        _choice("--neuron", n.model, [name for name in neurons.names() if neurons.get(name).spiking])
+        _choice("--readout", m.readout, READOUTS)
         _float_range("--alpha", n.alpha, 0.0, 1.0, "a decay factor in [0, 1]")
         _int_range("--beta-frac-bits", n.beta_frac_bits, *BETA_FRAC_BITS_RANGE)
         _int_range("--leak-shift", n.leak_shift, 1, 31)

@@ -44,7 +44,8 @@ def tool_versions() -> dict:
 
 def stream_format(model) -> dict:
     """Input and output stream layout of the folded dataflow graph: its first node's input stream and its
-    last node's (a LIF layer's) spike stream, lanes = stream width / element width."""
+    last node's (a LIF layer's) output stream, spikes or an LI readout's membrane, lanes = stream width / element
+    width."""
     from toolchain.custom_op.lif import frame_steps
 
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
@@ -57,7 +58,9 @@ def stream_format(model) -> dict:
         "in_signed": bool(idt.signed()),
         "in_lanes": int(first.get_instream_width(0) // idt.bitwidth()),
         "in_features": features,
-        "out_lanes": int(last.get_outstream_width(0)),
+        "out_bits": last.get_output_datatype().bitwidth(),
+        "out_signed": bool(last.get_output_datatype().signed()),
+        "out_lanes": int(last.get_outstream_width(0) // last.get_output_datatype().bitwidth()),
         "out_features": int(last.get_normal_output_shape(0)[-1]),
         "steps": int(last.steps),
     }
@@ -120,8 +123,10 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
         "test_vectors.npz": _npz(x=x, counts=counts, labels=labels),
         "notebooks/qsnn_on_board.ipynb": (BOARD_DIR / "notebooks" / "qsnn_on_board.ipynb").read_bytes(),
     }
-    for f in sorted((BOARD_DIR / "qsnn_driver").glob("*.py")):
-        files[f"qsnn_driver/{f.name}"] = f.read_bytes()  # resolves the golden.py link to its content
+    driver = BOARD_DIR / "qsnn_driver"
+    for f in sorted([*driver.glob("*.py"), *(driver / "neurons").glob("*.py")]):
+        # resolves the golden.py and neurons/ links to their content
+        files[f"qsnn_driver/{f.relative_to(driver).as_posix()}"] = f.read_bytes()
     bit, reports = _vivado_files(build, files)
     stream = stream_format(_final_model(build, state))
     check_stream(stream, golden)
@@ -160,6 +165,7 @@ def check_stream(stream: dict, golden) -> None:
         and stream["steps"] == golden.steps
         and n_in % stream["in_lanes"] == 0
         and n_out % stream["out_lanes"] == 0
+        and stream["out_bits"] == golden.layers[-1].lif.model.out_bits(golden.layers[-1].lif)
     )
     if not ok:
         raise QsnnError(f"the build's stream format {stream} does not fit its golden model; re-run the build")

@@ -1,12 +1,12 @@
 """Export a trained network to QONNX: Brevitas ``export_qonnx`` for the synapses, ``LIF`` nodes for neurons.
 
 The graph takes the encoded integer input (N, T, *shape) (UINT8 / INT8 under direct encoding, BINARY
-spikes under rate encoding) and returns the last layer's spikes (N, T, classes); a conv network's graph
-takes and returns one time step, (1, H, W, C) -> (1, classes) (see ExportNet). The readout (spike
-count over T, argmax with ties to the lowest index) is host-side: ``readout(spikes)`` here, and the
-board driver's own copy. Each synapse exports as Quant(W) -> MatMul (or Conv between transposes), then
-Add(bias) with the bias at the weight scale, and the LIF node recovers the integer accumulator with
-``input_scale`` = the weight scale (a power of two, so the recovery is exact).
+spikes under rate encoding) and returns the last layer's spikes (N, T, classes) (an LI readout layer: its
+integer membrane); a conv network's graph takes and returns one time step, (1, H, W, C) -> (1, classes) (see
+ExportNet). The readout (spike count, final membrane or first spike; argmax with ties to the lowest index) is
+host-side: ``golden.readout``, which the board driver ships. Each synapse exports as Quant(W) -> MatMul (or Conv
+between transposes), then Add(bias) with the bias at the weight scale, and the LIF node recovers the integer
+accumulator with ``input_scale`` = the weight scale (a power of two, so the recovery is exact).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class _ExportLayer(nn.Module):
         self.weight_scale = syn.weight_scale()
         self.register_buffer("bias_real", torch.from_numpy(b.astype(np.float32) * np.float32(self.weight_scale)))
         self.attrs = {
-            **{k: getattr(lif_params, k) for k in lif_params.__dataclass_fields__},
+            **lif_params.attrs(),
             "input_scale": float(self.weight_scale),
             "frame_steps": int(frame_steps),
         }
@@ -190,8 +190,3 @@ def _weights_on_grid(model, net):
 
 def _node_index(model, node):
     return list(model.graph.node).index(node)
-
-
-def readout(spikes: np.ndarray) -> np.ndarray:
-    """(N, T, classes) spikes -> (N, classes) integer spike counts (argmax of these is the prediction)."""
-    return np.asarray(spikes).reshape(spikes.shape[0], spikes.shape[1], -1).sum(axis=1).astype(np.int64)

@@ -1,7 +1,7 @@
 """The integer reference model: the law every backend of this project must match bit for bit.
 
-Pure numpy, no torch: the board driver ships this very file (board/qsnn_driver/golden.py links
-here). It computes the fixed-point LIF neuron of DESIGN.md:
+Pure numpy, no torch: the board driver ships this very file and toolchain/neurons (board/qsnn_driver/golden.py
+and neurons link here). It computes the fixed-point LIF neuron of DESIGN.md:
 
     V[-1] = 0
     L     = leak(V[t-1])                 none: V;  shift: V - (V >> k);  beta: R(V * beta_int, F)
@@ -10,8 +10,9 @@ here). It computes the fixed-point LIF neuron of DESIGN.md:
     V[t]  = U - theta (subtract) | 0 (zero)   if s[t],   U otherwise
 
 with R the floor / nearest / stochastic rounding of x / 2^F, stochastic offsets from the stateless
-fmix32 hash of (seed, t, i). The readout is the per-class spike count over the T steps; the
-prediction is the argmax, ties to the lowest index.
+fmix32 hash of (seed, t, i). That is the ``lif`` model; every neuron model (LIF, CubaLIF, ...) is one
+module of toolchain/neurons, and ``lif()`` below runs whichever a layer names. The readout is the per-class
+spike count over the T steps; the prediction is the argmax, ties to the lowest index.
 
 Layouts are channels-last: a conv layer's activations are (N, T, H, W, C) and a neuron's flat index
 ``i`` is row-major over (H, W, C). Weights keep PyTorch's layout ((out, in) and (out, in, kh, kw)); a
@@ -112,9 +113,21 @@ def encode(x: np.ndarray, steps: int, encoding: str, bits: int, seed: int) -> np
 MAX_INPUT_SHIFT = 16  # the stochastic offset of R(I, k) is the top k bits of the hash, disjoint from the leak's
 
 
+def neuron_models():
+    """The neuron-model registry (toolchain/neurons, shipped beside this file in the board driver); imported late
+    because the models import this module's hash."""
+    from . import neurons
+
+    return neurons
+
+
 @dataclass
 class LIFParams:
-    """Integer neuron parameters of one layer; the field names are the QONNX LIF op's attributes."""
+    """Integer neuron parameters of one layer; the field names are the QONNX LIF op's attributes.
+
+    ``neuron_model`` names a registered model (toolchain/neurons); its own attributes (e.g. CubaLIF's
+    ``alpha_int``) live in ``extra`` and read as attributes: ``p.alpha_int``.
+    """
 
     membrane_bits: int
     threshold: int
@@ -127,9 +140,33 @@ class LIFParams:
     reset: str = "subtract"
     # k: the membrane counts 2^k accumulator units; the synaptic input is rounded by R(I, k) before it is added
     input_shift: int = 0
-    # "cubalif": a synaptic current J (B bits, decay alpha_int / 2^F) between the input and the membrane
     neuron_model: str = "lif"
-    alpha_int: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __getattr__(self, name):  # only called for names that are not fields: the model's own attributes
+        extra = self.__dict__.get("extra")
+        if extra is not None and name in extra:
+            return extra[name]
+        raise AttributeError(f"LIFParams has no attribute {name!r}")
+
+    @classmethod
+    def from_attrs(cls, values: dict) -> LIFParams:
+        """From a flat mapping of attributes (QONNX node, golden.npz header): the model's own go to ``extra``.
+        Another model's attribute at its default is dropped (files written before the registry list them all);
+        any other unknown one is kept, so that validate() refuses it by name."""
+        fields = cls.__dataclass_fields__
+        known = {k: v for k, v in values.items() if k in fields and k != "extra"}
+        extra = {**values.get("extra", {}), **{k: v for k, v in values.items() if k not in fields}}
+        models = neuron_models()
+        model = models.get(known.get("neuron_model", "lif"), "neuron_model")
+        defaults = {k: d for m in models.REGISTRY.values() for k, d in m.attrs.items() if k not in model.attrs}
+        extra = {k: v for k, v in extra.items() if not (k in defaults and v == defaults[k])}
+        return cls(**known, extra={**model.attrs, **extra})
+
+    @property
+    def model(self):
+        """The registered neuron model (toolchain/neurons)."""
+        return neuron_models().get(self.neuron_model, "neuron_model")
 
     def validate(self, where: str = "LIF") -> LIFParams:
         """Raise QsnnError naming ``where`` and the attribute if any value is out of range."""
@@ -147,29 +184,31 @@ class LIFParams:
             ("leak_mode", self.leak_mode, ("none", "shift", "beta")),
             ("rounding", self.rounding, ("floor", "nearest", "stochastic")),
             ("reset", self.reset, ("subtract", "zero")),
-            ("neuron_model", self.neuron_model, ("lif", "cubalif")),
         )
         for name, value, allowed in checks:
             if value not in allowed:
                 raise QsnnError(f"{where}: {name}={value!r} is not one of {', '.join(allowed)}")
+        model = neuron_models().get(self.neuron_model, f"{where}: neuron_model")
+        unknown = sorted(set(self.extra) - set(model.attrs))
+        if unknown:
+            raise QsnnError(f"{where}: neuron model {model.name} has no attribute {', '.join(unknown)}")
         if not isinstance(self.input_shift, int) or not 0 <= self.input_shift <= MAX_INPUT_SHIFT:
             raise QsnnError(f"{where}: input_shift={self.input_shift!r} is out of range; use 0..{MAX_INPUT_SHIFT}")
         if self.leak_mode == "shift" and not 1 <= self.leak_shift <= 31:
             raise QsnnError(f"{where}: leak_shift={self.leak_shift} is out of range; use 1..31")
-        cuba = self.neuron_model == "cubalif"
         f = self.beta_frac_bits
-        if (self.leak_mode == "beta" or cuba) and not 1 <= f <= 16:
-            raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
-        decays = (("beta_int", self.beta_int, self.leak_mode == "beta"), ("alpha_int", self.alpha_int, cuba))
-        for name, value, used in decays:
-            if used and not 0 <= value <= (1 << f):
-                raise QsnnError(f"{where}: {name}={value} is out of range; use 0..{1 << f}")
-        if cuba and self.rounding == "stochastic" and 2 * f + self.input_shift > 32:
-            raise QsnnError(
-                f"{where}: stochastic rounding of a CubaLIF takes 2 x beta_frac_bits + input_shift bits of one "
-                f"32-bit hash; {2 * f + self.input_shift} is too many (lower beta_frac_bits)"
-            )
+        if self.leak_mode == "beta":
+            if not 1 <= f <= 16:
+                raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
+            if not 0 <= self.beta_int <= (1 << f):
+                raise QsnnError(f"{where}: beta_int={self.beta_int} is out of range; use 0..{1 << f}")
+        model.validate(self, where)
         return self
+
+    def attrs(self) -> dict:
+        """The flat attributes (QONNX node, golden.npz header): the fields and the model's own."""
+        out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        return out | dict(self.extra)
 
     @property
     def v_min(self) -> int:
@@ -180,23 +219,6 @@ class LIFParams:
         return (1 << (self.membrane_bits - 1)) - 1
 
 
-def round_shift(x: np.ndarray, frac_bits: int, rounding: str, r: np.ndarray | None = None):
-    """R(x, F): x / 2^F rounded by floor, nearest (half up) or stochastic (offset r in [0, 2^F))."""
-    if rounding == "floor":
-        return x >> frac_bits
-    if rounding == "nearest":
-        return (x + (1 << (frac_bits - 1))) >> frac_bits
-    return (x + r) >> frac_bits
-
-
-def leak(v: np.ndarray, p: LIFParams, r: np.ndarray | None = None) -> np.ndarray:
-    if p.leak_mode == "none":
-        return v
-    if p.leak_mode == "shift":
-        return v - (v >> p.leak_shift)
-    return round_shift(v * p.beta_int, p.beta_frac_bits, p.rounding, r)
-
-
 def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
     """R(I, k) of every input (N, T, size), k = input_shift; the stochastic offset is the top k bits of the same
     hash as the leak's, fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) >> (32 - k)."""
@@ -204,53 +226,60 @@ def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
     r = None
     if p.rounding == "stochastic":
         r = stochastic_offsets(p.seed, flat.shape[1], flat.shape[2], k, low_bit=32 - k)[None]
-    return round_shift(flat, k, p.rounding, r)
+    return neuron_models().NUMPY.round_shift(flat, k, p.rounding, r)
 
 
 def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
-    """Run the LIF neuron over time. current: (N, T, ...) integers -> spikes (N, T, ...) in {0, 1}.
-
-    ``neuron_model`` "cubalif" puts a synaptic current between the input and the membrane (NIR's CubaLIF, snnTorch's
-    Synaptic): ``J[t] = sat_B(R(J[t-1] * alpha_int, F) + R(I[t], k))``, ``U = sat_B(leak(V[t-1]) + J[t])``, J[-1] = 0;
-    its stochastic offset is bits [F, 2F) of the neuron's hash (the leak takes bits [0, F), the input shift the top k).
+    """Run a layer of ``p.neuron_model`` neurons (toolchain/neurons) over time: current (N, T, ...) integers ->
+    spikes (N, T, ...) in {0, 1} (a non-spiking readout model: its membrane). The input shift R(I, k) comes first,
+    for every model; the model's step then sees one time step, and the hash row of its neurons if stochastic.
 
     With ``return_membrane`` also returns V after each step (N, T, ...), for debugging and readout.
     """
+    model = neuron_models().get(p.neuron_model)
+    ops = neuron_models().NUMPY
     current = np.asarray(current).astype(np.int64)
     n, steps = current.shape[:2]
     flat = current.reshape(n, steps, -1)
     size = flat.shape[2]
     if p.input_shift:
         flat = shift_input(flat, p)
-    offsets = j_offsets = None
-    if p.leak_mode == "beta" and p.rounding == "stochastic":
-        offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits)
-    cuba = p.neuron_model == "cubalif"
-    if cuba and p.rounding == "stochastic":  # bits [F, 2F) of the hash round the current's decay
-        j_offsets = stochastic_offsets(p.seed, steps, size, p.beta_frac_bits, low_bit=p.beta_frac_bits)
-    v = np.zeros((n, size), dtype=np.int64)
-    j = np.zeros((n, size), dtype=np.int64)
-    spikes = np.zeros_like(flat)
+    h = hash_table(p.seed, steps, size).astype(np.int64) if p.rounding == "stochastic" else None
+    state = {name: np.zeros((n, size), dtype=np.int64) for name in model.states}
+    out = np.zeros_like(flat)
     membranes = np.zeros_like(flat) if return_membrane else None
     for t in range(steps):
-        x = flat[:, t]
-        if cuba:  # J = sat_B(R(J * alpha_int, F) + R(I, k)): the synaptic current, then the membrane integrates J
-            r = None if j_offsets is None else j_offsets[t]
-            j = np.clip(round_shift(j * p.alpha_int, p.beta_frac_bits, p.rounding, r) + x, p.v_min, p.v_max)
-            x = j
-        u = np.clip(leak(v, p, None if offsets is None else offsets[t]) + x, p.v_min, p.v_max)
-        fired = u >= p.threshold
-        if p.reset == "subtract":
-            v = np.where(fired, u - p.threshold, u)
-        else:
-            v = np.where(fired, 0, u)
-        spikes[:, t] = fired
+        out[:, t] = model.step(state, flat[:, t], p, None if h is None else h[t], ops)
         if return_membrane:
-            membranes[:, t] = v
-    spikes = spikes.reshape(current.shape)
+            membranes[:, t] = state["membrane"]
+    out = out.reshape(current.shape)
     if return_membrane:
-        return spikes, membranes.reshape(current.shape)
-    return spikes
+        return out, membranes.reshape(current.shape)
+    return out
+
+
+READOUTS = ("count", "membrane", "first-spike")
+
+
+def readout(out, kind: str = "count"):
+    """The last layer's outputs (N, T, ...) -> integer class scores (N, classes); the prediction is their argmax,
+    ties to the lowest index. Numpy arrays or torch tensors (the training network decodes with this same function).
+
+    count:        the spikes summed over the T steps
+    membrane:     V[T-1], the membrane of an LI readout layer after the last step
+    first-spike:  (T - t_first) * (T + 1) + count, t_first the first step with a spike: the earliest spike wins,
+                  ties go to the most spikes; a class that never spikes scores 0
+    """
+    flat = out.reshape(out.shape[0], out.shape[1], -1)
+    if kind == "count":
+        return flat.sum(1)
+    if kind == "membrane":
+        return flat[:, -1]
+    if kind == "first-spike":
+        steps, count = flat.shape[1], flat.sum(1)
+        first = ((flat > 0) * 1).argmax(1)  # the first maximum: the first step with a spike (numpy and torch alike)
+        return (steps - first) * (steps + 1) * (count > 0) + count
+    raise QsnnError(f"readout {kind!r} is not one of {', '.join(READOUTS)}")
 
 
 def exact_matmul(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:
@@ -347,6 +376,7 @@ class GoldenModel:
     input_signed: bool = False
     encoding_seed: int = 1
     meta: dict = field(default_factory=dict)
+    readout: str = "count"  # one of READOUTS; "membrane" needs an LI (non-spiking) last layer
 
     @property
     def n_classes(self) -> int:
@@ -374,15 +404,16 @@ class GoldenModel:
         return encode(x, self.steps, self.encoding, self.input_bits, self.encoding_seed)
 
     def run(self, x: np.ndarray, record: bool = False):
-        """(N, *input_shape) integers -> spike counts (N, classes); with record, also all spikes."""
+        """(N, *input_shape) integers -> class scores (N, classes) by the model's readout (spike counts unless
+        set); with record, also every layer's outputs (spikes; an LI readout layer's membranes)."""
         h = self.encode(x)
         trace = []
         for layer in self.layers:
             h = layer.output(lif(layer.current(h), layer.lif))
             if record:
                 trace.append(h)
-        counts = h.reshape(h.shape[0], self.steps, -1).sum(axis=1)
-        return (counts, trace) if record else counts
+        scores = readout(h, self.readout).astype(np.int64)
+        return (scores, trace) if record else scores
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return np.argmax(self.run(x), axis=1)
@@ -397,10 +428,11 @@ class GoldenModel:
             "input_signed": self.input_signed,
             "encoding_seed": self.encoding_seed,
             "meta": self.meta,
+            "readout": self.readout,
             "layers": [
                 {
                     "kind": l.kind,
-                    "lif": asdict(l.lif),
+                    "lif": l.lif.attrs(),
                     "in_shape": list(l.in_shape),
                     "scale": l.scale,
                     "pool": list(l.pool),
@@ -430,7 +462,7 @@ class GoldenModel:
                         kind=h["kind"],
                         weight=z[f"w{k}"].astype(np.int64),
                         bias=z[f"b{k}"].astype(np.int64),
-                        lif=LIFParams(**h["lif"]).validate(f"layer {k}"),
+                        lif=LIFParams.from_attrs(h["lif"]).validate(f"layer {k}"),
                         in_shape=tuple(h["in_shape"]),
                         scale=h.get("scale", 1.0),
                         pool=tuple(int(v) for v in h.get("pool", (1, 1))),
@@ -446,6 +478,7 @@ class GoldenModel:
                 input_signed=bool(header["input_signed"]),
                 encoding_seed=int(header["encoding_seed"]),
                 meta=header.get("meta", {}),
+                readout=header.get("readout", "count"),
             )
             model.check_shapes()
         except (
@@ -466,6 +499,14 @@ class GoldenModel:
         shape = tuple(self.input_shape)
         if not 1 <= self.steps <= 1024 or not 1 <= self.input_bits <= 32:
             raise ValueError(f"steps={self.steps} or input_bits={self.input_bits} out of range")
+        if self.readout not in READOUTS:
+            raise ValueError(f"readout {self.readout!r} is not one of {', '.join(READOUTS)}")
+        spiking = [layer.lif.model.spiking for layer in self.layers]
+        if not all(spiking[:-1]) or spiking[-1] != (self.readout != "membrane"):
+            raise ValueError(
+                f"readout {self.readout} with neuron models {[layer.lif.neuron_model for layer in self.layers]}: only "
+                "the last layer may be a non-spiking readout (LI), and it must be one exactly for readout membrane"
+            )
         for k, layer in enumerate(self.layers):
             w = layer.weight
             fan_in = int(np.prod(layer.in_shape))

@@ -31,10 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain import neurons
 from toolchain.errors import QsnnError
 
 DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
-SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", "LIF", "IF", "CubaLIF")
+# the neuron nodes: those the registered neuron models import (toolchain/neurons: LIF, IF, CubaLIF)
+NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
+SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", *NIR_NEURONS)
 _NOT_YET = {
     "LI": "a leaky-integrator readout (membrane readout) is not supported yet; end the network with LIF or IF "
     "neurons (the readout is their spike count)",
@@ -246,7 +249,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             s = np.broadcast_to(np.asarray(node.scale, dtype=np.float64).reshape(-1), (pending["weight"].shape[0],))
             pending["weight"] = pending["weight"] * s.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
             pending["bias"] = pending["bias"] * s
-        elif kind in ("LIF", "IF", "CubaLIF"):
+        elif kind in NIR_NEURONS:
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
             n_out = pending["weight"].shape[0]

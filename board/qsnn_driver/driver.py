@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .golden import GoldenModel
+from .golden import GoldenModel, readout
 from .streams import beat_bytes, pack, unpack
 
 
@@ -82,18 +82,21 @@ class SNNAccelerator:
         return pack(beats, s["in_bits"])
 
     def unpack_output(self, data, n) -> np.ndarray:
+        """The output stream -> (N, T, classes): spikes, or an LI readout layer's membrane (``out_bits`` > 1)."""
         s = self.stream
-        spikes = unpack(data.reshape(n, self.model.steps, -1, beat_bytes(s["out_lanes"], 1)), s["out_lanes"], 1, False)
-        return spikes.reshape(n, self.model.steps, -1)
+        bits, lanes = s["out_bits"], s["out_lanes"]
+        outs = unpack(data.reshape(n, self.model.steps, -1, beat_bytes(lanes, bits)), lanes, bits, s["out_signed"])
+        return outs.reshape(n, self.model.steps, -1)
 
     def execute(self, x) -> np.ndarray:
-        """Spike counts (N, classes) for integer inputs x."""
+        """Class scores (N, classes) for integer inputs x: the model's readout (spike counts unless it says
+        otherwise) of the accelerator's output stream, decoded by the golden model's own ``readout``."""
         if self._closed:
             raise DriverError("this SNNAccelerator is closed; create a new one")
         enc = self.encode(x)
         packed = self.pack_input(enc)
         out = self._hw.run(packed, len(enc)) if self._hw else self._emulate(packed, len(enc))
-        return self.unpack_output(out, len(enc)).sum(axis=1)
+        return readout(self.unpack_output(out, len(enc)), self.model.readout)
 
     def predict(self, x) -> np.ndarray:
         return np.argmax(self.execute(x), axis=1)  # ties to the lowest index
@@ -105,8 +108,8 @@ class SNNAccelerator:
         h = enc.reshape((n, self.model.steps) + tuple(self.model.layers[0].in_shape))
         for layer in self.model.layers:
             h = layer.output(_lif(layer.current(h), layer.lif))
-        spikes = h.reshape(n, self.model.steps, -1, s["out_lanes"])
-        return pack(spikes, 1)
+        outs = h.reshape(n, self.model.steps, -1, s["out_lanes"])
+        return pack(outs, s["out_bits"])
 
     # -- checks and figures -----------------------------------------------------------------------------
     def _vectors(self):
@@ -122,7 +125,7 @@ class SNNAccelerator:
         return x, counts, labels
 
     def self_test(self) -> int:
-        """Run the bundled golden vectors; returns the number of samples whose counts differ."""
+        """Run the bundled golden vectors; returns the number of samples whose class scores differ."""
         x, expected, _ = self._vectors()
         return int(np.sum(np.any(self.execute(x) != expected, axis=1)))
 
@@ -247,7 +250,9 @@ def _check_files(folder: Path, manifest: dict) -> None:
 def _check_stream(s, model) -> dict:
     """The stream format must describe this model's input and output (else packing would misread them)."""
     keys = ("in_bits", "in_signed", "in_lanes", "in_features", "out_lanes", "out_features", "steps")
-    if not isinstance(s, dict) or any(not isinstance(s.get(k), (int, bool)) for k in keys):
+    if isinstance(s, dict):
+        s = {"out_bits": 1, "out_signed": False, **s}  # bundles from before readouts: 1-bit spikes
+    if not isinstance(s, dict) or any(not isinstance(s.get(k), (int, bool)) for k in (*keys, "out_bits", "out_signed")):
         raise DriverError(f"the manifest's stream format {s!r} is incomplete; re-create the bundle")
     n_in, n_out = int(np.prod(model.input_shape)), int(np.prod(model.layers[-1].out_shape))
     ok = (
@@ -259,6 +264,7 @@ def _check_stream(s, model) -> dict:
         and s["out_lanes"] >= 1
         and n_in % s["in_lanes"] == 0
         and n_out % s["out_lanes"] == 0
+        and s["out_bits"] == model.layers[-1].lif.model.out_bits(model.layers[-1].lif)
     )
     if not ok:
         raise DriverError(f"the manifest's stream format {s} does not fit the bundled model; re-create the bundle")
@@ -320,7 +326,8 @@ class _PynqBackend:
         self.timeout_s = timeout_s
         self.buffers = {}  # batch size -> (input buffer, output buffer)
         s = manifest["stream"]
-        self.out_bytes_per_sample = s["steps"] * (s["out_features"] // s["out_lanes"]) * beat_bytes(s["out_lanes"], 1)
+        beat = beat_bytes(s["out_lanes"], s.get("out_bits", 1))
+        self.out_bytes_per_sample = s["steps"] * (s["out_features"] // s["out_lanes"]) * beat
         self.overlay = pynq.Overlay(str(bit))
         try:
             self.idma, self.odma = self.overlay.idma0, self.overlay.odma0

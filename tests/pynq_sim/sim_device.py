@@ -145,13 +145,13 @@ class SimDevice(Device):
         else:
             for layer in model.layers:
                 h = lif(layer.current(h), layer.lif)
-        out = pack(h.reshape(n, s["steps"], -1, s["out_lanes"]), 1)
+        out = pack(h.reshape(n, s["steps"], -1, s["out_lanes"]), s.get("out_bits", 1))
         self._write_ddr(self._addr(ODMA), out.tobytes())
         self.regs[IDMA][CTRL] = self.regs[ODMA][CTRL] = 0x6  # done | idle
         self.runs += 1
 
     def _rtl(self, x):
-        """The compiled RTL harness of the build (Verilator): int64 inputs in, spikes out."""
+        """The compiled RTL harness of the build (Verilator): int64 inputs in, int64 outputs (spikes) out."""
         import subprocess
         import tempfile
 
@@ -165,7 +165,7 @@ class SimDevice(Device):
                 capture_output=True,
             )
             self.rtl_runs = getattr(self, "rtl_runs", 0) + 1
-            return np.frombuffer(fout.read_bytes(), np.uint8).reshape(x.shape[0], x.shape[1], -1).astype(np.int64)
+            return np.frombuffer(fout.read_bytes(), "<i8").reshape(x.shape[0], x.shape[1], -1).astype(np.int64)
 
 
 def install(bundle) -> SimDevice:

@@ -1,15 +1,16 @@
 """The QONNX ``LIF`` op (domain ``toolchain.custom_op``): fixed-point leaky integrate-and-fire neurons.
 
 Input 0 ``x``: synaptic input, shape (N, T, C) or (N, T, ..., C), float32 holding ``input_scale * I``
-with I integer; output 0: spikes of the same shape, 0.0 / 1.0. With ``frame_steps`` T > 0 the input is a
-batch of frames (F, ..., C) instead, T consecutive frames per sample (conv graphs, one frame per step).
+with I integer; output 0: spikes of the same shape, 0.0 / 1.0 (a readout model, LI: its integer membrane).
+With ``frame_steps`` T > 0 the input is a batch of frames (F, ..., C) instead, T consecutive frames per sample
+(conv graphs, one frame per step).
 For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0..T-1 of each sample:
 
     I[t]  = round(x[t] / input_scale)
+    the update of the neuron model ``neuron_model`` names (toolchain/neurons); "lif", DESIGN.md's, is:
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
     U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
-            neuron_model "cubalif": J[t] = sat_B(R(J[t-1] * alpha_int, beta_frac_bits) + R(I[t], k)) replaces R(I[t], k)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
 
@@ -25,6 +26,7 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.base import CustomOp
 
+from toolchain import neurons
 from toolchain.errors import QsnnError
 from toolchain.golden import LIFParams, lif
 
@@ -39,8 +41,9 @@ LIF_ATTRS = {
     "seed": ("i", False, 0),
     "reset": ("s", False, "subtract", {"subtract", "zero"}),
     "input_shift": ("i", False, 0),
-    "neuron_model": ("s", False, "lif", {"lif", "cubalif"}),
-    "alpha_int": ("i", False, 0),
+    "neuron_model": ("s", False, "lif", set(neurons.names())),
+    # each registered model's own attributes (CubaLIF's alpha_int, ...): toolchain/neurons
+    **{k: ("i", False, d) for m in neurons.REGISTRY.values() for k, d in m.attrs.items()},
     "input_scale": ("f", False, 1.0),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
     # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)
@@ -60,7 +63,14 @@ def read_lif_params(op: CustomOp) -> LIFParams:
         except AssertionError:
             allowed = sorted(op.get_nodeattr_allowed_values(name))
             raise QsnnError(f"{where}: attribute {name} is not one of {', '.join(allowed)}") from None
-    return LIFParams(**values).validate(where)
+    model = neurons.get(values["neuron_model"], f"{where}: neuron_model")
+    other = {k for m in neurons.REGISTRY.values() for k in m.attrs} - set(model.attrs)
+    return LIFParams.from_attrs({k: v for k, v in values.items() if k not in other}).validate(where)
+
+
+def output_datatype(p: LIFParams) -> DataType:
+    """BINARY spikes, or the INT<B> membrane of a readout model (LI)."""
+    return DataType["BINARY"] if p.model.spiking else DataType[f"INT{p.membrane_bits}"]
 
 
 def recover_integers(x: np.ndarray, scale: float, where: str) -> np.ndarray:
@@ -112,7 +122,7 @@ class LIF(CustomOp):
         return helper.make_node("Relu", [node.input[0]], [node.output[0]])
 
     def infer_node_datatype(self, model):
-        model.set_tensor_datatype(self.onnx_node.output[0], DataType["BINARY"])
+        model.set_tensor_datatype(self.onnx_node.output[0], output_datatype(read_lif_params(self)))
 
     def execute_node(self, context, graph):
         node = self.onnx_node

@@ -5,10 +5,10 @@
 Weights are stored densely at Bw bits (``nonzero_weights`` is reported beside for pruned nets).
 Neuron parameters k, per layer of n neurons with membrane width B:
   - bias:      n values at B bits (it is added into the membrane, so it never needs more)
-  - membrane:  n values at B bits (the state V), twice for CubaLIF neurons (V and the synaptic current J)
+  - membrane:  n values at B bits per state word of the neuron model (LIF: V; CubaLIF: V and the current J)
   - threshold: 1 value at B bits (one integer threshold per layer)
-  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none' (and CubaLIF's
-               alpha_int at F + 1 bits)
+  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none', and the model's
+               own (``param_bits``: CubaLIF's alpha_int at F + 1 bits)
 The float baseline M_0 stores every one of these at 32 bits.
 """
 
@@ -25,7 +25,9 @@ def footprint(
     layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8, nonzero_weights=None, neuron_model="lif"
 ):
     """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. Returns a dict of bit counts."""
-    cuba = neuron_model == "cubalif"
+    from toolchain import neurons
+
+    model = neurons.get(neuron_model, "--neuron")
     bw = FLOAT_BITS if weight_bits is None else weight_bits
     bn = FLOAT_BITS if membrane_bits is None else membrane_bits
     bl = FLOAT_BITS if membrane_bits is None and leak != "none" else leak_bits(leak, beta_frac_bits)
@@ -34,9 +36,11 @@ def footprint(
     parts = {
         "weights": n_w * bw,
         "bias": n_n * bn,
-        "membrane": n_n * bn * (2 if cuba else 1),
+        "membrane": n_n * bn * len(model.states),
         "threshold": len(layers) * bn,
-        "leak": len(layers) * (bl + ((FLOAT_BITS if membrane_bits is None else beta_frac_bits + 1) if cuba else 0)),
+        # the model's own per-layer parameters (CubaLIF's alpha_int): FLOAT_BITS each in the float baseline
+        "leak": len(layers)
+        * (bl + (FLOAT_BITS * len(model.attrs) if membrane_bits is None else model.param_bits(beta_frac_bits))),
     }
     total = sum(parts.values())
     float_total = (

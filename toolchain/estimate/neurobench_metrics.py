@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from toolchain.errors import QsnnError
-from toolchain.golden import GoldenModel, lif
+from toolchain.golden import GoldenModel, lif, readout
 
 SAMPLES = 1000  # test samples measured (the metrics are per-sample averages)
 BATCH = 100
@@ -51,8 +51,8 @@ class _Conv(nn.Conv2d):
         return F.conv2d(x.double(), self.weight.double(), self.bias.double())
 
 
-class _LIF(nn.Module):
-    """The golden model's neuron update of one layer, as an activation module NeuroBench hooks."""
+class _Neurons(nn.Module):
+    """The golden model's neuron update of one layer."""
 
     def __init__(self, params):
         super().__init__()
@@ -63,8 +63,16 @@ class _LIF(nn.Module):
         return torch.from_numpy(np.asarray(spikes, dtype=np.float64))
 
 
+class _LIF(_Neurons):
+    """A spiking layer: an activation module NeuroBench hooks."""
+
+
+class _Readout(_Neurons):
+    """An LI readout layer (``--readout membrane``): its membrane is no activation, so NeuroBench does not hook it."""
+
+
 class GoldenMirror(nn.Module):
-    """The golden model as a PyTorch module NeuroBench can hook: encoded input (N, T, *shape) -> counts (N, C)."""
+    """The golden model as a PyTorch module NeuroBench can hook: encoded input (N, T, *shape) -> scores (N, C)."""
 
     def __init__(self, golden: GoldenModel):
         super().__init__()
@@ -73,7 +81,9 @@ class GoldenMirror(nn.Module):
             _Dense(layer.weight, layer.bias) if layer.kind == "dense" else _Conv(layer.weight, layer.bias)
             for layer in golden.layers
         )
-        self.neurons = nn.ModuleList(_LIF(layer.lif) for layer in golden.layers)
+        self.neurons = nn.ModuleList(
+            (_LIF if layer.lif.model.spiking else _Readout)(layer.lif) for layer in golden.layers
+        )
 
     def forward(self, x):
         h = x.double()
@@ -86,7 +96,7 @@ class GoldenMirror(nn.Module):
                 current = syn(flat.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
             spikes = neuron(current.reshape((n, steps, *layer.neuron_shape)))
             h = torch.from_numpy(np.asarray(layer.output(spikes.numpy()), dtype=np.float64))
-        return h.reshape(n, steps, -1).sum(dim=1)
+        return readout(h.reshape(n, steps, -1), self.golden.readout)
 
 
 def measure(golden: GoldenModel, x: np.ndarray, y: np.ndarray, samples: int = SAMPLES) -> dict:

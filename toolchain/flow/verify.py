@@ -1,4 +1,5 @@
-"""The verification ladder during a build: each level's spike counts against the golden model.
+"""The verification ladder during a build: each level's class scores (the run's readout of the last layer's
+outputs: spike counts, final membrane or first spike) against the golden model's.
 
 Levels: ``qonnx`` (2: the exported graph through qonnx's execute_onnx), ``finn_hw`` (3: the FINN HW
 graph, each HW op's Python execution), ``hls_csim`` (4: LIF nodes in g++ C-simulation, FINN's MVAU in
@@ -20,8 +21,7 @@ from tqdm.auto import tqdm
 
 from toolchain.custom_op.lif import frame_steps
 from toolchain.errors import QsnnError
-from toolchain.export import readout
-from toolchain.golden import GoldenModel
+from toolchain.golden import GoldenModel, readout
 
 BATCH = 120
 BATCHED_ATTRS = ("numInputVectors", "inShape", "outShape")
@@ -36,7 +36,7 @@ NOTES = {
 
 @functools.lru_cache(maxsize=4)
 def test_vectors(run_dir: str, samples: int | None, stamp: int):
-    """(encoded inputs (N, T, ...), golden counts (N, classes)) of a run's test set, computed once per
+    """(encoded inputs (N, T, ...), golden scores (N, classes), the readout) of a run's test set, computed once per
     process and golden model (``stamp``: golden.npz's mtime, so a retrained run is reloaded): every
     ladder level of a build compares against the same arrays (read-only)."""
     from toolchain.data import load_dataset
@@ -46,14 +46,14 @@ def test_vectors(run_dir: str, samples: int | None, stamp: int):
     ds = load_dataset(run_cfg.data)
     golden = GoldenModel.load(Path(run_dir) / "golden.npz")
     x = ds.x_test if samples is None else ds.x_test[:samples]
-    return golden.encode(x), golden.run(x)
+    return golden.encode(x), golden.run(x), golden.readout
 
 
 def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
-    """(samples whose spike counts differ from the golden model's, samples checked)."""
+    """(samples whose class scores differ from the golden model's, samples checked)."""
     stamp = (Path(run_dir) / "golden.npz").stat().st_mtime_ns
-    x, expected = test_vectors(str(run_dir), samples, stamp)
-    got = spike_counts(model, x, desc)
+    x, expected, kind = test_vectors(str(run_dir), samples, stamp)
+    got = spike_counts(model, x, desc, kind)
     return int(np.sum(np.any(got != expected, axis=1))), int(len(x))
 
 
@@ -83,8 +83,8 @@ def with_batch(model, n: int):
     return m
 
 
-def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
-    """Execute the graph over all inputs in batches; returns spike counts (N, classes)."""
+def spike_counts(model, x_encoded: np.ndarray, desc: str, kind: str = "count") -> np.ndarray:
+    """Execute the graph over all inputs in batches; returns the class scores (N, classes) by readout ``kind``."""
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     in_shape = model.get_tensor_shape(iname)
     steps = x_encoded.shape[1]
@@ -102,7 +102,7 @@ def spike_counts(model, x_encoded: np.ndarray, desc: str) -> np.ndarray:
             batched[rows] = with_batch(model, rows)
         x = chunk.reshape((rows, *in_shape[1:])).astype(np.float32)
         out = execute_frames(batched[rows], x) if frames else execute_onnx(batched[rows], {iname: x})[oname]
-        counts.append(readout(out.reshape(n, steps, -1)))
+        counts.append(readout(np.rint(out).astype(np.int64).reshape(n, steps, -1), kind))
     return np.concatenate(counts)
 
 
@@ -185,9 +185,9 @@ def rtl_level(model, cfg, state) -> dict:
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     binary = build(Path(state["rtl_dir"]), net)
     stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
-    x, expected = test_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
-    spikes, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))
-    counts = spikes.sum(axis=1)
+    x, expected, kind = test_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
+    outputs, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))
+    counts = readout(outputs, kind)
     bad = int(np.sum(np.any(counts != expected, axis=1)))
     # the same vectors without stalls: the cycles the hardware needs when the streams never wait
     _, free = run(binary, net, x.reshape(len(x), net["steps"], -1), in_stall=0, out_stall=0)

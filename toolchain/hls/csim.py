@@ -142,7 +142,7 @@ class LayerSpec:
     @property
     def ap_int_max_w(self) -> int:
         """ap_int's width limit for this layer's streams (the headers' default, 1024, unless wider)."""
-        return max(1024, self.pe * self.in_bits)
+        return max(1024, self.pe * self.in_bits, self.pe * self.params.model.out_bits(self.params))
 
     def context(self) -> dict:
         p = self.params
@@ -159,11 +159,14 @@ class LayerSpec:
             "steps": self.steps,
             "membrane_bits": p.membrane_bits,
             "in_bits": self.in_bits,
+            "out_bits": p.model.out_bits(p),
             "wide_bits": wide,
             "threshold": p.threshold,
             "input_shift": p.input_shift,
-            "cuba": p.neuron_model == "cubalif",
-            "alpha_int": p.alpha_int,
+            "neuron_model": p.neuron_model,
+            "neuron_header": neuron_header(p.model),
+            "neuron_struct": p.model.hls_struct,
+            "neuron_constants": p.model.hls_constants(p),
             "leak": {"none": "LEAK_NONE", "shift": "LEAK_SHIFT", "beta": "LEAK_BETA"}[p.leak_mode],
             "leak_shift": p.leak_shift,
             "beta_int": p.beta_int,
@@ -180,11 +183,27 @@ class LayerSpec:
         }
 
 
+def neuron_header(model) -> str:
+    """The file name a neuron model's HLS update (hls_templates/neurons/<header>) takes beside the kernel."""
+    return f"neuron_{model.hls_header}"
+
+
+def kernel_sources(specs: list[LayerSpec]) -> dict[str, str]:
+    """The kernel (lif.hpp) and the update headers of the layers' neuron models: {file name: text}."""
+    sources = {"lif.hpp": (template_dir() / "lif.hpp").read_text()}
+    for spec in specs:
+        model = spec.params.model
+        if not model.hls_header:
+            raise QsnnError(f"LIF layer {spec.name}: neuron model {model.name} has no HLS update; use another model")
+        sources[neuron_header(model)] = (template_dir() / "neurons" / model.hls_header).read_text()
+    return sources
+
+
 def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
-    """Render each layer's config header, the kernel and the C-sim driver into ``folder``."""
+    """Render each layer's config header, the kernel, its models' updates and the C-sim driver into ``folder``."""
     folder = Path(folder)
     sources = {f"{s.name}_config.hpp": render("lif_config.hpp.j2", **s.validate().context()) for s in specs}
-    sources["lif.hpp"] = (template_dir() / "lif.hpp").read_text()
+    sources.update(kernel_sources(specs))
     sources["lif_csim.cpp"] = render(
         "lif_csim.cpp.j2", names=[s.name for s in specs], ap_int_max_w=max(s.ap_int_max_w for s in specs)
     )
@@ -237,7 +256,8 @@ def compile_folder(folder: Path, compiler: str | None = None, cache: Path | None
 
 
 def run_csim(binary: Path, layer: int, current: np.ndarray) -> np.ndarray:
-    """Stream (N, T, C) integer accumulators through layer ``layer`` of the simulator -> spikes."""
+    """Stream (N, T, C) integer accumulators through layer ``layer`` of the simulator -> its outputs (N, T, C):
+    spikes, or a readout model's membrane."""
     current = np.ascontiguousarray(current, dtype="<i8")
     verified_binary(Path(binary))
     with tempfile.TemporaryDirectory() as d:
@@ -251,4 +271,4 @@ def run_csim(binary: Path, layer: int, current: np.ndarray) -> np.ndarray:
                 f"LIF C-simulation {binary.name} layer {layer} failed with code {r.returncode}: "
                 f"{r.stderr.strip() or 'stream size mismatch'}"
             )
-        return np.frombuffer(fout.read_bytes(), dtype=np.uint8).reshape(current.shape).astype(np.int64)
+        return np.frombuffer(fout.read_bytes(), dtype="<i8").reshape(current.shape).astype(np.int64)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain import neurons
 from toolchain.golden import LIFParams, lif
 from toolchain.hls.csim import LayerSpec, compile_csim, run_csim
 
@@ -37,6 +38,7 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
     for k, (b, (leak, rounding, reset)) in enumerate(matrix(widths)):
         hi = (1 << (b - 1)) - 1
         frac = int(rng.integers(1, 13))
+        model = neurons.get(neurons.names()[(k // 2) % len(neurons.names())])  # every model, pairs of configs
         p = LIFParams(
             membrane_bits=b,
             threshold=int(rng.integers(1, hi + 1)),
@@ -48,8 +50,8 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
             seed=int(rng.integers(0, 2**32)),
             reset=reset,
             input_shift=int(rng.integers(1, 7)) if (k + k // 18) % 3 == 0 else 0,  # membrane unit: 2^k acc. units
-            neuron_model="cubalif" if k % 4 < 2 else "lif",  # half of them with a synaptic current
-            alpha_int=int(rng.integers(0, (1 << frac) + 1)),
+            neuron_model=model.name,
+            extra=model.sample_attrs(rng, frac),
         )
         # odd configurations are conv-like: 4 pixels of 6 channels, one bias per channel, PE 3
         channels, pe, bias_channels = (24, 3, 6) if k % 2 else (5, 1, 5)

@@ -57,7 +57,7 @@ def write_lif_testbench(op, model, folder: Path, part: str, clk_ns: float, seed:
     x[0] = hi  # saturate upwards
     if lo < 0:
         x[1] = lo  # and downwards
-    expected = lif(x + spec.neuron_bias(), spec.params).astype(np.uint8)
+    expected = np.ascontiguousarray(lif(x + spec.neuron_bias(), spec.params), dtype="<i8")
     (folder / "tb_in.bin").write_bytes(np.ascontiguousarray(x, dtype="<i8").tobytes())
     (folder / "tb_expected.bin").write_bytes(expected.tobytes())
     ctx = dict(name=spec.name, samples=TB_SAMPLES, part=part, clk_ns=f"{clk_ns:.3f}")

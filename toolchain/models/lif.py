@@ -1,27 +1,25 @@
-"""QuantLIF: a leaky integrate-and-fire layer whose state and parameters are quantized.
+"""QuantLIF: a layer of neurons whose state and parameters are quantized, for training.
 
-One step function serves three modes:
+The update is the neuron model's own ``step`` (toolchain/neurons), written once over an ``ops`` object; three modes:
 
-- float (the unquantized baseline): real-valued membrane, ``leak(V) = beta * V``, no saturation;
-- QAT (float tensors holding integers): the DESIGN.md integer neuron, with straight-through
-  estimators for floor/round and a fast-sigmoid surrogate gradient for the spike;
-- integer (int64 tensors): the same neuron computed exactly, which must equal ``toolchain.golden``.
+- float (the unquantized baseline): the model's ``float_step``, real parameters, no saturation;
+- QAT (float tensors holding integers): the integer update with straight-through estimators for floor/round and
+  a fast-sigmoid surrogate gradient for the spike (``TorchOps``);
+- integer (int64 tensors): the integer update exactly, the golden model's arithmetic on tensors.
 
 In the quantized modes the membrane is counted in units of ``s * 2^k`` (``s`` the real value of one unit of
 the synaptic integer I, ``k`` the membrane shift, 0 unless ``--membrane-shift`` is set), so
-``theta_int = R(theta / (s 2^k))`` and ``V_real = s 2^k V``:
-
-    L = leak(V[t-1]);  U = sat_B(L + R(I[t], k));  s[t] = U >= theta;  V[t] = U - theta*s[t] (or 0 if zero-reset)
+``theta_int = R(theta / (s 2^k))`` and ``V_real = s 2^k V``; the model's step then sees R(I[t], k).
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from toolchain.golden import MAX_INPUT_SHIFT, LIFParams, hash_table, stochastic_offsets
+from toolchain import neurons
+from toolchain.golden import MAX_INPUT_SHIFT, LIFParams, hash_table
+from toolchain.neurons import quantize_scalar
 
 SURROGATE_SLOPE = 5.0
 
@@ -60,19 +58,34 @@ def round_shift(x, frac_bits: int, rounding: str, r=None):
     return shr(x + r, frac_bits)
 
 
-def quantize_scalar(value: float, rounding: str, seed: int) -> int:
-    """Round one real parameter (threshold, beta) to an integer by the run's rounding scheme.
+class TorchOps:
+    """The neuron models' arithmetic on tensors (toolchain/neurons): exact on int64 tensors; on float tensors
+    holding integers (QAT) straight-through rounding and the surrogate spike. ``dtype``: the tensors' dtype."""
 
-    stochastic: one seeded draw, rounding up with probability equal to the fractional part.
-    """
-    lo = math.floor(value)
-    frac = value - lo
-    if rounding == "floor" or frac == 0.0:
-        return int(lo)
-    if rounding == "nearest":
-        return int(math.floor(value + 0.5))
-    u = int(hash_table(seed, 1, 1)[0, 0]) / 2.0**32
-    return int(lo + (1 if u < frac else 0))
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.clipped = 0  # updates where sat_B clipped (counted when ``count`` is set)
+        self.count = False
+
+    round_shift = staticmethod(round_shift)
+    shr = staticmethod(shr)
+
+    def clip(self, x, lo, hi):
+        if self.count:
+            self.clipped += int(((x < lo) | (x > hi)).sum())
+        return torch.clamp(x, lo, hi)
+
+    def fire(self, u, threshold):
+        if u.dtype.is_floating_point:
+            return _Spike.apply((u - threshold) / threshold)
+        return (u >= threshold).to(u.dtype)
+
+    def bits(self, h, low: int, n: int):
+        return ((h >> low) & ((1 << n) - 1)).to(self.dtype)
+
+    @staticmethod
+    def zeros_like(x):
+        return torch.zeros_like(x)
 
 
 def real_beta(neuron) -> float:
@@ -81,25 +94,28 @@ def real_beta(neuron) -> float:
 
 
 class QuantLIF(nn.Module):
-    """LIF neurons over (N, T, ...) synaptic input; parameters quantized from real values.
+    """A layer of neurons of the configured model (toolchain/neurons) over (N, T, ...) synaptic input;
+    parameters quantized from real values. The integer update is the model's own ``step``, the golden model's.
 
     Args:
-        neuron: NeuronConfig (threshold, leak, beta, beta_frac_bits, leak_shift, reset).
+        neuron: NeuronConfig (model, threshold, leak, beta, beta_frac_bits, leak_shift, reset, alpha).
+        model: the neuron model's name if not ``neuron.model`` (the LI readout layer of ``--readout membrane``).
         membrane_bits: signed membrane width B, or None for the float baseline.
         rounding: floor | nearest | stochastic, for theta/beta quantization and the leak product.
         seed: seed of the stochastic-rounding hash for this layer.
     """
 
-    def __init__(self, neuron, membrane_bits: int | None, rounding: str, seed: int, membrane_shift=0):
+    def __init__(self, neuron, membrane_bits: int | None, rounding: str, seed: int, membrane_shift=0, model=None):
         super().__init__()
         self.neuron = neuron
+        self.model = neurons.get(model or neuron.model, "--neuron")  # ``model``: another than neuron.model (LI)
         self.membrane_bits = membrane_bits
         self.membrane_shift = membrane_shift  # k, or "auto": the least k whose threshold fits the membrane
         self.rounding = rounding
         self.seed = seed
         self.threshold_clamped = False
         self.threshold_overflow = False
-        self._offsets = {}
+        self._hashes = {}
 
     def params(self, scale: float) -> LIFParams:
         """Integer parameters at accumulator scale ``scale``.
@@ -110,6 +126,8 @@ class QuantLIF(nn.Module):
         n, b = self.neuron, self.membrane_bits
         k = self.shift(scale)
         theta = quantize_scalar(n.threshold / (scale * 2.0**k), self.rounding, self.seed ^ 0x5EED)
+        if not self.model.spiking:
+            theta = 1  # a readout (LI) has no threshold; 1 keeps the field in range
         v_max = (1 << (b - 1)) - 1
         self.threshold_clamped = theta > v_max
         self.threshold_overflow = theta > v_max
@@ -118,9 +136,6 @@ class QuantLIF(nn.Module):
         theta = min(theta, v_max)
         one = 1 << n.beta_frac_bits
         beta_int = min(quantize_scalar(n.beta * one, self.rounding, self.seed ^ 0xBE7A), one) if n.leak == "beta" else 0
-        alpha_int = 0
-        if n.model == "cubalif":
-            alpha_int = min(quantize_scalar(n.alpha * one, self.rounding, self.seed ^ 0xA1FA), one)
         return LIFParams(
             membrane_bits=b,
             threshold=theta,
@@ -132,8 +147,8 @@ class QuantLIF(nn.Module):
             seed=self.seed,
             reset=n.reset,
             input_shift=k,
-            neuron_model=n.model,
-            alpha_int=alpha_int,
+            neuron_model=self.model.name,
+            extra=self.model.quantize(n, self.rounding, self.seed),
         )
 
     def shift(self, scale: float) -> int:
@@ -144,13 +159,12 @@ class QuantLIF(nn.Module):
         units = max(1, round(self.neuron.threshold / scale))
         return min(MAX_INPUT_SHIFT, max(0, units.bit_length() + 2 - self.membrane_bits))
 
-    def offsets(self, p: LIFParams, steps: int, size: int, device, frac_bits: int, low_bit: int = 0):
-        """golden.stochastic_offsets as a cached tensor (the leak's: bits [0, F); the current's: [F, 2F); the
-        input shift's: the top k)."""
-        key = (p.seed, steps, size, frac_bits, low_bit)
-        if key not in self._offsets:
-            self._offsets[key] = torch.from_numpy(stochastic_offsets(p.seed, steps, size, frac_bits, low_bit))
-        return self._offsets[key].to(device)
+    def hashes(self, p: LIFParams, steps: int, size: int, device):
+        """golden.hash_table as a cached int64 tensor (T, size): the models take their rounding offsets' bits."""
+        key = (p.seed, steps, size)
+        if key not in self._hashes:
+            self._hashes[key] = torch.from_numpy(hash_table(p.seed, steps, size).astype("int64"))
+        return self._hashes[key].to(device)
 
     def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
         """current: (N, T, ...) synaptic input (accumulator units when quantized) -> spikes.
@@ -162,64 +176,21 @@ class QuantLIF(nn.Module):
         p = self.params(scale)
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
-        table = (shape[1], flat.shape[2], current.device)  # steps, neurons, device of the offset tables
-        offsets = None
-        if p.leak_mode == "beta" and p.rounding == "stochastic":
-            offsets = self.offsets(p, *table, p.beta_frac_bits).to(current.dtype)
+        ops = TorchOps(current.dtype)
+        h = self.hashes(p, shape[1], flat.shape[2], current.device) if p.rounding == "stochastic" else None
         if p.input_shift:
-            r = None
-            if p.rounding == "stochastic":
-                r = self.offsets(p, *table, p.input_shift, 32 - p.input_shift).to(current.dtype)
+            r = None if h is None else ops.bits(h, 32 - p.input_shift, p.input_shift)
             flat = round_shift(flat, p.input_shift, p.rounding, r)
-        cuba = p.neuron_model == "cubalif"
-        j_offsets = None
-        if cuba and p.rounding == "stochastic":
-            j_offsets = self.offsets(p, *table, p.beta_frac_bits, p.beta_frac_bits).to(current.dtype)
-        v = torch.zeros_like(flat[:, 0])
-        j = torch.zeros_like(flat[:, 0])
-        spikes, clipped = [], 0
-        for t in range(shape[1]):
-            x = flat[:, t]
-            if cuba:  # J = sat_B(R(J * alpha_int, F) + R(I, k))
-                r = None if j_offsets is None else j_offsets[t]
-                j = torch.clamp(round_shift(j * p.alpha_int, p.beta_frac_bits, p.rounding, r) + x, p.v_min, p.v_max)
-                x = j
-            raw = self._leak(v, p, None if offsets is None else offsets[t]) + x
-            u = torch.clamp(raw, p.v_min, p.v_max)
-            if saturation:
-                clipped += int(((raw < p.v_min) | (raw > p.v_max)).sum())
-            if u.dtype.is_floating_point:
-                s = _Spike.apply((u - p.threshold) / p.threshold)
-            else:
-                s = (u >= p.threshold).to(u.dtype)
-            v = u - p.threshold * s if p.reset == "subtract" else u * (1 - s)
-            spikes.append(s)
-        out = torch.stack(spikes, dim=1).reshape(shape)
-        return (out, clipped / max(1, flat.numel())) if saturation else out
-
-    @staticmethod
-    def _leak(v, p: LIFParams, r):
-        if p.leak_mode == "none":
-            return v
-        if p.leak_mode == "shift":
-            return v - shr(v, p.leak_shift)
-        return round_shift(v * p.beta_int, p.beta_frac_bits, p.rounding, r)
+        state = {name: torch.zeros_like(flat[:, 0]) for name in p.model.states}
+        ops.count = saturation
+        out = [p.model.step(state, flat[:, t], p, None if h is None else h[t], ops) for t in range(shape[1])]
+        out = torch.stack(out, dim=1).reshape(shape)
+        return (out, ops.clipped / max(1, flat.numel())) if saturation else out
 
     def _forward_float(self, current):
-        n = self.neuron
-        beta = real_beta(n)
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
-        v = torch.zeros_like(flat[:, 0])
-        j = torch.zeros_like(flat[:, 0])
-        spikes = []
-        for t in range(shape[1]):
-            x = flat[:, t]
-            if n.model == "cubalif":
-                j = n.alpha * j + x
-                x = j
-            u = beta * v + x
-            s = _Spike.apply((u - n.threshold) / n.threshold)
-            v = u - n.threshold * s if n.reset == "subtract" else u * (1 - s)
-            spikes.append(s)
-        return torch.stack(spikes, dim=1).reshape(shape)
+        state = {name: torch.zeros_like(flat[:, 0]) for name in self.model.states}
+        beta = real_beta(self.neuron)
+        out = [self.model.float_step(state, flat[:, t], self.neuron, beta, _Spike.apply) for t in range(shape[1])]
+        return torch.stack(out, dim=1).reshape(shape)

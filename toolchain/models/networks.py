@@ -16,7 +16,7 @@ from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 
 from toolchain.errors import QsnnError
-from toolchain.golden import GoldenModel, Layer
+from toolchain.golden import GoldenModel, Layer, readout
 from toolchain.models.lif import QuantLIF, floor_ste
 from toolchain.models.quant import weight_quant_kwargs
 
@@ -111,7 +111,8 @@ def max_pool(h: torch.Tensor, pool) -> torch.Tensor:
 
 
 class SpikingNet(nn.Module):
-    """Synapse + QuantLIF layers; output: per-class spike counts over T steps (N, classes).
+    """Synapse + QuantLIF layers; output: per-class scores by the readout (N, classes): spike counts over T steps,
+    an LI classifier's final membrane (``--readout membrane``) or the first spike (``--readout first-spike``).
 
     Conv networks: conv layers (k x k on images (H, W, C); 1 x k on sequences (L, C), held as (1, L, C)), each
     followed by LIF neurons and a max-pool of their spikes, then the dense layers ``fc`` and the classifier.
@@ -150,7 +151,10 @@ class SpikingNet(nn.Module):
                     first_scale if k == 0 else 1.0,
                 )
             )
-            self.neurons.append(QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k, q.membrane_shift))
+            readout = k == len(specs) - 1 and cfg.model.readout == "membrane"  # the classifier is an LI layer
+            self.neurons.append(
+                QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k, q.membrane_shift, "li" if readout else None)
+            )
 
     @staticmethod
     def _layer_specs(model, shape, n_classes):
@@ -184,9 +188,13 @@ class SpikingNet(nn.Module):
         return self.synapses[0].quantized
 
     def forward(self, x: torch.Tensor, integer: bool = False, record: bool = False):
-        """x: (N, T, *shape) encoded integer input (float or int64) -> counts (N, classes).
+        """x: (N, T, *shape) encoded integer input (float or int64) -> class scores (N, classes).
 
-        ``integer=True`` runs the exact int64 model (eval-mode quantizers), which equals the golden model.
+        Scores are ``golden.readout`` of the last layer's outputs (spike counts, final membrane, first spike), the
+        golden model's; a membrane readout is scaled to real units (accumulator scale x 2^k) unless ``integer``.
+        In training, first-spike scores are the spikes weighted by (T - t) / T: differentiable, and largest for
+        the earliest spikes. ``integer=True`` runs the exact int64 model (eval-mode quantizers), which equals the
+        golden model.
         """
         if integer and self.training:
             raise QsnnError(
@@ -203,8 +211,21 @@ class SpikingNet(nn.Module):
                 h = max_pool(h, pool)
             if record:
                 trace.append(h)
-        counts = h.reshape(h.shape[0], h.shape[1], -1).sum(dim=1)
-        return (counts, trace) if record else counts
+        scores = self.scores(h, integer)
+        return (scores, trace) if record else scores
+
+    def scores(self, h, integer: bool):
+        """The readout of the last layer's outputs h (N, T, classes)."""
+        kind = self.cfg.model.readout
+        if kind == "membrane" and not integer:
+            syn, lif = self.synapses[-1], self.neurons[-1]
+            unit = syn.scale * 2.0 ** lif.shift(syn.scale) if self.quantized else 1.0
+            return readout(h, kind) * unit
+        if kind == "first-spike" and self.training:
+            steps = h.shape[1]
+            weight = (steps - torch.arange(steps, dtype=h.dtype, device=h.device)) / steps
+            return (h.reshape(h.shape[0], steps, -1) * weight[None, :, None]).sum(dim=1)
+        return readout(h, kind)
 
     def _forward_relu(self, x, record):
         """The non-spiking reference: the input averaged over T (the integer input itself under direct
@@ -239,5 +260,13 @@ class SpikingNet(nn.Module):
             layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool)))
         d = self.cfg.data
         return GoldenModel(
-            layers, self.shape, d.steps, d.encoding, input_bits, input_signed, d.encoding_seed, meta=dict(meta or {})
+            layers,
+            self.shape,
+            d.steps,
+            d.encoding,
+            input_bits,
+            input_signed,
+            d.encoding_seed,
+            meta=dict(meta or {}),
+            readout=self.cfg.model.readout,
         )

@@ -55,7 +55,14 @@ def lif_context(spec: LayerSpec) -> dict:
     nf = spec.channels // spec.pe
     # one ROM word per beat: a per-channel (conv) bias is repeated over the pixels (the RTL ROM is per neuron)
     b = spec.neuron_bias().reshape(nf, spec.pe)
+    neuron_parameters = p.model.rtl_parameters(p)
+    if neuron_parameters is None:
+        raise QsnnError(
+            f"LIF layer {spec.name}: the RTL core (rtl_templates/lif) has no neuron model {p.neuron_model}; "
+            "build it with --backend hls"
+        )
     return {
+        "neuron_parameters": neuron_parameters,
         **ctx,
         "in_signed": int(spec.in_signed),
         "nf_bits": _bits(nf),
@@ -142,7 +149,7 @@ def write_layer(node, model, folder: Path, event: bool = False) -> dict:
         spec = op.layer_spec(model.get_initializer(node.input[1]))
         write_text(folder / f"{node.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
         core = CORES["lif"]
-        in_w, out_w = spec.pe * spec.in_bits, spec.pe
+        in_w, out_w = spec.pe * spec.in_bits, spec.pe * spec.params.model.out_bits(spec.params)
     elif node.op_type.startswith("MVAU"):
         spec = synapse_spec(node, model, event)
         write_text(folder / f"{node.name}.v", render("synapse/synapse_layer.v.j2", **spec.context()))
@@ -163,7 +170,7 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
             raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
     write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
-    idt = first.get_input_datatype(0)
+    idt, odt = first.get_input_datatype(0), last.get_output_datatype()
     net = {
         "top": top,
         "layers": layers,
@@ -174,6 +181,8 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
         "in_lanes": int(first.get_nodeattr("SIMD")),
         "in_bits": idt.bitwidth(),
         "out_lanes": int(last.get_nodeattr("PE")),
+        "out_bits": odt.bitwidth(),
+        "out_signed": int(odt.signed()),
         "event": bool(event),
     }
     write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
@@ -187,7 +196,8 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / f"{spec.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
     write_text(folder / CORES["lif"].name, CORES["lif"].read_text())
-    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe}]
+    out_bits = spec.params.model.out_bits(spec.params)
+    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * out_bits}]
     write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
     net = {
         "top": top,
@@ -199,6 +209,8 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
         "in_lanes": spec.pe,
         "in_bits": spec.in_bits,
         "out_lanes": spec.pe,
+        "out_bits": out_bits,
+        "out_signed": int(out_bits > 1),
         "event": False,
     }
     write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))

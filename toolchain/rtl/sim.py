@@ -75,7 +75,8 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
 
 
 def run(binary: Path, net: dict, x: np.ndarray, seed: int = 1, in_stall: int = 20, out_stall: int = 20):
-    """Stream encoded inputs (N, T, F) through the simulated network -> (spikes (N, T, C), cycle stats)."""
+    """Stream encoded inputs (N, T, F) through the simulated network -> (outputs (N, T, C): spikes, or an LI
+    readout's membranes; cycle stats)."""
     x = np.ascontiguousarray(np.asarray(x, dtype="<i8").reshape(len(x), net["steps"], net["features"]))
     with tempfile.TemporaryDirectory() as d:
         fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
@@ -87,6 +88,6 @@ def run(binary: Path, net: dict, x: np.ndarray, seed: int = 1, in_stall: int = 2
         )
         if r.returncode != 0:
             raise QsnnError(f"RTL simulation {binary} failed with code {r.returncode} ({r.stderr.strip()[-300:]})")
-        y = np.frombuffer(fout.read_bytes(), dtype=np.uint8).reshape(len(x), net["steps"], net["classes"])
+        y = np.frombuffer(fout.read_bytes(), dtype="<i8").reshape(len(x), net["steps"], net["classes"])
     stats = json.loads(r.stdout.strip().splitlines()[-1])
     return y.astype(np.int64), stats

@@ -5,8 +5,9 @@
 //   leak: none V | shift V - (V >>> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC)
 //   R: floor (x >>> F) | nearest ((x + 2^(F-1)) >>> F) | stochastic ((x + r) >>> F),
 //      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (i = nf*PE + p); the input shift's r is its top k bits
+// OUT_BITS = B: the LI readout (toolchain/neurons/li.py): V[t] = sat_B(leak(V[t-1]) + x), streamed out, no spike.
 // Streams (AXI-Stream, valid/ready): in  = PE lanes of IN_BITS accumulators, lane p in bits [p*IN_BITS +: IN_BITS];
-//                                    out = PE spikes, lane p in bit p. One beat per cycle (II = 1), full backpressure.
+//                                    out = PE spikes, lane p in bit p (LI: PE membranes of OUT_BITS bits each). One beat per cycle (II = 1), full backpressure.
 // A sample is STEPS frames of CHANNELS / PE beats; the membrane state is not read at t = 0 (cleared per sample).
 // The per-neuron bias lives in a ROM outside this core (bias_addr -> bias_data one cycle later), so the
 // generated wrapper owns the constants (read when bias_en, like the membrane). MEM_STYLE: "registers", "distributed" (LUTRAM) or "block" (BRAM).
@@ -23,6 +24,7 @@ module qsnn_lif #(
     parameter integer INPUT_SHIFT = 0,  // k: U = sat_B(L + R(I + bias, k)), the membrane in 2^k accumulator units
     parameter integer CUBA = 0,  // 1: CubaLIF, a synaptic current J = sat_B(R(J * ALPHA_INT, BETA_FRAC) + input)
     parameter integer ALPHA_INT = 0,
+    parameter integer OUT_BITS = 1,  // 1: spikes; B: an LI readout (no threshold, no reset) streams its membrane
     parameter integer LEAK = 2,  // 0 none, 1 shift, 2 beta
     parameter integer LEAK_SHIFT = 4,
     parameter integer BETA_INT = 240,
@@ -40,7 +42,7 @@ module qsnn_lif #(
     input wire [PE*IN_BITS-1:0] in_tdata,
     input wire in_tvalid,
     output wire in_tready,
-    output reg [PE-1:0] out_tdata,
+    output reg [PE*OUT_BITS-1:0] out_tdata,
     output reg out_tvalid,
     input wire out_tready,
     output wire bias_en,
@@ -118,8 +120,8 @@ module qsnn_lif #(
   end
 
   wire [PE*B-1:0] v_prev_all = byp ? byp_data : mem_rd;
-  wire [PE-1:0] spikes;
-  always @(posedge clk) if (fire) out_tdata <= spikes;
+  wire [PE*OUT_BITS-1:0] outs;
+  always @(posedge clk) if (fire) out_tdata <= outs;
 
   // -- per-lane neuron update (combinational from stage 1) ------------------------------------------------
   genvar p;
@@ -207,9 +209,15 @@ module qsnn_lif #(
       end
       wire signed [WIDE-1:0] u_raw = leaked + drive;
       wire signed [WIDE-1:0] u = (u_raw < lo) ? lo : ((u_raw > hi) ? hi : u_raw);
-      assign spikes[p] = (u >= THRESHOLD);
-      wire signed [WIDE-1:0] vn = spikes[p] ? ((RESET == 0) ? u - THRESHOLD : {WIDE{1'b0}}) : u;
-      assign v_next_all[p*B+:B] = vn[B-1:0];
+      if (OUT_BITS == 1) begin : spiking
+        wire spike = (u >= THRESHOLD);
+        assign outs[p] = spike;
+        wire signed [WIDE-1:0] vn = spike ? ((RESET == 0) ? u - THRESHOLD : {WIDE{1'b0}}) : u;
+        assign v_next_all[p*B+:B] = vn[B-1:0];
+      end else begin : readout  // LI: V = U, streamed out
+        assign outs[p*OUT_BITS+:OUT_BITS] = u[OUT_BITS-1:0];
+        assign v_next_all[p*B+:B] = u[B-1:0];
+      end
     end
   endgenerate
 endmodule

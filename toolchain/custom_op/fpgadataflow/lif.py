@@ -20,7 +20,9 @@ Estimates (documented formulas, not vendor numbers; per PE lane unless said othe
   bias ROM            = C * Bb bits, same rule (constants; LUTs as ROM: ceil(C/PE / 64) * PE*Bb)
   datapath LUTs       = add (B) + saturate (B + 2) + threshold compare (ceil(B/2), constant operand)
                         + reset (B) + leak: shift B; beta (popcount(beta_int) - 1) * (B + F) shift-add
-                        adders (constant coefficient, no DSP); stochastic +F for the offset add
+                        adders (constant coefficient, no DSP); stochastic +F for the offset add;
+                        + the neuron model's own term (``lut_per_lane``, toolchain/neurons)
+  state               = one membrane-shaped memory per state word of the model (CubaLIF: V and J)
   stochastic hash     = fmix32 needs two 32x32 constant products: 3 DSP48 each -> 6 DSP per lane
   control             = 40 LUTs (time-step and neuron counters, clear logic)
   FF                  = PE * (2 * B + 8) pipeline registers (+ membrane bits when held in registers)
@@ -35,7 +37,7 @@ from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from onnx import helper
 from qonnx.core.datatype import DataType
 
-from toolchain.custom_op.lif import LIF_ATTRS, by_sample
+from toolchain.custom_op.lif import LIF_ATTRS, by_sample, output_datatype
 from toolchain.errors import QsnnError
 from toolchain.estimate.storage import LUTRAM_DEPTH, bram18_count, memory_style
 from toolchain.golden import LIFParams, lif
@@ -57,7 +59,6 @@ class LIF(HWCustomOp):
                 "numInputVectors": ("ints", False, [1, 1]),  # [N, T]
                 "inputDataType": ("s", True, ""),
                 "biasDataType": ("s", False, "INT32"),
-                "outputDataType": ("s", False, "BINARY"),
                 "membrane_style": ("s", False, "auto", {"auto", "registers", "lutram", "bram"}),
             }
         )
@@ -126,7 +127,7 @@ class LIF(HWCustomOp):
         return DataType[self.get_nodeattr("biasDataType" if ind == 1 else "inputDataType")]
 
     def get_output_datatype(self, ind=0):
-        return DataType["BINARY"]
+        return output_datatype(self.lif_params())
 
     def get_instream_width(self, ind=0):
         if ind == 1:
@@ -134,7 +135,7 @@ class LIF(HWCustomOp):
         return self.get_input_datatype(ind).bitwidth() * self.pe
 
     def get_outstream_width(self, ind=0):
-        return self.pe
+        return self.pe * self.get_output_datatype().bitwidth()
 
     def get_number_output_values(self):
         return int(np.prod(self.get_folded_output_shape()[:-1]))
@@ -148,7 +149,7 @@ class LIF(HWCustomOp):
         idt = model.get_tensor_datatype(node.input[0])
         if idt.is_integer():
             self.set_nodeattr("inputDataType", idt.name)
-        model.set_tensor_datatype(node.output[0], DataType["BINARY"])
+        model.set_tensor_datatype(node.output[0], self.get_output_datatype())
 
     def verify_node(self):
         info = []
@@ -199,13 +200,12 @@ class LIF(HWCustomOp):
         return memory_style(width, self.neurons // self.pe, self.get_nodeattr("membrane_style"))
 
     def storage(self):
-        """[(name, width, depth, style)] for the membrane state and the bias ROM."""
+        """[(name, width, depth, style)] for the neuron model's state words (the membrane, CubaLIF's current, ...)
+        and the bias ROM."""
         depth, bias_w = self.neurons // self.pe, self.pe * self._bias_bits()
         bias_depth = self.channels // self.pe
         p = self.lif_params()
-        state = [("membrane", self.pe * p.membrane_bits, depth, self.membrane_style())]
-        if p.neuron_model == "cubalif":  # the synaptic current: a second state memory of the same shape
-            state.append(("current", self.pe * p.membrane_bits, depth, self.membrane_style()))
+        state = [(name, self.pe * p.membrane_bits, depth, self.membrane_style()) for name in p.model.states]
         return state + [("bias", bias_w, bias_depth, memory_style(bias_w, bias_depth))]
 
     def bram_estimation(self, fpgapart=None):
@@ -221,18 +221,16 @@ class LIF(HWCustomOp):
             lane += max(0, bin(p.beta_int).count("1") - 1) * (b + f)
             if p.rounding != "floor":
                 lane += f
-        if p.neuron_model == "cubalif":  # the current's decay product, its rounding, add and saturation
-            lane += max(0, bin(p.alpha_int).count("1") - 1) * (b + f) + (f if p.rounding != "floor" else 0) + 2 * b
+        lane += p.model.lut_per_lane(p)
         luts = self.pe * lane + CONTROL_LUTS
         for name, w, d, style in self.storage():
             if style == "lutram":
-                luts += math.ceil(d / LUTRAM_DEPTH) * w * (2 if name in ("membrane", "current") else 1)
+                luts += math.ceil(d / LUTRAM_DEPTH) * w * (1 if name == "bias" else 2)
         return luts
 
     def dsp_estimation(self, fpgapart=None):
         p = self.lif_params()
-        hashed = p.rounding == "stochastic" and (p.leak_mode == "beta" or p.neuron_model == "cubalif")
-        return 6 * self.pe if hashed else 0
+        return 6 * self.pe if p.rounding == "stochastic" and p.model.hash_bits(p) else 0
 
     def ff_estimation(self):
         b = self.lif_params().membrane_bits

@@ -40,7 +40,7 @@ class LIF_rtl(ProjectRTLBackend, LIF, RTLBackend):  # noqa: N801 - FINN's naming
         p = self.lif_params()
         width = max(p.membrane_bits, self.get_input_datatype(0).bitwidth())
         lane = self.LUT_PER_MEMBRANE_BIT * width
-        lane += self.LUT_PER_CURRENT_BIT * p.membrane_bits if p.neuron_model == "cubalif" else 0
+        lane += self.LUT_PER_CURRENT_BIT * p.membrane_bits * (len(p.model.states) - 1)
         lane += self.LUT_SHIFT_LEAK if p.leak_mode == "shift" else 0
         lane += self.LUT_STOCHASTIC if (p.leak_mode == "beta" and p.rounding == "stochastic") else 0
         return self.pe * lane + self.LUT_CONTROL
@@ -49,7 +49,7 @@ class LIF_rtl(ProjectRTLBackend, LIF, RTLBackend):  # noqa: N801 - FINN's naming
         import math
 
         p = self.lif_params()
-        products = (p.leak_mode == "beta") + (p.neuron_model == "cubalif")  # beta's, and the current's alpha
+        products = (p.leak_mode == "beta") + (len(p.model.states) - 1)  # beta's, and the current's alpha
         if not products:
             return 0
         lane = products * math.ceil((p.membrane_bits + p.beta_frac_bits + 3) / 25)

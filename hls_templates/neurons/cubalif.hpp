@@ -1,0 +1,27 @@
+// qsnn-pynq neuron model "cubalif" (toolchain/neurons/cubalif.py): a LIF driven by a synaptic current J.
+//   J[t] = sat_B(R(J[t-1] * ALPHA_INT, BETA_FRAC_BITS) + x), stochastic offset bits [F, 2F) of the hash
+//   then the LIF step with J[t] in place of x
+#ifndef QSNN_NEURON_CUBALIF_HPP
+#define QSNN_NEURON_CUBALIF_HPP
+
+#include "lif.hpp"
+
+namespace qsnn {
+
+template <typename Cfg>
+struct CubaLIFNeuron {
+  static constexpr unsigned STATES = 2;  // V, J
+
+  static bool update(typename Cfg::membrane_t s[STATES], const typename Fixed<Cfg>::wide_t x,
+                     const ap_uint<32> h) {
+#pragma HLS INLINE
+    typedef Fixed<Cfg> F;
+    const typename F::wide_t j = F::saturate(F::decay(s[1], Cfg::ALPHA_INT, h >> Cfg::BETA_FRAC_BITS) + x);
+    s[1] = typename Cfg::membrane_t(j);
+    return F::integrate_and_fire(s[0], j, h);
+  }
+};
+
+}  // namespace qsnn
+
+#endif  // QSNN_NEURON_CUBALIF_HPP

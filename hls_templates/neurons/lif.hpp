@@ -1,0 +1,24 @@
+// qsnn-pynq neuron model "lif" (toolchain/neurons/lif.py): DESIGN.md's LIF, IF with LEAK_NONE.
+//   U = sat_B(leak(V[t-1]) + x);  s = U >= THRESHOLD;  V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else
+//   U
+#ifndef QSNN_NEURON_LIF_HPP
+#define QSNN_NEURON_LIF_HPP
+
+#include "lif.hpp"
+
+namespace qsnn {
+
+template <typename Cfg>
+struct LIFNeuron {
+  static constexpr unsigned STATES = 1;  // V
+
+  static bool update(typename Cfg::membrane_t s[STATES], const typename Fixed<Cfg>::wide_t x,
+                     const ap_uint<32> h) {
+#pragma HLS INLINE
+    return Fixed<Cfg>::integrate_and_fire(s[0], x, h);
+  }
+};
+
+}  // namespace qsnn
+
+#endif  // QSNN_NEURON_LIF_HPP
