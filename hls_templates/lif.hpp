@@ -32,6 +32,13 @@ inline ap_uint<32> fmix32(ap_uint<32> h) {
   return h;
 }
 
+/// A neuron's threshold and leak: the layer's constants, or its channel's entries of the per-neuron ROMs.
+template <typename Cfg>
+struct Params {
+  long long threshold;
+  long long beta;
+};
+
 /// DESIGN.md's fixed-point pieces every neuron model is built from (hls_templates/neurons/<model>.hpp).
 /// \tparam Cfg layer configuration (see lif_layer)
 template <typename Cfg>
@@ -62,12 +69,12 @@ struct Fixed {
     return x;
   }
 
-  /// leak(V): none V | shift V - (V >> LEAK_SHIFT) | beta R(V * BETA_INT, F), offset bits [0, F) of h
-  static wide_t leak(const state_t v, const ap_uint<32> h) {
+  /// leak(V): none V | shift V - (V >> LEAK_SHIFT) | beta R(V * beta, F), offset bits [0, F) of h
+  static wide_t leak(const state_t v, const ap_uint<32> h, const long long beta) {
 #pragma HLS INLINE
     if (Cfg::LEAK == LEAK_NONE) return wide_t(v);
     if (Cfg::LEAK == LEAK_SHIFT) return wide_t(v) - wide_t(v >> Cfg::LEAK_SHIFT);
-    return decay(v, Cfg::BETA_INT, h);
+    return decay(v, beta, h);
   }
 
   /// R(I, INPUT_SHIFT): the membrane counts 2^INPUT_SHIFT accumulator units; stochastic offset the top k bits
@@ -85,14 +92,15 @@ struct Fixed {
     return input;
   }
 
-  /// The membrane step every spiking model ends with: U = sat_B(leak(V) + drive); s = U >= THRESHOLD;
-  /// V = U - THRESHOLD (subtract) | 0 (zero) if s, else U. Returns s and writes V.
-  static bool integrate_and_fire(state_t &v, const wide_t drive, const ap_uint<32> h) {
+  /// The membrane step every spiking model ends with: U = sat_B(leak(V) + drive); s = U >= threshold;
+  /// V = U - threshold (subtract) | 0 (zero) if s, else U. Returns s and writes V.
+  static bool integrate_and_fire(state_t &v, const wide_t drive, const ap_uint<32> h,
+                                 const Params<Cfg> &prm) {
 #pragma HLS INLINE
-    const wide_t u = saturate(leak(v, h) + drive);
-    const bool spike = u >= wide_t(Cfg::THRESHOLD);
+    const wide_t u = saturate(leak(v, h, prm.beta) + drive);
+    const bool spike = u >= wide_t(prm.threshold);
     if (spike) {
-      v = (Cfg::RESET == RESET_SUBTRACT) ? state_t(u - wide_t(Cfg::THRESHOLD)) : state_t(0);
+      v = (Cfg::RESET == RESET_SUBTRACT) ? state_t(u - wide_t(prm.threshold)) : state_t(0);
     } else {
       v = state_t(u);
     }
@@ -125,7 +133,8 @@ inline long long lane_value(const ap_uint<Cfg::PE * Cfg::OUT_BITS> &beat, unsign
 /// \tparam Cfg configuration struct with
 ///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS,
 ///   WIDE_BITS, THRESHOLD, INPUT_SHIFT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS,
-///   ROUNDING (Rounding), RESET (ResetMode), SEED, the neuron model's own constants; typedefs in_t
+///   ROUNDING (Rounding), RESET (ResetMode), SEED, PER_NEURON_THRESHOLD / PER_NEURON_BETA with
+///   threshold_rom(row, lane) / beta_rom(row, lane), the neuron model's own constants; typedefs in_t
 ///   (ap_int/ap_uint of IN_BITS), bias_t, membrane_t (ap_int<MEMBRANE_BITS>), neuron (the model's struct,
 ///   with STATES and bool update(membrane_t s[STATES], wide input, ap_uint<32> hash)).
 /// \param in     PE accumulators per beat
@@ -172,7 +181,11 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
           for (unsigned k = 0; k < S; k++) s[k] = (t == 0) ? typename Cfg::membrane_t(0) : state[k][nf][p];
           const typename Fixed<Cfg>::wide_t input = Fixed<Cfg>::shift_input(
               typename Fixed<Cfg>::wide_t(x) + typename Fixed<Cfg>::wide_t(bias[bf][p]), h);
-          const typename Fixed<Cfg>::wide_t y = neuron::update(s, input, h);  // a spike (0/1) or a membrane
+          Params<Cfg> prm;  // per-neuron values come from the channel's ROM row, like the bias
+          prm.threshold = Cfg::PER_NEURON_THRESHOLD ? Cfg::threshold_rom(bf, p) : Cfg::THRESHOLD;
+          prm.beta = Cfg::PER_NEURON_BETA ? Cfg::beta_rom(bf, p) : Cfg::BETA_INT;
+          const typename Fixed<Cfg>::wide_t y =
+              neuron::update(s, input, h, prm);  // a spike (0/1) or a membrane
           outs.range((p + 1) * Cfg::OUT_BITS - 1, p * Cfg::OUT_BITS) = y.range(Cfg::OUT_BITS - 1, 0);
           for (unsigned k = 0; k < S; k++) state[k][nf][p] = s[k];
         }

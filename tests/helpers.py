@@ -38,10 +38,11 @@ def random_net(
     shape=(4, 4, 1),
     n_classes=5,
     threshold=0.05,
+    readout="count",
 ):
     """A seeded random network in eval mode with mostly positive biases, so every layer spikes."""
     cfg = RunConfig()
-    cfg.model.arch, cfg.model.hidden = arch, hidden
+    cfg.model.arch, cfg.model.hidden, cfg.model.readout = arch, hidden, readout
     cfg.quant.weight_bits, cfg.quant.membrane_bits, cfg.quant.rounding = weight_bits, membrane_bits, rounding
     cfg.neuron.leak, cfg.neuron.reset, cfg.neuron.threshold = leak, reset, threshold
     cfg.data.steps, cfg.data.encoding = steps, encoding

@@ -151,6 +151,12 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
         "between the synapse and the membrane); default lif",
     )
     g.add_argument("--alpha", type=float, default=0.5, help="cubalif: the synaptic current's decay (default 0.5)")
+    g.add_argument(
+        "--per-neuron",
+        action="store_true",
+        help="learn a threshold and a beta per neuron (per channel of a conv layer), starting from --threshold and "
+        "--beta; the hardware holds them in ROMs beside the bias (default: one of each per network)",
+    )
     g.add_argument("--threshold", type=float, default=0.5, help="real-valued threshold (default 0.5)")
     g.add_argument("--leak", default="beta", help="none | shift | beta (default beta)")
     g.add_argument("--beta", type=float, default=0.9375, help="decay for --leak beta (default 0.9375)")
@@ -221,6 +227,7 @@ def config_from_args(a, weight_bits=None, **override):
             reset=v["reset"],
             model=v["neuron"],
             alpha=v["alpha"],
+            per_neuron=v["per_neuron"],
         ),
         train=TrainConfig(
             epochs=v["epochs"],

@@ -88,6 +88,7 @@ class NeuronConfig:
     neuron_seed: int = 7  # seed of the stochastic-rounding hash (DESIGN.md)
     model: str = "lif"  # lif | cubalif (a synaptic current J decaying by alpha between the synapse and the membrane)
     alpha: float = 0.5  # cubalif: J <- alpha J + I (alpha_int = R(alpha 2^F), the beta's F)
+    per_neuron: bool = False  # learn threshold and beta per neuron (per channel of a conv layer), not per network
 
 
 @dataclass

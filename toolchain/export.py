@@ -36,6 +36,8 @@ class _LIFSymbolic(torch.autograd.Function):
     def symbolic(g, x, attrs):
         kw = {}
         for k, v in attrs.items():
+            if isinstance(v, list) and not v:
+                continue  # an empty per-neuron vector is the attribute's default
             kw[f"{k}_{'s' if isinstance(v, str) else 'f' if isinstance(v, float) else 'i'}"] = v
         out = g.op(f"{LIF_DOMAIN}::LIF", x, **kw)
         out.setType(x.type())  # spikes have the input's shape

@@ -21,6 +21,7 @@ dense layer after a conv layer takes its input flattened in (H, W, C) order.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import zipfile
@@ -142,6 +143,9 @@ class LIFParams:
     input_shift: int = 0
     neuron_model: str = "lif"
     extra: dict = field(default_factory=dict)
+    # per-neuron values (one per channel: a conv layer's pixels share their channel's), or () for the scalar above
+    thresholds: tuple = ()
+    beta_ints: tuple = ()
 
     def __getattr__(self, name):  # only called for names that are not fields: the model's own attributes
         extra = self.__dict__.get("extra")
@@ -156,6 +160,9 @@ class LIFParams:
         any other unknown one is kept, so that validate() refuses it by name."""
         fields = cls.__dataclass_fields__
         known = {k: v for k, v in values.items() if k in fields and k != "extra"}
+        for k in ("thresholds", "beta_ints"):  # lists in JSON, repeated ints in ONNX
+            if k in known:
+                known[k] = tuple(int(v) for v in known[k])
         extra = {**values.get("extra", {}), **{k: v for k, v in values.items() if k not in fields}}
         models = neuron_models()
         model = models.get(known.get("neuron_model", "lif"), "neuron_model")
@@ -174,12 +181,13 @@ class LIFParams:
         if not isinstance(b, int) or not 2 <= b <= 32:
             raise QsnnError(f"{where}: membrane_bits={b!r} is out of range; use 2..32")
         hi = (1 << (b - 1)) - 1
-        if not 1 <= self.threshold <= hi:
-            raise QsnnError(
-                f"{where}: threshold={self.threshold} does not fit a {b}-bit membrane (1..{hi}); "
-                f"raise membrane_bits to at least {max(2, int(self.threshold).bit_length() + 1)} "
-                "or lower the threshold"
-            )
+        for theta in self.thresholds or (self.threshold,):
+            if not isinstance(theta, int) or not 1 <= theta <= hi:
+                raise QsnnError(
+                    f"{where}: threshold={theta} does not fit a {b}-bit membrane (1..{hi}); "
+                    f"raise membrane_bits to at least {max(2, int(theta).bit_length() + 1)} "
+                    "or lower the threshold"
+                )
         checks = (
             ("leak_mode", self.leak_mode, ("none", "shift", "beta")),
             ("rounding", self.rounding, ("floor", "nearest", "stochastic")),
@@ -200,15 +208,41 @@ class LIFParams:
         if self.leak_mode == "beta":
             if not 1 <= f <= 16:
                 raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
-            if not 0 <= self.beta_int <= (1 << f):
-                raise QsnnError(f"{where}: beta_int={self.beta_int} is out of range; use 0..{1 << f}")
+            for beta in self.beta_ints or (self.beta_int,):
+                if not isinstance(beta, int) or not 0 <= beta <= (1 << f):
+                    raise QsnnError(f"{where}: beta_int={beta} is out of range; use 0..{1 << f}")
+        elif self.beta_ints:
+            raise QsnnError(f"{where}: beta_ints are per-neuron decays of leak_mode beta, not {self.leak_mode}")
         model.validate(self, where)
         return self
 
     def attrs(self) -> dict:
         """The flat attributes (QONNX node, golden.npz header): the fields and the model's own."""
         out = {k: v for k, v in asdict(self).items() if k != "extra"}
+        out.update(thresholds=[int(v) for v in self.thresholds], beta_ints=[int(v) for v in self.beta_ints])
         return out | dict(self.extra)
+
+    @property
+    def per_neuron(self) -> bool:
+        return bool(self.thresholds or self.beta_ints)
+
+    def channels_ok(self, channels: int) -> bool:
+        """Whether the per-neuron vectors have one value per channel of a layer of ``channels`` channels."""
+        return all(len(v) in (0, channels) for v in (self.thresholds, self.beta_ints))
+
+    def expanded(self, size: int, const=np.asarray) -> LIFParams:
+        """A copy for running ``size`` neurons: per-neuron threshold and beta_int as vectors over the neurons
+        (channel c of a conv layer's channels-last pixels at i mod C), made by ``const`` (numpy, or a tensor
+        maker for training); unchanged without per-neuron values."""
+        if not self.per_neuron:
+            return self
+        out = copy.copy(self)
+        for name, vec in (("threshold", self.thresholds), ("beta_int", self.beta_ints)):
+            if vec:
+                if size % len(vec):
+                    raise QsnnError(f"{len(vec)} per-neuron {name} values do not tile a layer of {size} neurons")
+                setattr(out, name, const(np.tile(np.asarray(vec, dtype=np.int64), size // len(vec))))
+        return out
 
     @property
     def v_min(self) -> int:
@@ -245,6 +279,7 @@ def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     if p.input_shift:
         flat = shift_input(flat, p)
     h = hash_table(p.seed, steps, size).astype(np.int64) if p.rounding == "stochastic" else None
+    p = p.expanded(size)
     state = {name: np.zeros((n, size), dtype=np.int64) for name in model.states}
     out = np.zeros_like(flat)
     membranes = np.zeros_like(flat) if return_membrane else None

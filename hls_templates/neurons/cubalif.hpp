@@ -13,12 +13,12 @@ struct CubaLIFNeuron {
   static constexpr unsigned STATES = 2;  // V, J
 
   static bool update(typename Cfg::membrane_t s[STATES], const typename Fixed<Cfg>::wide_t x,
-                     const ap_uint<32> h) {
+                     const ap_uint<32> h, const Params<Cfg> &prm) {
 #pragma HLS INLINE
     typedef Fixed<Cfg> F;
     const typename F::wide_t j = F::saturate(F::decay(s[1], Cfg::ALPHA_INT, h >> Cfg::BETA_FRAC_BITS) + x);
     s[1] = typename Cfg::membrane_t(j);
-    return F::integrate_and_fire(s[0], j, h);
+    return F::integrate_and_fire(s[0], j, h, prm);
   }
 };
 

@@ -13,10 +13,11 @@ struct LINeuron {
   static constexpr unsigned STATES = 1;  // V
 
   static typename Fixed<Cfg>::wide_t update(typename Cfg::membrane_t s[STATES],
-                                            const typename Fixed<Cfg>::wide_t x, const ap_uint<32> h) {
+                                            const typename Fixed<Cfg>::wide_t x, const ap_uint<32> h,
+                                            const Params<Cfg> &prm) {
 #pragma HLS INLINE
     typedef Fixed<Cfg> F;
-    s[0] = typename Cfg::membrane_t(F::saturate(F::leak(s[0], h) + x));
+    s[0] = typename Cfg::membrane_t(F::saturate(F::leak(s[0], h, prm.beta) + x));
     return s[0];
   }
 };

@@ -13,9 +13,9 @@ struct LIFNeuron {
   static constexpr unsigned STATES = 1;  // V
 
   static bool update(typename Cfg::membrane_t s[STATES], const typename Fixed<Cfg>::wide_t x,
-                     const ap_uint<32> h) {
+                     const ap_uint<32> h, const Params<Cfg> &prm) {
 #pragma HLS INLINE
-    return Fixed<Cfg>::integrate_and_fire(s[0], x, h);
+    return Fixed<Cfg>::integrate_and_fire(s[0], x, h, prm);
   }
 };
 

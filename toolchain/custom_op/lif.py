@@ -10,6 +10,7 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
     the update of the neuron model ``neuron_model`` names (toolchain/neurons); "lif", DESIGN.md's, is:
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
+            (threshold and beta_int per neuron: thresholds[c], beta_ints[c] of the neuron's channel c, if given)
     U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
@@ -42,6 +43,9 @@ LIF_ATTRS = {
     "reset": ("s", False, "subtract", {"subtract", "zero"}),
     "input_shift": ("i", False, 0),
     "neuron_model": ("s", False, "lif", set(neurons.names())),
+    # per-neuron threshold and beta_int, one per channel (empty: the scalar attributes above, for every neuron)
+    "thresholds": ("ints", False, []),
+    "beta_ints": ("ints", False, []),
     # each registered model's own attributes (CubaLIF's alpha_int, ...): toolchain/neurons
     **{k: ("i", False, d) for m in neurons.REGISTRY.values() for k, d in m.attrs.items()},
     "input_scale": ("f", False, 1.0),

@@ -6,8 +6,8 @@ Weights are stored densely at Bw bits (``nonzero_weights`` is reported beside fo
 Neuron parameters k, per layer of n neurons with membrane width B:
   - bias:      n values at B bits (it is added into the membrane, so it never needs more)
   - membrane:  n values at B bits per state word of the neuron model (LIF: V; CubaLIF: V and the current J)
-  - threshold: 1 value at B bits (one integer threshold per layer)
-  - leak:      1 value per layer: beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none', and the model's
+  - threshold: 1 value at B bits (one integer threshold per layer), or one per channel (``--per-neuron``)
+  - leak:      1 value per layer (or per channel with ``--per-neuron``): beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none', and the model's
                own (``param_bits``: CubaLIF's alpha_int at F + 1 bits)
 The float baseline M_0 stores every one of these at 32 bits.
 """
@@ -22,9 +22,17 @@ def leak_bits(leak: str, beta_frac_bits: int) -> int:
 
 
 def footprint(
-    layers, weight_bits, membrane_bits, leak="beta", beta_frac_bits=8, nonzero_weights=None, neuron_model="lif"
+    layers,
+    weight_bits,
+    membrane_bits,
+    leak="beta",
+    beta_frac_bits=8,
+    nonzero_weights=None,
+    neuron_model="lif",
+    per_neuron=None,
 ):
-    """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. Returns a dict of bit counts."""
+    """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. ``per_neuron``: the number of channels of
+    each layer holding its own threshold and beta (None: one of each per layer). Returns a dict of bit counts."""
     from toolchain import neurons
 
     model = neurons.get(neuron_model, "--neuron")
@@ -33,18 +41,21 @@ def footprint(
     bl = FLOAT_BITS if membrane_bits is None and leak != "none" else leak_bits(leak, beta_frac_bits)
     n_w = sum(w for w, _ in layers)
     n_n = sum(n for _, n in layers)
+    n_p = sum(per_neuron) if per_neuron else len(layers)  # threshold and leak values
     parts = {
         "weights": n_w * bw,
         "bias": n_n * bn,
         "membrane": n_n * bn * len(model.states),
-        "threshold": len(layers) * bn,
+        "threshold": n_p * bn,
         # the model's own per-layer parameters (CubaLIF's alpha_int): FLOAT_BITS each in the float baseline
-        "leak": len(layers)
-        * (bl + (FLOAT_BITS * len(model.attrs) if membrane_bits is None else model.param_bits(beta_frac_bits))),
+        "leak": n_p * bl
+        + len(layers) * (FLOAT_BITS * len(model.attrs) if membrane_bits is None else model.param_bits(beta_frac_bits)),
     }
     total = sum(parts.values())
     float_total = (
-        footprint(layers, None, None, leak, beta_frac_bits, neuron_model=neuron_model)["memory_bits"]
+        footprint(layers, None, None, leak, beta_frac_bits, neuron_model=neuron_model, per_neuron=per_neuron)[
+            "memory_bits"
+        ]
         if (weight_bits is not None or membrane_bits is not None)
         else total
     )
@@ -66,7 +77,8 @@ def network_footprint(net):
     nonzero = sum(int((syn.op.weight * syn.mask != 0).sum()) for syn in net.synapses)
     wb = cfg.quant.weight_bits if net.quantized else None
     mb = cfg.quant.membrane_bits if net.quantized else None
-    return footprint(layers, wb, mb, cfg.neuron.leak, cfg.neuron.beta_frac_bits, nonzero, cfg.neuron.model)
+    per_neuron = [len(syn.bias) for syn in net.synapses] if cfg.neuron.per_neuron else None
+    return footprint(layers, wb, mb, cfg.neuron.leak, cfg.neuron.beta_frac_bits, nonzero, cfg.neuron.model, per_neuron)
 
 
 def _prod(shape):

@@ -121,6 +121,10 @@ class LayerSpec:
     def validate(self) -> LayerSpec:
         self.params.validate(f"LIF layer {self.name}")
         nb = len(self.bias)
+        if not self.params.channels_ok(nb):
+            raise QsnnError(
+                f"LIF layer {self.name}: its per-neuron threshold/beta vectors need one value per channel ({nb})"
+            )
         if self.pe < 1 or nb % self.pe or self.channels % max(nb, 1):
             raise QsnnError(
                 f"LIF layer {self.name}: PE={self.pe} must divide {nb} channels, and they the {self.channels} "
@@ -143,6 +147,12 @@ class LayerSpec:
     def ap_int_max_w(self) -> int:
         """ap_int's width limit for this layer's streams (the headers' default, 1024, unless wider)."""
         return max(1024, self.pe * self.in_bits, self.pe * self.params.model.out_bits(self.params))
+
+    def _rows(self, values) -> list:
+        """A per-channel vector as the kernel's ROM rows [C / PE][PE] (decimal strings), or [] if per layer."""
+        if not values:
+            return []
+        return [[str(int(v)) for v in row] for row in np.asarray(values, dtype=np.int64).reshape(-1, self.pe)]
 
     def context(self) -> dict:
         p = self.params
@@ -179,6 +189,8 @@ class LayerSpec:
             "in_type": f"ap_{'' if self.in_signed else 'u'}int<{self.in_bits}>",
             "bias_bits": self.bias_bits,
             "bias_rows": [[str(int(v)) for v in row] for row in b],
+            "threshold_rows": self._rows(p.thresholds),
+            "beta_rows": self._rows(p.beta_ints),
             "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
         }
 

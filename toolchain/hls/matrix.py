@@ -56,6 +56,10 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
         # odd configurations are conv-like: 4 pixels of 6 channels, one bias per channel, PE 3
         channels, pe, bias_channels = (24, 3, 6) if k % 2 else (5, 1, 5)
         bias = rng.integers(-(hi // 4) - 1, hi // 4 + 1, bias_channels)
+        if k % 5 < 2:  # two in five with a threshold (and a beta) per channel, across models and modes
+            p.thresholds = tuple(int(v) for v in rng.integers(1, hi + 1, bias_channels))
+            if leak == "beta":
+                p.beta_ints = tuple(int(v) for v in rng.integers(0, (1 << frac) + 1, bias_channels))
         specs.append(LayerSpec(f"cfg{k}", p, channels=channels, steps=9, bias=bias, in_bits=b + 2, pe=pe))
     return specs
 
@@ -92,6 +96,7 @@ def run_matrix(widths=WIDTHS, folder=None) -> list[dict]:
                 "reset": p.reset,
                 "shift": p.input_shift,
                 "model": p.neuron_model,
+                "per_neuron": p.per_neuron,
                 "pe": spec.pe,
                 "updates": int(x.size),
                 "mismatches": int((got != want).sum()),
@@ -107,7 +112,7 @@ def main() -> int:
     for r in rows:
         print(
             f"{r['config']:>6}  B={r['bits']:>2}  {r['leak']:<5}  {r['rounding']:<10}  {r['reset']:<8}  "
-            f"k={r['shift']}  {r['model']:<7}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
+            f"k={r['shift']}  {r['model']:<7}{' per-neuron' if r['per_neuron'] else '           '}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
         )
     print(
         f"{len(rows)} configurations, {sum(r['updates'] for r in rows)} neuron updates, {bad} mismatches "

@@ -14,6 +14,9 @@ the synaptic integer I, ``k`` the membrane shift, 0 unless ``--membrane-shift`` 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -105,10 +108,21 @@ class QuantLIF(nn.Module):
         seed: seed of the stochastic-rounding hash for this layer.
     """
 
-    def __init__(self, neuron, membrane_bits: int | None, rounding: str, seed: int, membrane_shift=0, model=None):
+    def __init__(
+        self, neuron, membrane_bits: int | None, rounding: str, seed: int, membrane_shift=0, model=None, channels=0
+    ):
         super().__init__()
         self.neuron = neuron
         self.model = neurons.get(model or neuron.model, "--neuron")  # ``model``: another than neuron.model (LI)
+        # --per-neuron: a learned real threshold and beta per channel (per neuron of a dense layer)
+        self.theta = self.beta = None
+        if neuron.per_neuron:
+            if channels < 1:
+                raise ValueError("per-neuron parameters need the layer's channel count")
+            if self.model.spiking:
+                self.theta = nn.Parameter(torch.full((channels,), float(neuron.threshold)))
+            if neuron.leak == "beta":
+                self.beta = nn.Parameter(torch.full((channels,), float(neuron.beta)))
         self.membrane_bits = membrane_bits
         self.membrane_shift = membrane_shift  # k, or "auto": the least k whose threshold fits the membrane
         self.rounding = rounding
@@ -136,6 +150,17 @@ class QuantLIF(nn.Module):
         theta = min(theta, v_max)
         one = 1 << n.beta_frac_bits
         beta_int = min(quantize_scalar(n.beta * one, self.rounding, self.seed ^ 0xBE7A), one) if n.leak == "beta" else 0
+        thresholds = beta_ints = ()
+        if self.theta is not None or self.beta is not None:
+            with torch.no_grad():
+                raw, thetas, betas = self.vectors(scale, k)
+            if thetas is not None:
+                thresholds = tuple(int(v) for v in thetas.round().long())
+                theta = thresholds[0]
+                self.threshold_overflow = bool((raw > v_max).any())
+                self.threshold_clamped = self.threshold_overflow or bool((raw < 1).any())
+            if betas is not None:
+                beta_ints = tuple(int(v) for v in betas.round().long())
         return LIFParams(
             membrane_bits=b,
             threshold=theta,
@@ -149,7 +174,46 @@ class QuantLIF(nn.Module):
             input_shift=k,
             neuron_model=self.model.name,
             extra=self.model.quantize(n, self.rounding, self.seed),
+            thresholds=thresholds,
+            beta_ints=beta_ints,
         )
+
+    def _quantize(self, x, salt: int):
+        """R(x) of a parameter vector by the run's rounding, straight-through: the integers quantize_scalar gives
+        element by element (stochastic: draw i of the seeded hash), with x's gradient."""
+        lo = torch.floor(x)
+        if self.rounding == "floor":
+            q = lo
+        elif self.rounding == "nearest":
+            q = torch.floor(x + 0.5)
+        else:
+            u = torch.from_numpy(hash_table(self.seed ^ salt, 1, x.numel())[0].astype("float64") / 2.0**32)
+            q = lo + (u.to(x.device, x.dtype) < x - lo).to(x.dtype)
+        return x + (q - x).detach()
+
+    def vectors(self, scale: float, k: int):
+        """The per-neuron parameters at accumulator scale ``scale`` and shift k, straight-through: (the unclamped
+        integer thresholds, the thresholds clamped to [1, V_max], beta_int in [0, 2^F]); None where per-layer."""
+        raw = thetas = betas = None
+        if self.theta is not None:
+            raw = self._quantize(self.theta / (scale * 2.0**k), 0x5EED)
+            thetas = torch.clamp(raw, 1, (1 << (self.membrane_bits - 1)) - 1)
+        if self.beta is not None:
+            one = 1 << self.neuron.beta_frac_bits
+            betas = torch.clamp(self._quantize(torch.clamp(self.beta, 0, 1) * one, 0xBE7A), 0, one)
+        return raw, thetas, betas
+
+    def _per_neuron(self, p: LIFParams, size: int, current, scale: float) -> LIFParams:
+        """p with threshold and beta_int as tensors over the ``size`` neurons: exact integers in integer mode,
+        straight-through (learned) in QAT."""
+        if current.dtype.is_floating_point:
+            _, thetas, betas = self.vectors(scale, p.input_shift)
+            p = copy.copy(p)
+            for name, vec in (("threshold", thetas), ("beta_int", betas)):
+                if vec is not None:
+                    setattr(p, name, vec.to(current.dtype).repeat(size // vec.numel()))
+            return p
+        return p.expanded(size, const=lambda a: torch.from_numpy(a).to(current.device))
 
     def shift(self, scale: float) -> int:
         """k of R(I, k): the membrane counts 2^k accumulator units. ``auto``: the least k at which the threshold
@@ -178,6 +242,8 @@ class QuantLIF(nn.Module):
         flat = current.reshape(shape[0], shape[1], -1)
         ops = TorchOps(current.dtype)
         h = self.hashes(p, shape[1], flat.shape[2], current.device) if p.rounding == "stochastic" else None
+        if p.per_neuron:
+            p = self._per_neuron(p, flat.shape[2], current, scale)
         if p.input_shift:
             r = None if h is None else ops.bits(h, 32 - p.input_shift, p.input_shift)
             flat = round_shift(flat, p.input_shift, p.rounding, r)
@@ -191,6 +257,10 @@ class QuantLIF(nn.Module):
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
         state = {name: torch.zeros_like(flat[:, 0]) for name in self.model.states}
-        beta = real_beta(self.neuron)
-        out = [self.model.float_step(state, flat[:, t], self.neuron, beta, _Spike.apply) for t in range(shape[1])]
+        n, beta, size = self.neuron, real_beta(self.neuron), flat.shape[2]
+        if self.theta is not None:
+            n = dataclasses.replace(n, threshold=self.theta.repeat(size // self.theta.numel()))
+        if self.beta is not None:
+            beta = torch.clamp(self.beta, 0, 1).repeat(size // self.beta.numel())
+        out = [self.model.float_step(state, flat[:, t], n, beta, _Spike.apply) for t in range(shape[1])]
         return torch.stack(out, dim=1).reshape(shape)

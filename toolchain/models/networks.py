@@ -153,7 +153,15 @@ class SpikingNet(nn.Module):
             )
             readout = k == len(specs) - 1 and cfg.model.readout == "membrane"  # the classifier is an LI layer
             self.neurons.append(
-                QuantLIF(n, membrane_bits, q.rounding, n.neuron_seed + k, q.membrane_shift, "li" if readout else None)
+                QuantLIF(
+                    n,
+                    membrane_bits,
+                    q.rounding,
+                    n.neuron_seed + k,
+                    q.membrane_shift,
+                    "li" if readout else None,
+                    channels=out_features,
+                )
             )
 
     @staticmethod

@@ -61,8 +61,17 @@ def lif_context(spec: LayerSpec) -> dict:
             f"LIF layer {spec.name}: the RTL core (rtl_templates/lif) has no neuron model {p.neuron_model}; "
             "build it with --backend hls"
         )
+
+    def words(values, width):  # a per-channel vector as one ROM word per beat, repeated over a conv layer's pixels
+        if not values:
+            return []
+        tiled = np.tile(np.asarray(values, dtype=np.int64), spec.channels // len(values)).reshape(nf, spec.pe)
+        return [_word(row, width) for row in tiled]
+
     return {
         "neuron_parameters": neuron_parameters,
+        "threshold_words": words(p.thresholds, p.membrane_bits),
+        "beta_words": words(p.beta_ints, p.beta_frac_bits + 2),
         **ctx,
         "in_signed": int(spec.in_signed),
         "nf_bits": _bits(nf),

@@ -21,6 +21,10 @@ module qsnn_lif #(
     parameter integer BIAS_BITS = 8,
     parameter integer WIDE = 40,  // internal width: holds leak products, sums and the saturation bounds
     parameter integer THRESHOLD = 100,
+    // 1: the threshold / beta of each neuron come from thr_data / beta_data (the wrapper's ROMs, read like the
+    // bias), not from THRESHOLD / BETA_INT
+    parameter integer PER_NEURON_THRESHOLD = 0,
+    parameter integer PER_NEURON_BETA = 0,
     parameter integer INPUT_SHIFT = 0,  // k: U = sat_B(L + R(I + bias, k)), the membrane in 2^k accumulator units
     parameter integer CUBA = 0,  // 1: CubaLIF, a synaptic current J = sat_B(R(J * ALPHA_INT, BETA_FRAC) + input)
     parameter integer ALPHA_INT = 0,
@@ -47,7 +51,9 @@ module qsnn_lif #(
     input wire out_tready,
     output wire bias_en,
     output wire [NF_BITS-1:0] bias_addr,
-    input wire [PE*BIAS_BITS-1:0] bias_data
+    input wire [PE*BIAS_BITS-1:0] bias_data,
+    input wire [PE*B-1:0] thr_data,  // per-neuron thresholds (PER_NEURON_THRESHOLD), else unused
+    input wire [PE*(BETA_FRAC+2)-1:0] beta_data  // per-neuron beta_int (PER_NEURON_BETA), else unused
 );
   // -- stage 1: the accepted beat, its neuron fold and time step; membrane and bias reads in flight --------
   reg [PE*IN_BITS-1:0] s1_data;
@@ -148,13 +154,24 @@ module qsnn_lif #(
       end else begin : nohash
         assign h = 32'd0;
       end
+      wire signed [WIDE-1:0] thr;  // this neuron's threshold and beta: the constants, or the ROM words
+      if (PER_NEURON_THRESHOLD) begin : thr_rom
+        assign thr = {{(WIDE - B) {1'b0}}, thr_data[p*B+:B]};
+      end else begin : thr_const
+        assign thr = THRESHOLD;
+      end
       wire signed [WIDE-1:0] leaked;
       if (LEAK == 0) begin : none
         assign leaked = v;
       end else if (LEAK == 1) begin : shift
         assign leaked = v - (v >>> LEAK_SHIFT);
       end else begin : beta
-        wire signed [WIDE-1:0] prod = v * $signed(BETA_INT);
+        wire signed [WIDE-1:0] prod;
+        if (PER_NEURON_BETA) begin : rom
+          assign prod = v * $signed({{(WIDE - BETA_FRAC - 2) {1'b0}}, beta_data[p*(BETA_FRAC+2)+:BETA_FRAC+2]});
+        end else begin : const_
+          assign prod = v * $signed(BETA_INT);
+        end
         wire signed [WIDE-1:0] offset;
         if (ROUNDING == 0) begin : fl
           assign offset = 0;
@@ -210,9 +227,9 @@ module qsnn_lif #(
       wire signed [WIDE-1:0] u_raw = leaked + drive;
       wire signed [WIDE-1:0] u = (u_raw < lo) ? lo : ((u_raw > hi) ? hi : u_raw);
       if (OUT_BITS == 1) begin : spiking
-        wire spike = (u >= THRESHOLD);
+        wire spike = (u >= thr);
         assign outs[p] = spike;
-        wire signed [WIDE-1:0] vn = spike ? ((RESET == 0) ? u - THRESHOLD : {WIDE{1'b0}}) : u;
+        wire signed [WIDE-1:0] vn = spike ? ((RESET == 0) ? u - thr : {WIDE{1'b0}}) : u;
         assign v_next_all[p*B+:B] = vn[B-1:0];
       end else begin : readout  // LI: V = U, streamed out
         assign outs[p*OUT_BITS+:OUT_BITS] = u[OUT_BITS-1:0];

@@ -17,7 +17,9 @@ Estimates (documented formulas, not vendor numbers; per PE lane unless said othe
                         C/PE <= 64 (1 LUT per 64x1 bit with 7-series/UltraScale SLICEM RAM64X1S... x2
                         for the dual-port read/write: ceil(C/PE / 64) * PE*B * 2 LUTs), else BRAM_18K by
                         FINN's width/depth table (1x16K, 2x8K, 4x4K, 9x2K, 18x1K, 36x512)
-  bias ROM            = C * Bb bits, same rule (constants; LUTs as ROM: ceil(C/PE / 64) * PE*Bb)
+  bias ROM            = C * Bb bits, same rule (constants; LUTs as ROM: ceil(C/PE / 64) * PE*Bb); per-neuron
+                        threshold (B bits) and beta_int (F + 2 bits) ROMs alike
+  per-neuron beta     = a variable coefficient: (B + F)(F + 2) / 2 LUTs of array multiplier per lane
   datapath LUTs       = add (B) + saturate (B + 2) + threshold compare (ceil(B/2), constant operand)
                         + reset (B) + leak: shift B; beta (popcount(beta_int) - 1) * (B + F) shift-add
                         adders (constant coefficient, no DSP); stochastic +F for the offset add;
@@ -206,7 +208,12 @@ class LIF(HWCustomOp):
         bias_depth = self.channels // self.pe
         p = self.lif_params()
         state = [(name, self.pe * p.membrane_bits, depth, self.membrane_style()) for name in p.model.states]
-        return state + [("bias", bias_w, bias_depth, memory_style(bias_w, bias_depth))]
+        roms = [("bias", bias_w)]
+        if p.thresholds:  # per-neuron parameters: ROMs of the bias's shape
+            roms.append(("thresholds", self.pe * p.membrane_bits))
+        if p.beta_ints:
+            roms.append(("beta_ints", self.pe * (p.beta_frac_bits + 2)))
+        return state + [(name, w, bias_depth, memory_style(w, bias_depth)) for name, w in roms]
 
     def bram_estimation(self, fpgapart=None):
         return sum(bram18_count(w, d) for _, w, d, s in self.storage() if s == "bram")
@@ -218,14 +225,18 @@ class LIF(HWCustomOp):
         if p.leak_mode == "shift":
             lane += b
         elif p.leak_mode == "beta":
-            lane += max(0, bin(p.beta_int).count("1") - 1) * (b + f)
+            if p.beta_ints:  # a variable coefficient: an array multiplier, (B + F) x (F + 2) partial products
+                lane += (b + f) * (f + 2) // 2
+            else:
+                lane += max(0, bin(p.beta_int).count("1") - 1) * (b + f)
             if p.rounding != "floor":
                 lane += f
         lane += p.model.lut_per_lane(p)
         luts = self.pe * lane + CONTROL_LUTS
+        roms = ("bias", "thresholds", "beta_ints")
         for name, w, d, style in self.storage():
             if style == "lutram":
-                luts += math.ceil(d / LUTRAM_DEPTH) * w * (1 if name == "bias" else 2)
+                luts += math.ceil(d / LUTRAM_DEPTH) * w * (1 if name in roms else 2)
         return luts
 
     def dsp_estimation(self, fpgapart=None):
@@ -235,7 +246,8 @@ class LIF(HWCustomOp):
     def ff_estimation(self):
         b = self.lif_params().membrane_bits
         ff = self.pe * (2 * b + 8)
-        return ff + sum(w * d for name, w, d, s in self.storage() if s == "registers" and name != "bias")
+        state = self.lif_params().model.states
+        return ff + sum(w * d for name, w, d, s in self.storage() if s == "registers" and name in state)
 
     def get_op_and_param_counts(self):
         n = int(np.prod(self.get_nodeattr("numInputVectors"))) * self.channels
