@@ -7,8 +7,8 @@ Neuron parameters k, per layer of n neurons with membrane width B:
   - bias:      n values at B bits (it is added into the membrane, so it never needs more)
   - membrane:  n values at B bits per state word of the neuron model (LIF: V; CubaLIF: V and the current J)
   - threshold: 1 value at B bits (one integer threshold per layer), or one per channel (``--per-neuron``)
-  - leak:      1 value per layer (or per channel with ``--per-neuron``): beta_int at F + 1 bits, a shift k at 5 bits, nothing for 'none', and the model's
-               own (``param_bits``: CubaLIF's alpha_int at F + 1 bits)
+  - leak:      1 value per layer (or per channel with ``--per-neuron``): beta_int at F + 1 bits, a shift k at
+               5 bits, nothing for 'none'; and the model's own (``param_bits``: CubaLIF's alpha_int at F + 1 bits)
 The float baseline M_0 stores every one of these at 32 bits.
 """
 

@@ -112,7 +112,8 @@ def main() -> int:
     for r in rows:
         print(
             f"{r['config']:>6}  B={r['bits']:>2}  {r['leak']:<5}  {r['rounding']:<10}  {r['reset']:<8}  "
-            f"k={r['shift']}  {r['model']:<7}{' per-neuron' if r['per_neuron'] else '           '}  PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
+            f"k={r['shift']}  {r['model']:<7}  {'per-neuron' if r['per_neuron'] else 'per-layer':<10}  "
+            f"PE={r['pe']}  {r['updates']:>4} updates  {r['mismatches']} mismatches"
         )
     print(
         f"{len(rows)} configurations, {sum(r['updates'] for r in rows)} neuron updates, {bad} mismatches "
