@@ -336,7 +336,7 @@ def cmd_export(a):
 
 
 def cmd_import(a):
-    from toolchain.config import DataConfig, NeuronConfig, QuantConfig, RunConfig, TrainConfig
+    from toolchain.config import DataConfig, ModelConfig, NeuronConfig, QuantConfig, RunConfig, TrainConfig
     from toolchain.data import get
     from toolchain.nir_io import import_run
 
@@ -345,6 +345,7 @@ def cmd_import(a):
         raise QsnnError(f"--finetune-epochs {a.finetune_epochs} must be 0 or more")
     cfg = RunConfig(
         data=DataConfig(dataset=a.dataset, steps=a.steps, path=a.data_path, snrs=tuple(a.snrs)),
+        model=ModelConfig(readout=a.readout),
         quant=QuantConfig(weight_bits=a.weight_bits, membrane_bits=a.membrane_bits, rounding=a.rounding),
         neuron=NeuronConfig(beta_frac_bits=a.beta_frac_bits, reset=a.reset),
         train=TrainConfig(lr=a.lr, batch_size=a.batch_size, seed=a.seed),
@@ -573,10 +574,12 @@ def build_parser() -> argparse.ArgumentParser:
     im = sub.add_parser(
         "import",
         help="make a run directory from a NIR network (snnTorch, Norse, ...): quantize it, optionally fine-tune",
-        description="Read a NIR graph (a chain of Linear/Affine/Conv1d/Conv2d synapses, each followed by LIF or IF "
-        "neurons; Scale and Flatten nodes), quantize it post-training at the given widths on a dataset, optionally "
-        "fine-tune it with QAT, and write a run directory that every other command takes. The graph's input is one "
-        "sample channel-first, scaled to [0, 1) (unsigned data) or [-1, 1) (signed), the same at each time step.",
+        description="Read a NIR graph (a chain of Linear/Affine/Conv1d/Conv2d synapses, each followed by LIF, IF "
+        "or CubaLIF neurons, an LI readout last; Scale and Flatten nodes), quantize it post-training at the given "
+        "widths on a dataset, optionally fine-tune it with QAT, and write a run directory that every other command "
+        "takes. Thresholds and taus that differ between layers or neurons become per-neuron parameters. The graph's "
+        "input is one sample channel-first, scaled to [0, 1) (unsigned data) or [-1, 1) (signed), the same at each "
+        "time step.",
     )
     im.add_argument("model", help="the .nir file")
     im.add_argument("--out", required=True, help="run directory to create")
@@ -600,6 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=1e-4,
         help="time step the graph's taus assume: beta = 1 - dt/tau (default 1e-4 s, snnTorch's exporter)",
+    )
+    im.add_argument(
+        "--readout",
+        default="count",
+        help="count (default) or first-spike for a graph that ends in spiking neurons; a graph that ends in an LI "
+        "node is read out by its membrane",
     )
     im.add_argument("--dataset", default="digits", help="dataset to quantize and evaluate on (default digits)")
     im.add_argument("--data-path", default=None, help="folder or file for datasets that need one")

@@ -20,13 +20,16 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
   to the project's channels-last order.
 - Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
-  group), each followed by one neuron node (LIF, IF, CubaLIF), with Scale nodes folded into the synapse before them and
-  Flatten between the conv and dense parts. The readout is the last layer's spike count. All layers share one
-  neuron configuration (the project's per-network one): the same model, beta, alpha and threshold everywhere.
+  group), each followed by one neuron node (LIF, IF, CubaLIF; LI as the last, a membrane readout), with Scale nodes
+  folded into the synapse before them and Flatten between the conv and dense parts. The readout is the last layer's
+  spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's alpha); thresholds
+  and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per channel in conv
+  layers), else the run has one of each.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +42,6 @@ DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with 
 NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
 SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", *NIR_NEURONS)
 _NOT_YET = {
-    "LI": "a leaky-integrator readout (membrane readout) is not supported yet; end the network with LIF or IF "
-    "neurons (the readout is their spike count)",
     "SumPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, which "
     "the spiking synapse stream does not carry",
     "AvgPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, "
@@ -116,7 +117,7 @@ def _uniform(name, what, values) -> float:
     if np.max(np.abs(v - v[0])) > REL_TOL * max(1.0, abs(v[0])):
         raise QsnnError(
             f"NIR node '{name}': {what} differs between neurons ({v.min():g} .. {v.max():g}); this project builds one "
-            f"{what} per network (per-neuron values are not supported yet)"
+            f"{what} per network (thresholds and the membrane's beta may be per neuron, this may not)"
         )
     return float(v[0])
 
@@ -138,17 +139,20 @@ def _per_neuron(name, what, value, shape) -> np.ndarray:
 
 
 def _neuron(name, node, dt, shape):
-    """(beta or None, threshold, gain per neuron, alpha or None) of a LIF/IF/CubaLIF node over neurons of
-    ``shape``, discretised with step dt. CubaLIF: ``J <- alpha J + (w_in dt / tau_syn) S`` and
-    ``v <- beta v + (R dt / tau_mem) J``; both gains scale the one linear path from the synapse to the membrane, so
-    their product folds into the synapse."""
+    """(beta, threshold, gain, alpha) of a LIF/IF/CubaLIF/LI node over neurons of ``shape``, discretised with step
+    dt: beta, threshold and gain one value per neuron (flat, channel first); beta None for IF, threshold None for
+    LI; alpha a scalar or None. CubaLIF: ``J <- alpha J + (w_in dt / tau_syn) S`` and ``v <- beta v + (R dt / tau_mem)
+    J``; both gains scale the one linear path from the synapse to the membrane, so their product folds into the
+    synapse."""
     kind = type(node).__name__
-    if node.v_reset is not None and np.any(np.asarray(node.v_reset) != 0):
+    if getattr(node, "v_reset", None) is not None and np.any(np.asarray(node.v_reset) != 0):
         raise QsnnError(f"NIR node '{name}': v_reset must be 0 (neurons reset to 0 or by subtraction here)")
     r = _per_neuron(name, "r", node.r, shape)
-    thr = _uniform(name, "v_threshold", _per_neuron(name, "v_threshold", node.v_threshold, shape))
-    if thr <= 0:
-        raise QsnnError(f"NIR node '{name}': v_threshold {thr:g} must be positive")
+    thr = None
+    if kind != "LI":
+        thr = _per_neuron(name, "v_threshold", node.v_threshold, shape)
+        if not np.all(np.isfinite(thr)) or np.any(thr <= 0):
+            raise QsnnError(f"NIR node '{name}': v_threshold must be positive and finite")
     if kind == "IF":
         return None, thr, r * dt, None
     if np.any(np.asarray(node.v_leak) != 0):
@@ -159,21 +163,33 @@ def _neuron(name, node, dt, shape):
     if not cuba:
         return beta, thr, r * dt / tau, None
     tau_syn = _per_neuron(name, "tau_syn", node.tau_syn, shape)
-    alpha = _decay(name, "alpha = 1 - dt/tau_syn", tau_syn, dt)
+    alpha = _uniform(name, "alpha = 1 - dt/tau_syn", _decay(name, "alpha = 1 - dt/tau_syn", tau_syn, dt))
     w_in = _per_neuron(name, "w_in", node.w_in, shape)
     return beta, thr, (w_in * dt / tau_syn) * (r * dt / tau), alpha
 
 
-def _decay(name, what, tau, dt) -> float:
+def _decay(name, what, tau, dt) -> np.ndarray:
+    """1 - dt / tau per neuron, each in [0, 1]."""
     if np.any(tau <= 0):
         raise QsnnError(f"NIR node '{name}': its time constants must be positive")
-    decay = _uniform(name, what, 1.0 - dt / tau)
-    if not 0.0 <= decay <= 1.0:
+    decay = 1.0 - dt / tau
+    if not np.all((decay >= 0.0) & (decay <= 1.0)):
+        bad = float(decay[(decay < 0.0) | (decay > 1.0)][0])
         raise QsnnError(
-            f"NIR node '{name}': {what} = {decay:g} is outside [0, 1]; is --dt {dt:g} the step the network was "
+            f"NIR node '{name}': {what} = {bad:g} is outside [0, 1]; is --dt {dt:g} the step the network was "
             "trained with?"
         )
     return decay
+
+
+def _per_channel(name, what, values, kind, n_out) -> np.ndarray:
+    """A per-neuron vector (channel first) as one value per channel: a conv layer's pixels must share theirs."""
+    if kind != "conv":
+        return values
+    v = values.reshape(n_out, -1)
+    if np.any(np.abs(v - v[:, :1]) > REL_TOL * np.maximum(1.0, np.abs(v[:, :1]))):
+        raise QsnnError(f"NIR node '{name}': {what} varies within a channel; conv layers take one per channel")
+    return v[:, 0]
 
 
 def _channels_last_perm(shape_cf) -> np.ndarray:
@@ -195,7 +211,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
     # NIR's channel-first shape of the data flowing between nodes
     shape = tuple(sample_shape)
     cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
-    layers, pending, betas, thresholds, alphas, flat_from = [], None, [], [], [], None
+    layers, pending, flat_from = [], None, None
     for name, node in chain[1:-1]:
         kind = type(node).__name__
         if kind in ("Linear", "Affine"):
@@ -252,21 +268,18 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
         elif kind in NIR_NEURONS:
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
-            n_out = pending["weight"].shape[0]
+            if layers and layers[-1]["readout"]:
+                raise QsnnError(f"NIR node '{layers[-1]['neuron']}': an LI readout must be the last neuron node")
+            n_out, conv = pending["weight"].shape[0], pending["kind"]
             beta, thr, gain, alpha = _neuron(name, node, dt, cf)
-            gain = gain.reshape(cf)
-            if pending["kind"] == "conv":  # one gain per channel: it folds into the channel's weights
-                g = gain.reshape(n_out, -1)
-                if np.any(np.abs(g - g[:, :1]) > REL_TOL * np.abs(g[:, :1])):
-                    raise QsnnError(f"NIR node '{name}': the input gain R dt/tau varies within a channel")
-                gain = g[:, 0]
+            gain = _per_channel(name, "the input gain R dt/tau", gain, conv, n_out)  # folds into the weights
             pending["weight"] = pending["weight"] * gain.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
             pending["bias"] = pending["bias"] * gain
-            pending["neuron"] = name
+            pending["neuron"], pending["readout"] = name, kind == "LI"
+            pending["beta"] = None if beta is None else _per_channel(name, "tau", beta, conv, n_out)
+            pending["threshold"] = None if thr is None else _per_channel(name, "v_threshold", thr, conv, n_out)
+            pending["alpha"] = alpha
             layers.append(pending)
-            betas.append((name, beta))
-            thresholds.append((name, thr))
-            alphas.append((name, alpha))
             pending = None
         elif kind == "Flatten":
             if pending is not None:
@@ -279,30 +292,31 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
         )
     if not layers:
         raise QsnnError(f"{path}: the graph holds no synapse + neuron layer")
-    return _network(layers, betas, thresholds, alphas)
+    return _network(layers)
 
 
-def _network(layers, betas, thresholds, alphas) -> dict:
-    (n0, b0), (t0name, t0), (a0name, a0) = betas[0], thresholds[0], alphas[0]
-    for name, a in alphas[1:]:
+def _network(layers) -> dict:
+    """The network-wide configuration of the NIR layers: one neuron model; one threshold and one beta for the
+    whole network when every neuron has the same (else per neuron: ``per_neuron``, vectors in each layer)."""
+    first = layers[0]
+    for layer in layers[1:]:
+        a, a0 = layer["alpha"], first["alpha"]
         if (a is None) != (a0 is None) or (a is not None and abs(a - a0) > REL_TOL):
             show = lambda v: "no synaptic current" if v is None else f"CubaLIF alpha {v:g}"  # noqa: E731
             raise QsnnError(
-                f"NIR node '{name}': {show(a)} differs from '{a0name}' ({show(a0)}); this project uses one neuron "
-                "model per network"
+                f"NIR node '{layer['neuron']}': {show(a)} differs from '{first['neuron']}' ({show(a0)}); this "
+                "project uses one neuron model per network"
             )
-    for name, b in betas[1:]:
-        if (b is None) != (b0 is None) or (b is not None and abs(b - b0) > REL_TOL):
-            raise QsnnError(
-                f"NIR node '{name}': its leak ({'none' if b is None else f'beta {b:g}'}) differs from '{n0}' "
-                f"({'none' if b0 is None else f'beta {b0:g}'}); this project uses one neuron configuration per network"
-            )
-    for name, t in thresholds[1:]:
-        if abs(t - t0) > REL_TOL * t0:
-            raise QsnnError(
-                f"NIR node '{name}': v_threshold {t:g} differs from '{t0name}' ({t0:g}); this project uses one "
-                "threshold per network"
-            )
+    leaky = any(layer["beta"] is not None for layer in layers)
+    for layer in layers:  # IF layers among leaky ones: beta 1 (no decay)
+        if layer["beta"] is None and leaky:
+            layer["beta"] = np.ones(layer["weight"].shape[0])
+    spiking = [layer for layer in layers if not layer["readout"]]
+    if not spiking:
+        raise QsnnError(f"NIR node '{first['neuron']}': the network has no spiking layer, only an LI readout")
+    thr = np.concatenate([layer["threshold"] for layer in spiking])
+    betas = np.concatenate([layer["beta"] for layer in layers]) if leaky else np.ones(1)
+    same = lambda v: np.max(np.abs(v - v[0])) <= REL_TOL * max(1.0, abs(v[0]))  # noqa: E731
     convs = [layer for layer in layers if layer["kind"] == "conv"]
     kernels = {tuple(layer["weight"].shape[2:]) for layer in convs}
     if len(kernels) > 1:
@@ -314,11 +328,13 @@ def _network(layers, betas, thresholds, alphas) -> dict:
         "hidden": tuple(layer["weight"].shape[0] for layer in convs) if convs else tuple(dense[:-1]),
         "fc": tuple(dense[:-1]) if convs else (),
         "kernel": int(max(next(iter(kernels)))) if convs else 3,
-        "leak": "none" if b0 is None else "beta",
-        "beta": 1.0 if b0 is None else b0,
-        "threshold": t0,
-        "model": "lif" if a0 is None else "cubalif",
-        "alpha": 0.5 if a0 is None else a0,
+        "leak": "beta" if leaky else "none",
+        "beta": float(betas[0]),
+        "threshold": float(thr[0]),
+        "per_neuron": not (same(thr) and same(betas)),
+        "readout": "membrane" if layers[-1]["readout"] else "count",
+        "model": "lif" if first["alpha"] is None else "cubalif",
+        "alpha": 0.5 if first["alpha"] is None else first["alpha"],
     }
 
 
@@ -340,6 +356,10 @@ def load_into(net, network) -> None:
                 )
             syn.op.weight.copy_(w)
             syn.bias.copy_(torch.from_numpy(layer["bias"]).to(syn.bias.dtype))
+        for lif, layer in zip(net.neurons, network["layers"]):  # --per-neuron: the NIR values, per channel
+            for vector, values in ((lif.theta, layer["threshold"]), (lif.beta, layer["beta"])):
+                if vector is not None:
+                    vector.copy_(torch.from_numpy(np.asarray(values)).to(vector.dtype))
 
 
 # -- out -------------------------------------------------------------------------------------------------
@@ -371,17 +391,19 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             w = layer.weight.astype(np.float64) * s / syn.in_scale
             b = layer.bias.astype(np.float64) * s
             p = layer.lif
-            thr = p.threshold * s
-            beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": p.beta_int / 2.0**p.beta_frac_bits}
-            beta = beta[p.leak_mode]
+            one = 2.0**p.beta_frac_bits
+            thr = np.asarray(p.thresholds or p.threshold, dtype=np.float64) * s * 2.0**p.input_shift
+            beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": np.asarray(p.beta_ints or p.beta_int) / one}
+            beta = np.asarray(beta[p.leak_mode], dtype=np.float64)
             reset = p.reset
-            alpha = p.alpha_int / 2.0**p.beta_frac_bits if p.neuron_model == "cubalif" else None
+            alpha = p.alpha_int / one if p.neuron_model == "cubalif" else None
         else:
             w = syn.op.weight.detach().numpy().astype(np.float64)
             b = syn.bias.detach().numpy().astype(np.float64)
             n = lif.neuron
-            thr, reset = n.threshold, n.reset
-            beta = real_beta(n)
+            thr = n.threshold if lif.theta is None else lif.theta.detach().numpy().astype(np.float64)
+            beta = real_beta(n) if lif.beta is None else lif.beta.detach().clamp(0, 1).numpy().astype(np.float64)
+            thr, beta, reset = np.asarray(thr), np.asarray(beta), n.reset
             alpha = n.alpha if n.model == "cubalif" else None
         out = w.shape[0]
         if syn.kind == "dense":
@@ -407,31 +429,43 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
         size = prev_cf
         meta = {"reset": reset, "dt": dt, "written_by": "qsnn-pynq"}
         ones = np.ones(size, dtype=np.float32)
-        if alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
-            if beta >= 1.0 or alpha >= 1.0:
+
+        per_neuron = functools.partial(_over_neurons, size=size)
+        with np.errstate(divide="ignore"):  # beta = 1 is tau = inf: no decay (NIR reads it back as beta 1)
+            tau = per_neuron(dt / (1.0 - beta))
+        if not lif.model.spiking:  # the LI readout: tau dv/dt = -v + R I
+            if np.any(beta >= 1.0):
+                raise QsnnError("an LI readout without decay (beta = 1) has no NIR form (its tau is infinite)")
+            nodes[f"lif{k}"] = nir.LI(tau=tau, r=tau / dt, v_leak=0 * ones, metadata=meta)
+        elif alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
+            if np.any(beta >= 1.0) or alpha >= 1.0:
                 raise QsnnError(
                     "a CubaLIF network without decay (beta or alpha = 1) has no NIR form (its tau is infinite)"
                 )
-            tau_m, tau_s = dt / (1.0 - beta), dt / (1.0 - alpha)
+            tau_s = dt / (1.0 - alpha)
             nodes[f"lif{k}"] = nir.CubaLIF(
                 tau_syn=ones * tau_s,
-                tau_mem=ones * tau_m,
-                r=ones * (tau_m / dt),
+                tau_mem=tau,
+                r=tau / dt,
                 v_leak=0 * ones,
-                v_threshold=ones * thr,
+                v_threshold=per_neuron(thr),
                 v_reset=0 * ones,
                 w_in=ones * (tau_s / dt),
                 metadata=meta,
             )
-        elif beta >= 1.0:
-            nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=ones * thr, v_reset=0 * ones, metadata=meta)
+        elif np.all(beta >= 1.0):
+            nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=per_neuron(thr), v_reset=0 * ones, metadata=meta)
+        elif np.any(beta >= 1.0):
+            raise QsnnError(
+                f"layer {k} mixes neurons with beta = 1 and beta < 1; NIR's LIF takes no infinite tau: train with "
+                "betas below 1"
+            )
         else:
-            tau = dt / (1.0 - beta)
             nodes[f"lif{k}"] = nir.LIF(
-                tau=ones * tau,
-                r=ones * (tau / dt),
+                tau=tau,
+                r=tau / dt,
                 v_leak=0 * ones,
-                v_threshold=ones * thr,
+                v_threshold=per_neuron(thr),
                 v_reset=0 * ones,
                 metadata=meta,
             )
@@ -439,6 +473,13 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
     nodes["output"] = nir.Output(output_type=np.array(prev_cf))
     order.append("output")
     return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])))
+
+
+def _over_neurons(v, size) -> np.ndarray:
+    """A scalar, or one value per channel (conv) / neuron (dense), over a layer's neurons of ``size`` (channel
+    first), as float32."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.broadcast_to(v if v.ndim == 0 else v.reshape((-1,) + (1,) * (len(size) - 1)), size).astype(np.float32)
 
 
 def write(net, cfg, out, dt=DEFAULT_DT) -> Path:
@@ -490,7 +531,15 @@ def import_run(path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, pr
         True,
     )
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
-    n.model, n.alpha = network["model"], network["alpha"]
+    n.model, n.alpha, n.per_neuron = network["model"], network["alpha"], network["per_neuron"]
+    if m.readout == "membrane" or (network["readout"] == "membrane" and m.readout != "count"):
+        fix = (
+            "an LI node: leave --readout out, the run reads out its membrane"
+            if network["readout"] == "membrane"
+            else "spiking neurons: use --readout count or first-spike (membrane needs an LI node last)"
+        )
+        raise QsnnError(f"--readout {m.readout}: the graph ends in {fix}")
+    m.readout = "membrane" if network["readout"] == "membrane" else m.readout  # spikes: count or first-spike
     cfg.quant.scheme = "ptq" if finetune_epochs == 0 else "qat"
     cfg.train.epochs = finetune_epochs
     auto = cfg.quantized and cfg.quant.membrane_bits == "auto"
