@@ -334,6 +334,10 @@ def _cuba():
     )
 
 
+def _conv_lif(shape):
+    return nir.LIF(tau=np.full(shape, 1e-3), r=np.ones(shape), v_leak=np.zeros(shape), v_threshold=np.ones(shape))
+
+
 BAD = {
     "lif then cubalif": (
         lambda: _graph(
@@ -370,6 +374,21 @@ BAD = {
             edges=[("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "lif2"), ("lif2", "output")],
         ),
         "an LI readout must be the last neuron node",
+    ),
+    "conv after a pool": (
+        lambda: nir.NIRGraph(
+            nodes={
+                "input": nir.Input(input_type=np.array([1, 8, 8])),
+                "c0": nir.Conv2d(None, np.ones((2, 1, 3, 3), np.float32), 1, 0, 1, 1, np.zeros(2, np.float32)),
+                "n0": _conv_lif((2, 6, 6)),
+                "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+                "c1": nir.Conv2d(None, np.ones((2, 2, 2, 2), np.float32), 1, 0, 1, 1, np.zeros(2, np.float32)),
+                "n1": _conv_lif((2, 2, 2)),
+                "output": nir.Output(output_type=np.array([2, 2, 2])),
+            },
+            edges=[("input", "c0"), ("c0", "n0"), ("n0", "pool"), ("pool", "c1"), ("c1", "n1"), ("n1", "output")],
+        ),
+        "a conv after a sum or average pool is not supported",
     ),
     "branch": (
         lambda: _graph(
@@ -556,3 +575,61 @@ def test_import_refuses_a_readout_the_graph_cannot_give(readout, source, words, 
     nir.write(str(path), graph)
     assert main(["import", str(path), "--out", str(tmp_path / "run"), "--readout", readout]) == 2
     assert words in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
+    """snnTorch's Conv2d -> Leaky -> AvgPool2d -> Flatten -> Linear -> Leaky. The average pool is linear, so import
+    folds it into the dense layer after it (each pooled weight / 4 on its window's four pixels): at float precision
+    the counts equal snnTorch's (the tolerance of the dense import; measured: all equal), and at 8 bits the conv
+    network passes qonnx, finn_hw and hls_csim with 0 mismatches."""
+    from snntorch.export_nir import export_to_nir
+
+    def leaky(shape):
+        return snn.Leaky(
+            beta=torch.full(shape, 0.9),
+            threshold=torch.ones(shape),
+            init_hidden=True,
+            reset_mechanism="zero",
+            reset_delay=False,
+        )
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        leaky((4, 6, 6)),  # one value per neuron: the shape NIR's type check wants
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(36, 10),
+        leaky((10,)),
+    )
+
+    def counts(x):
+        import snntorch.utils
+
+        snntorch.utils.reset(net)
+        xin = torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 256)
+        return sum(net(xin) for _ in range(T))
+
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+    for epoch in range(8):
+        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
+        for s in range(0, len(order), 64):
+            idx = order[s : s + 64]
+            loss = torch.nn.functional.cross_entropy(counts(digits.x_train[idx]), torch.from_numpy(digits.y_train[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    with torch.no_grad():
+        ref = counts(digits.x_test).numpy()
+    assert np.mean(ref.argmax(1) == digits.y_test) > 0.8
+    path = tmp_path / "pool.nir"
+    nir.write(str(path), export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0]))
+    assert "AvgPool2d" in {type(v).__name__ for v in nir.read(str(path)).nodes.values()}
+    _import(path, tmp_path / "f", "--weight-bits", "float")
+    assert np.mean(_counts(tmp_path / "f") != ref) <= 0.005
+    m8 = _import(path, tmp_path / "q8", "--weight-bits", "8")
+    assert m8["mismatches"] == 0
+    out = tmp_path / "b"
+    run_build(BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
+    levels = json.loads((out / "build_state.json").read_text())["verification"]
+    assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels

@@ -21,7 +21,8 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   to the project's channels-last order.
 - Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
   group), each followed by one neuron node (LIF, IF, CubaLIF; LI as the last, a membrane readout), with Scale nodes
-  folded into the synapse before them and Flatten between the conv and dense parts. The readout is the last layer's
+  folded into the synapse before them and Flatten between the conv and dense parts; a SumPool2d / AvgPool2d after the
+  last conv layer folds exactly into the dense layer after it (a pool is linear). The readout is the last layer's
   spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's alpha); thresholds
   and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per channel in conv
   layers), else the run has one of each.
@@ -40,13 +41,20 @@ from toolchain.errors import QsnnError
 DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
 # the neuron nodes: those the registered neuron models import (toolchain/neurons: LIF, IF, CubaLIF)
 NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
-SUPPORTED = ("Input", "Output", "Linear", "Affine", "Conv1d", "Conv2d", "Flatten", "Scale", *NIR_NEURONS)
-_NOT_YET = {
-    "SumPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, which "
-    "the spiking synapse stream does not carry",
-    "AvgPool2d": "pooling here is a max-pool of spikes (qsnn train --pool); a sum or average pool makes counts, "
-    "which the spiking synapse stream does not carry",
-}
+SUPPORTED = (
+    "Input",
+    "Output",
+    "Linear",
+    "Affine",
+    "Conv1d",
+    "Conv2d",
+    "Flatten",
+    "SumPool2d",
+    "AvgPool2d",
+    "Scale",
+    *NIR_NEURONS,
+)
+_NOT_YET = {}
 REL_TOL = 1e-5  # "the same value" for neuron parameters read from float32/float64 files
 
 
@@ -192,6 +200,36 @@ def _per_channel(name, what, values, kind, n_out) -> np.ndarray:
     return v[:, 0]
 
 
+def _pool(name, node, cf) -> dict:
+    """A SumPool2d / AvgPool2d over a conv layer's spikes (C, H, W): kernel, stride, the pooled shape, the scale
+    (1, or 1 / window for an average). Spike pooling is not a layer here (the project pools by max): a sum or
+    average is linear, so it folds exactly into the dense layer after it (``_unpool``)."""
+    kernel = np.broadcast_to(np.asarray(node.kernel_size, dtype=np.int64).reshape(-1), (2,))
+    stride = np.broadcast_to(np.asarray(node.stride, dtype=np.int64).reshape(-1), (2,))
+    if np.any(np.asarray(node.padding) != 0) or np.any(kernel < 1) or np.any(stride < 1):
+        raise QsnnError(f"NIR node '{name}': a pool takes a positive kernel and stride and no padding here")
+    c, h, w = cf
+    out = (c, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1)
+    if min(out[1:]) < 1:
+        raise QsnnError(f"NIR node '{name}': pool kernel {tuple(kernel)} is larger than its input {cf[1:]}")
+    scale = 1.0 if type(node).__name__ == "SumPool2d" else 1.0 / float(kernel[0] * kernel[1])
+    return {"in": tuple(cf), "out": out, "kernel": tuple(kernel), "stride": tuple(stride), "scale": scale}
+
+
+def _unpool(w, pooled) -> np.ndarray:
+    """Dense weights over a pool's outputs (channel first) as weights over its inputs: each pooled input's weight,
+    times the pool's scale, on every pixel of its window (added where windows overlap)."""
+    c, h, wd = pooled["in"]
+    _, ho, wo = pooled["out"]
+    (kh, kw), (sh, sw) = pooled["kernel"], pooled["stride"]
+    w4 = w.reshape(w.shape[0], c, ho, wo) * pooled["scale"]
+    full = np.zeros((w.shape[0], c, h, wd))
+    for i in range(ho):
+        for j in range(wo):
+            full[:, :, i * sh : i * sh + kh, j * sw : j * sw + kw] += w4[:, :, i : i + 1, j : j + 1]
+    return full.reshape(w.shape[0], -1)
+
+
 def _channels_last_perm(shape_cf) -> np.ndarray:
     """Index map from a channels-last flatten to the channel-first flatten of the same tensor: element k of the
     channels-last vector is element perm[k] of the channel-first one."""
@@ -211,7 +249,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
     # NIR's channel-first shape of the data flowing between nodes
     shape = tuple(sample_shape)
     cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
-    layers, pending, flat_from = [], None, None
+    layers, pending, flat_from, pooled = [], None, None, None
     for name, node in chain[1:-1]:
         kind = type(node).__name__
         if kind in ("Linear", "Affine"):
@@ -228,6 +266,8 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
                     "dataset match the network?"
                 )
             src = flat_from if flat_from is not None else cf
+            if pooled is not None:  # the pool folds exactly into this layer: weights over the unpooled neurons
+                w, src, pooled = _unpool(w, pooled), pooled["in"], None
             w = w[:, _channels_last_perm(src)]
             b = np.asarray(node.bias, dtype=np.float64) if kind == "Affine" else np.zeros(w.shape[0])
             pending = {"name": name, "kind": "dense", "weight": w, "bias": b.copy()}
@@ -237,6 +277,11 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
                 raise QsnnError(f"NIR node '{name}': two synapses in a row; put a neuron node between them")
             if layers and layers[-1]["kind"] == "dense":
                 raise QsnnError(f"NIR node '{name}': a conv after dense layers is not supported (conv layers first)")
+            if pooled is not None:
+                raise QsnnError(
+                    f"NIR node '{name}': a conv after a sum or average pool is not supported (it would be a strided "
+                    "conv); pool only before the dense layers"
+                )
             w = np.asarray(node.weight, dtype=np.float64)
             one_d = kind == "Conv1d"
             for attr, ok in (("stride", 1), ("dilation", 1), ("groups", 1), ("padding", 0)):
@@ -281,10 +326,17 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             pending["alpha"] = alpha
             layers.append(pending)
             pending = None
+        elif kind in ("SumPool2d", "AvgPool2d"):
+            if pending is not None or not layers or layers[-1]["kind"] != "conv" or pooled is not None:
+                raise QsnnError(f"NIR node '{name}' ({kind}): a pool must follow a conv layer's neurons, once")
+            pooled = _pool(name, node, cf)
+            cf = pooled["out"]
         elif kind == "Flatten":
             if pending is not None:
                 raise QsnnError(f"NIR node '{name}': a Flatten between a synapse and its neurons is not supported")
-            flat_from, cf = cf, (int(np.prod(cf)),)
+            flat_from, cf = (pooled["in"] if pooled else cf), (int(np.prod(cf)),)
+    if pooled is not None:
+        raise QsnnError("NIR: the network ends in a pool; a sum or average pool must be followed by a dense layer")
     if pending is not None:
         raise QsnnError(
             f"NIR node '{pending['name']}': the network ends in a synapse; end it with LIF or IF neurons (the readout "
