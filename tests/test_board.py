@@ -85,6 +85,31 @@ def test_emulated_driver_self_test_and_predictions_equal_golden(bundle, demo_run
     assert np.array_equal(np.load(bundle / "pred.npy"), golden)
 
 
+def test_membrane_readout_bundle_streams_signed_membranes(tmp_path_factory):
+    """An LI-readout run's bundle: the output stream carries 16-bit signed membranes (out_bits in the manifest), the
+    driver unpacks them and decodes by the model's readout; its self-test and predictions equal the golden model."""
+    from tests.conftest import _train
+
+    run = _train(tmp_path_factory, "li-bundle", model__readout="membrane", train__epochs=1)
+    work = tmp_path_factory.mktemp("li-deploy")
+    run_build(BuildConfig(run_dir=str(run), out_dir=str(work / "b"), until="estimate", target_cycles=32), log=None)
+    folder = extract_bundle(deploy(work / "b", work / "bundle.zip", vectors=100), work / "unpacked")
+    stream = json.loads((folder / "manifest.json").read_text())["stream"]
+    assert stream["out_bits"] == 16 and stream["out_signed"]
+    out = run_driver(
+        folder,
+        "from qsnn_driver import SNNAccelerator\nimport numpy as np\n"
+        "a = SNNAccelerator('.', backend='emulate')\n"
+        "v = np.load('test_vectors.npz')\n"
+        "print(a.self_test()); np.save('pred.npy', a.predict(v['x'])); a.close()",
+    )
+    assert out.strip() == "0"
+    with np.load(folder / "test_vectors.npz") as v:
+        golden = GoldenModel.load(run / "golden.npz")
+        assert golden.readout == "membrane" and v["counts"].min() < 0  # membranes, not counts
+        assert np.array_equal(np.load(folder / "pred.npy"), golden.predict(v["x"]))
+
+
 @pytest.mark.slow
 def test_driver_in_a_fresh_venv_with_numpy_only(bundle, tmp_path):
     venv = tmp_path / "venv"

@@ -20,10 +20,12 @@ T = 8
 
 
 def _leaky(n, reset="zero"):
-    # per-neuron beta / threshold vectors: snnTorch 1.0's exporter cannot type a scalar-parameter Leaky
+    """snnTorch Leaky neurons, n (or a shape) of them. Per-neuron beta / threshold vectors: snnTorch 1.0's exporter
+    cannot type a scalar-parameter Leaky."""
+    shape = (n,) if isinstance(n, int) else n
     return snn.Leaky(
-        beta=torch.full((n,), 0.9),
-        threshold=torch.ones(n),
+        beta=torch.full(shape, 0.9),
+        threshold=torch.ones(shape),
         init_hidden=True,
         reset_mechanism=reset,
         reset_delay=False,
@@ -41,23 +43,30 @@ def snntorch_counts(net, x):
     return sum(o[0] if isinstance(o, tuple) else o for o in out).numpy()
 
 
-def train_snntorch(net, digits, epochs):
-    """Adam on the cross-entropy of the spike counts over T steps of x / 256, batches of 64 in a seeded order."""
-    import snntorch.utils
-
+def train_on_digits(net, scores, digits, epochs):
+    """Adam (lr 5e-3) on the cross-entropy of ``scores(x_batch)`` over batches of 64 in a seeded order: how every
+    client network here is trained, in its own framework."""
     opt = torch.optim.Adam(net.parameters(), lr=5e-3)
     for epoch in range(epochs):
         order = np.random.default_rng(epoch).permutation(len(digits.y_train))
         for s in range(0, len(order), 64):
             idx = order[s : s + 64]
-            snntorch.utils.reset(net)
-            xin = torch.from_numpy(digits.x_train[idx].reshape(len(idx), -1).astype(np.float32) / 256)
-            loss = torch.nn.functional.cross_entropy(
-                sum(net(xin) for _ in range(T)), torch.from_numpy(digits.y_train[idx])
-            )
+            loss = torch.nn.functional.cross_entropy(scores(digits.x_train[idx]), torch.from_numpy(digits.y_train[idx]))
             opt.zero_grad()
             loss.backward()
             opt.step()
+
+
+def train_snntorch(net, digits, epochs):
+    """The spike counts over T steps of x / 256 as scores."""
+    import snntorch.utils
+
+    def counts(x):
+        snntorch.utils.reset(net)
+        xin = torch.from_numpy(x.reshape(len(x), -1).astype(np.float32) / 256)
+        return sum(net(xin) for _ in range(T))
+
+    train_on_digits(net, counts, digits, epochs)
 
 
 @pytest.fixture(scope="module")
@@ -207,15 +216,7 @@ def test_sinabs_round_trip_is_exact_at_float_and_exact_to_golden_at_8_bits(digit
         xin = torch.from_numpy(x.reshape(len(x), 1, -1).astype(np.float32) / 256).repeat(1, T, 1)
         return net(xin).sum(1)
 
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    for epoch in range(10):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            loss = torch.nn.functional.cross_entropy(counts(digits.x_train[idx]), torch.from_numpy(digits.y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_on_digits(net, counts, digits, epochs=10)
     with torch.no_grad():
         ref = counts(digits.x_test).numpy()
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.85
@@ -478,16 +479,7 @@ def norse_model(digits, tmp_path_factory):
     norse = pytest.importorskip("norse.torch", reason="norse (requirements/nodeps.txt) is not installed")
     torch.manual_seed(0)
     net = _norse_net(norse)
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    for epoch in range(15):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            out = norse_membranes(net, digits.x_train[idx])
-            loss = torch.nn.functional.cross_entropy(out * 10, torch.from_numpy(digits.y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_on_digits(net, lambda x: norse_membranes(net, x) * 10, digits, epochs=15)
     with torch.no_grad():
         ref = norse_membranes(net, digits.x_test).numpy()
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.85
@@ -584,23 +576,14 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
     network passes qonnx, finn_hw and hls_csim with 0 mismatches."""
     from snntorch.export_nir import export_to_nir
 
-    def leaky(shape):
-        return snn.Leaky(
-            beta=torch.full(shape, 0.9),
-            threshold=torch.ones(shape),
-            init_hidden=True,
-            reset_mechanism="zero",
-            reset_delay=False,
-        )
-
     torch.manual_seed(0)
     net = torch.nn.Sequential(
         torch.nn.Conv2d(1, 4, 3),
-        leaky((4, 6, 6)),  # one value per neuron: the shape NIR's type check wants
+        _leaky((4, 6, 6)),  # one value per neuron: the shape NIR's type check wants
         torch.nn.AvgPool2d(2),
         torch.nn.Flatten(),
         torch.nn.Linear(36, 10),
-        leaky((10,)),
+        _leaky(10),
     )
 
     def counts(x):
@@ -610,15 +593,7 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
         xin = torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 256)
         return sum(net(xin) for _ in range(T))
 
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
-    for epoch in range(8):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            loss = torch.nn.functional.cross_entropy(counts(digits.x_train[idx]), torch.from_numpy(digits.y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_on_digits(net, counts, digits, epochs=8)
     with torch.no_grad():
         ref = counts(digits.x_test).numpy()
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.8

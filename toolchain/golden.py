@@ -11,8 +11,9 @@ and neurons link here). It computes the fixed-point LIF neuron of DESIGN.md:
 
 with R the floor / nearest / stochastic rounding of x / 2^F, stochastic offsets from the stateless
 fmix32 hash of (seed, t, i). That is the ``lif`` model; every neuron model (LIF, CubaLIF, ...) is one
-module of toolchain/neurons, and ``lif()`` below runs whichever a layer names. The readout is the per-class
-spike count over the T steps; the prediction is the argmax, ties to the lowest index.
+module of toolchain/neurons, and ``lif()`` below runs whichever a layer names. The readout (``readout``) is the
+per-class spike count over the T steps, an LI readout layer's final membrane, or the first spike; the prediction
+is the argmax of its scores, ties to the lowest index.
 
 Layouts are channels-last: a conv layer's activations are (N, T, H, W, C) and a neuron's flat index
 ``i`` is row-major over (H, W, C). Weights keep PyTorch's layout ((out, in) and (out, in, kh, kw)); a
