@@ -29,6 +29,10 @@ class LI(NeuronModel):
         state["membrane"] = beta * state["membrane"] + x
         return state["membrane"]
 
+    def lut_per_lane(self, p):
+        """No threshold compare (B / 2) and no reset (B) in the LIF datapath's estimate."""
+        return -((p.membrane_bits + 1) // 2 + p.membrane_bits)
+
     def out_bits(self, p):
         return p.membrane_bits
 
