@@ -608,3 +608,25 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
     run_build(BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
     levels = json.loads((out / "build_state.json").read_text())["verification"]
     assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels
+
+
+def test_export_writes_a_neuron_without_decay_among_leaky_ones_with_a_finite_tau():
+    """NIR has no infinite tau: a per-neuron beta of exactly 1 (a learned beta clamps there) among leaky neurons, or
+    in an LI readout, is written as beta = 1 - 2^-(F+2), which import rounds back to 2^F at F fraction bits."""
+    from tests.helpers import random_net
+    from toolchain.models import SpikingNet
+    from toolchain.nir_io import to_graph
+
+    cfg, _ = random_net()
+    cfg.neuron.per_neuron, cfg.model.readout, cfg.data.steps = True, "membrane", 8
+    net = SpikingNet(cfg, (4, 4, 1), 5).eval()
+    with torch.no_grad():
+        for lif in net.neurons:
+            lif.beta[0] = 1.0
+    graph = to_graph(net, cfg)
+    for name, kind in (("lif0", "LIF"), ("lif1", "LI")):
+        node = graph.nodes[name]
+        assert type(node).__name__ == kind and np.all(np.isfinite(node.tau))
+        beta = 1.0 - 1e-4 / np.asarray(node.tau, dtype=np.float64)
+        assert abs(beta[0] - (1 - 2.0**-10)) < 1e-9 and round(beta[0] * 256) == 256
+        assert np.allclose(beta[1:], 0.9375)

@@ -447,7 +447,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             thr = np.asarray(p.thresholds or p.threshold, dtype=np.float64) * s * 2.0**p.input_shift
             beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": np.asarray(p.beta_ints or p.beta_int) / one}
             beta = np.asarray(beta[p.leak_mode], dtype=np.float64)
-            reset = p.reset
+            reset, frac_bits = p.reset, p.beta_frac_bits
             alpha = p.alpha_int / one if p.neuron_model == "cubalif" else None
         else:
             w = syn.op.weight.detach().numpy().astype(np.float64)
@@ -455,7 +455,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             n = lif.neuron
             thr = n.threshold if lif.theta is None else lif.theta.detach().numpy().astype(np.float64)
             beta = real_beta(n) if lif.beta is None else lif.beta.detach().clamp(0, 1).numpy().astype(np.float64)
-            thr, beta, reset = np.asarray(thr), np.asarray(beta), n.reset
+            thr, beta, reset, frac_bits = np.asarray(thr), np.asarray(beta), n.reset, n.beta_frac_bits
             alpha = n.alpha if n.model == "cubalif" else None
         out = w.shape[0]
         if syn.kind == "dense":
@@ -483,11 +483,13 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
         ones = np.ones(size, dtype=np.float32)
 
         per_neuron = functools.partial(_over_neurons, size=size)
-        with np.errstate(divide="ignore"):  # beta = 1 is tau = inf: no decay (NIR reads it back as beta 1)
+        if np.any(beta >= 1.0) and (np.any(beta < 1.0) or not lif.model.spiking):
+            # NIR has no infinite tau: a neuron without decay among leaky ones (or in an LI layer) is written with
+            # beta = 1 - 2^-(F+2), which import rounds back to 1 at F fraction bits (nearest rounding)
+            beta = np.where(beta >= 1.0, 1.0 - 2.0 ** -(frac_bits + 2), beta)
+        with np.errstate(divide="ignore"):  # an all-IF layer's tau is not written
             tau = per_neuron(dt / (1.0 - beta))
         if not lif.model.spiking:  # the LI readout: tau dv/dt = -v + R I
-            if np.any(beta >= 1.0):
-                raise QsnnError("an LI readout without decay (beta = 1) has no NIR form (its tau is infinite)")
             nodes[f"lif{k}"] = nir.LI(tau=tau, r=tau / dt, v_leak=0 * ones, metadata=meta)
         elif alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
             if np.any(beta >= 1.0) or alpha >= 1.0:
@@ -507,11 +509,6 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             )
         elif np.all(beta >= 1.0):
             nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=per_neuron(thr), v_reset=0 * ones, metadata=meta)
-        elif np.any(beta >= 1.0):
-            raise QsnnError(
-                f"layer {k} mixes neurons with beta = 1 and beta < 1; NIR's LIF takes no infinite tau: train with "
-                "betas below 1"
-            )
         else:
             nodes[f"lif{k}"] = nir.LIF(
                 tau=tau,
