@@ -86,10 +86,6 @@ class TorchOps:
     def bits(self, h, low: int, n: int):
         return ((h >> low) & ((1 << n) - 1)).to(self.dtype)
 
-    @staticmethod
-    def zeros_like(x):
-        return torch.zeros_like(x)
-
 
 def real_beta(neuron) -> float:
     """The real decay of a NeuronConfig's leak (1 for none, 1 - 2^-k for shift)."""

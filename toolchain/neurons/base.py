@@ -65,10 +65,6 @@ class NumpyOps:
         """Bits [low, low + n) of the hash row h (int64 holding uint32)."""
         return (h >> low) & ((1 << n) - 1)
 
-    @staticmethod
-    def zeros_like(x):
-        return np.zeros_like(x)
-
 
 NUMPY = NumpyOps()
 
