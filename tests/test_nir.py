@@ -540,6 +540,7 @@ def test_per_neuron_membrane_readout_run_round_trips_through_nir(tmp_path_factor
     _import(out / "pn.nir", out / "back", "--weight-bits", "4", "--membrane-bits", "16")  # the run's widths
     config = json.loads((out / "back" / "config.json").read_text())["config"]
     assert config["model"]["readout"] == "membrane" and config["neuron"]["per_neuron"]
+    assert config["neuron"]["reset"] == "subtract"  # from the metadata qsnn export wrote (the default is zero)
     original, back = (predict_counts(*_swap(load_run(r)), integer=True)[0] for r in (run, out / "back"))
     assert np.mean(original.argmax(1) == back.argmax(1)) >= 0.9
 

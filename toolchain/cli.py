@@ -347,12 +347,14 @@ def cmd_import(a):
         data=DataConfig(dataset=a.dataset, steps=a.steps, path=a.data_path, snrs=tuple(a.snrs)),
         model=ModelConfig(readout=a.readout),
         quant=QuantConfig(weight_bits=a.weight_bits, membrane_bits=a.membrane_bits, rounding=a.rounding),
-        neuron=NeuronConfig(beta_frac_bits=a.beta_frac_bits, reset=a.reset),
+        neuron=NeuronConfig(beta_frac_bits=a.beta_frac_bits, reset=a.reset or "zero"),
         train=TrainConfig(lr=a.lr, batch_size=a.batch_size, seed=a.seed),
     )
     if cfg.quant.weight_bits is None:
         cfg.quant.membrane_bits = None
-    m = import_run(a.model, a.out, cfg, dt=a.dt, finetune_epochs=a.finetune_epochs, force=a.force)
+    m = import_run(
+        a.model, a.out, cfg, dt=a.dt, finetune_epochs=a.finetune_epochs, force=a.force, reset_from_graph=a.reset is None
+    )
     _print_summary(m, a.out)
     return 0
 
@@ -595,8 +597,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--beta-frac-bits", type=int, default=8, help="fraction bits F of the leak beta (default 8)")
     im.add_argument(
         "--reset",
-        default="zero",
-        help="zero (NIR's reset to v_reset, default) or subtract (snnTorch's default, which NIR does not record)",
+        default=None,
+        help="zero (NIR's reset to v_reset) or subtract (snnTorch's default, which NIR does not record); default: "
+        "the neuron nodes' metadata['reset'] where qsnn export wrote it, else zero",
     )
     im.add_argument(
         "--dt",

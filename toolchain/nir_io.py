@@ -324,6 +324,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             pending["beta"] = None if beta is None else _per_channel(name, "tau", beta, conv, n_out)
             pending["threshold"] = None if thr is None else _per_channel(name, "v_threshold", thr, conv, n_out)
             pending["alpha"] = alpha
+            pending["reset"] = (getattr(node, "metadata", None) or {}).get("reset")
             layers.append(pending)
             pending = None
         elif kind in ("SumPool2d", "AvgPool2d"):
@@ -369,6 +370,7 @@ def _network(layers) -> dict:
     thr = np.concatenate([layer["threshold"] for layer in spiking])
     betas = np.concatenate([layer["beta"] for layer in layers]) if leaky else np.ones(1)
     same = lambda v: np.max(np.abs(v - v[0])) <= REL_TOL * max(1.0, abs(v[0]))  # noqa: E731
+    resets = {layer["reset"] for layer in spiking}
     convs = [layer for layer in layers if layer["kind"] == "conv"]
     kernels = {tuple(layer["weight"].shape[2:]) for layer in convs}
     if len(kernels) > 1:
@@ -385,6 +387,8 @@ def _network(layers) -> dict:
         "threshold": float(thr[0]),
         "per_neuron": not (same(thr) and same(betas)),
         "readout": "membrane" if layers[-1]["readout"] else "count",
+        # the reset the spiking nodes' metadata records, if they agree (qsnn export writes it; NIR has no field)
+        "reset": resets.pop() if len(resets) == 1 and resets <= {"zero", "subtract"} else None,
         "model": "lif" if first["alpha"] is None else "cubalif",
         "alpha": 0.5 if first["alpha"] is None else first["alpha"],
     }
@@ -545,10 +549,13 @@ def write(net, cfg, out, dt=DEFAULT_DT) -> Path:
 
 
 # -- import ------------------------------------------------------------------------------------------------
-def import_run(path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, progress=True) -> dict:
+def import_run(
+    path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, progress=True, reset_from_graph=False
+) -> dict:
     """Read ``path`` (NIR), quantize it post-training by ``cfg`` (its quantization, data and training options; the
     model and neuron options are taken from the graph), fine-tune with QAT for ``finetune_epochs`` if asked, and
-    write a run directory at ``out``, as ``qsnn train`` does. Returns the run's metrics."""
+    write a run directory at ``out``, as ``qsnn train`` does. With ``reset_from_graph`` the reset is the one the
+    neuron nodes' metadata records (``qsnn export`` writes it), if they agree on one. Returns the run's metrics."""
     import time
 
     import torch
@@ -581,6 +588,8 @@ def import_run(path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, pr
     )
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
     n.model, n.alpha, n.per_neuron = network["model"], network["alpha"], network["per_neuron"]
+    if reset_from_graph and network["reset"]:
+        n.reset = network["reset"]
     if m.readout == "membrane" or (network["readout"] == "membrane" and m.readout != "count"):
         fix = (
             "an LI node: leave --readout out, the run reads out its membrane"
