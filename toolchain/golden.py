@@ -80,13 +80,6 @@ def hash_table(seed: int, steps: int, size: int) -> np.ndarray:
     return fmix32(key)
 
 
-def stochastic_offsets(seed: int, steps: int, size: int, frac_bits: int, low_bit: int = 0) -> np.ndarray:
-    """The offsets r of stochastic rounding: ``frac_bits`` bits of the hash from ``low_bit`` up, int64 (T, size).
-    The leak takes bits [0, F), CubaLIF's current [F, 2F), the input shift k the top k ([32 - k, 32))."""
-    h = hash_table(seed, steps, size) >> np.uint32(low_bit)
-    return (h & np.uint32((1 << frac_bits) - 1)).astype(np.int64)
-
-
 def rate_encode(x: np.ndarray, steps: int, bits: int, seed: int) -> np.ndarray:
     """Seeded Bernoulli spikes: s[n, t, i] = (hash(seed, t, i) mod 2^bits) < x[n, i].
 
@@ -254,16 +247,6 @@ class LIFParams:
         return (1 << (self.membrane_bits - 1)) - 1
 
 
-def shift_input(flat: np.ndarray, p: LIFParams) -> np.ndarray:
-    """R(I, k) of every input (N, T, size), k = input_shift; the stochastic offset is the top k bits of the same
-    hash as the leak's, fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) >> (32 - k)."""
-    k = p.input_shift
-    r = None
-    if p.rounding == "stochastic":
-        r = stochastic_offsets(p.seed, flat.shape[1], flat.shape[2], k, low_bit=32 - k)[None]
-    return neuron_models().NUMPY.round_shift(flat, k, p.rounding, r)
-
-
 def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
     """Run a layer of ``p.neuron_model`` neurons (toolchain/neurons) over time: current (N, T, ...) integers ->
     spikes (N, T, ...) in {0, 1} (a non-spiking readout model: its membrane). The input shift R(I, k) comes first,
@@ -271,15 +254,14 @@ def lif(current: np.ndarray, p: LIFParams, return_membrane: bool = False):
 
     With ``return_membrane`` also returns V after each step (N, T, ...), for debugging and readout.
     """
-    model = neuron_models().get(p.neuron_model)
-    ops = neuron_models().NUMPY
+    model, ops = p.model, neuron_models().NUMPY
     current = np.asarray(current).astype(np.int64)
     n, steps = current.shape[:2]
     flat = current.reshape(n, steps, -1)
     size = flat.shape[2]
-    if p.input_shift:
-        flat = shift_input(flat, p)
     h = hash_table(p.seed, steps, size).astype(np.int64) if p.rounding == "stochastic" else None
+    if p.input_shift:
+        flat = neuron_models().shift_input(flat, p, h, ops)
     p = p.expanded(size)
     state = {name: np.zeros((n, size), dtype=np.int64) for name in model.states}
     out = np.zeros_like(flat)

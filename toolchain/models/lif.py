@@ -241,8 +241,7 @@ class QuantLIF(nn.Module):
         if p.per_neuron:
             p = self._per_neuron(p, flat.shape[2], current, scale)
         if p.input_shift:
-            r = None if h is None else ops.bits(h, 32 - p.input_shift, p.input_shift)
-            flat = round_shift(flat, p.input_shift, p.rounding, r)
+            flat = neurons.shift_input(flat, p, h, ops)
         state = {name: torch.zeros_like(flat[:, 0]) for name in p.model.states}
         ops.count = saturation
         out = [p.model.step(state, flat[:, t], p, None if h is None else h[t], ops) for t in range(shape[1])]

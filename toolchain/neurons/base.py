@@ -84,6 +84,14 @@ def quantize_scalar(value: float, rounding: str, seed: int) -> int:
     return int(lo + (1 if u < frac else 0))
 
 
+def shift_input(flat, p, h, ops):
+    """R(I, k) of every input (N, T, size), k = input_shift, before any model's step: the membrane counts 2^k
+    accumulator units. The stochastic offset is the top k bits of the neurons' hash rows h (T, size)."""
+    k = p.input_shift
+    r = None if h is None else ops.bits(h, 32 - k, k)
+    return ops.round_shift(flat, k, p.rounding, r)
+
+
 def leak(v, p, h, ops):
     """none: V | shift: V - (V >> k) | beta: R(V * beta_int, F), stochastic offset bits [0, F) of the hash."""
     if p.leak_mode == "none":
