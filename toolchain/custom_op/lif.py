@@ -73,8 +73,9 @@ def read_lif_params(op: CustomOp) -> LIFParams:
 
 
 def output_datatype(p: LIFParams) -> DataType:
-    """BINARY spikes, or the INT<B> membrane of a readout model (LI)."""
-    return DataType["BINARY"] if p.model.spiking else DataType[f"INT{p.membrane_bits}"]
+    """BINARY spikes, or the signed membrane of a readout model (LI), at the model's ``out_bits``."""
+    bits = p.model.out_bits(p)
+    return DataType["BINARY"] if bits == 1 else DataType[f"INT{bits}"]
 
 
 def recover_integers(x: np.ndarray, scale: float, where: str) -> np.ndarray:

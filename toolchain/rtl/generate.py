@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
+from toolchain.custom_op.lif import output_datatype
 from toolchain.errors import QsnnError
 from toolchain.fsutil import write_text
 from toolchain.hls.csim import LayerSpec
@@ -158,7 +159,7 @@ def write_layer(node, model, folder: Path, event: bool = False) -> dict:
         spec = op.layer_spec(model.get_initializer(node.input[1]))
         write_text(folder / f"{node.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
         core = CORES["lif"]
-        in_w, out_w = spec.pe * spec.in_bits, spec.pe * spec.params.model.out_bits(spec.params)
+        in_w, out_w = spec.pe * spec.in_bits, op.get_outstream_width()
     elif node.op_type.startswith("MVAU"):
         spec = synapse_spec(node, model, event)
         write_text(folder / f"{node.name}.v", render("synapse/synapse_layer.v.j2", **spec.context()))
@@ -205,8 +206,8 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / f"{spec.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
     write_text(folder / CORES["lif"].name, CORES["lif"].read_text())
-    out_bits = spec.params.model.out_bits(spec.params)
-    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * out_bits}]
+    odt = output_datatype(spec.params)
+    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * odt.bitwidth()}]
     write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
     net = {
         "top": top,
@@ -218,8 +219,8 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
         "in_lanes": spec.pe,
         "in_bits": spec.in_bits,
         "out_lanes": spec.pe,
-        "out_bits": out_bits,
-        "out_signed": int(out_bits > 1),
+        "out_bits": odt.bitwidth(),
+        "out_signed": int(odt.signed()),
         "event": False,
     }
     write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
