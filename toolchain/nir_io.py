@@ -13,8 +13,9 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   The gains are folded into the synapse before them (exactly, per neuron).
 - Reset: NIR's neurons reset *to* ``v_reset`` (= 0 here): ``--reset zero``, the default, and what snnTorch's
   own importer builds. snnTorch's default reset by subtraction is not recorded in NIR: pass ``--reset subtract``
-  for such a network. NIR fires on ``v > v_threshold``; this project fires on ``v >= theta`` (DESIGN.md), which
-  differs only when the membrane equals the threshold exactly.
+  for such a network (a graph ``qsnn export`` wrote carries its reset in the neuron nodes' metadata). NIR fires
+  on ``v > v_threshold``; this project fires on ``v >= theta`` (DESIGN.md), which differs only when the membrane
+  equals the threshold exactly.
 - Data: the graph's input is one sample in PyTorch's channel-first layout ((C, H, W), (C, L) or (F,)), scaled as
   the project feeds its first layer: ``x_int / 2^bits`` (unsigned) or ``x_int / 2^(bits - 1)`` (signed), the same
   value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
@@ -54,7 +55,6 @@ SUPPORTED = (
     "Scale",
     *NIR_NEURONS,
 )
-_NOT_YET = {}
 REL_TOL = 1e-5  # "the same value" for neuron parameters read from float32/float64 files
 
 
@@ -80,8 +80,6 @@ def _chain(graph, path) -> list[tuple[str, object]]:
     nodes, edges = dict(graph.nodes), list(graph.edges)
     for name, node in nodes.items():
         kind = type(node).__name__
-        if kind in _NOT_YET:
-            raise QsnnError(f"{path}: node '{name}' ({kind}): {_NOT_YET[kind]}; supported: {', '.join(SUPPORTED)}")
         if kind not in SUPPORTED:
             what = "a recurrent or nested subgraph" if kind == "NIRGraph" else f"node type {kind}"
             raise QsnnError(
@@ -230,6 +228,13 @@ def _unpool(w, pooled) -> np.ndarray:
     return full.reshape(w.shape[0], -1)
 
 
+def _fold_gain(layer, gain) -> None:
+    """Scale a layer's synapse by a gain per output channel (or one for all): its weights and its bias."""
+    gain = np.broadcast_to(gain, (layer["weight"].shape[0],))
+    layer["weight"] = layer["weight"] * gain.reshape((-1,) + (1,) * (layer["weight"].ndim - 1))
+    layer["bias"] = layer["bias"] * gain
+
+
 def _channels_last_perm(shape_cf) -> np.ndarray:
     """Index map from a channels-last flatten to the channel-first flatten of the same tensor: element k of the
     channels-last vector is element perm[k] of the channel-first one."""
@@ -241,8 +246,8 @@ def _channels_last_perm(shape_cf) -> np.ndarray:
 
 
 def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
-    """A NIR file as the project's layers: {"layers": [...], "arch", "hidden", "kernel", "fc", "beta",
-    "threshold", "leak"}. ``sample_shape`` is the dataset's channels-last sample shape."""
+    """A NIR file as the project's layers and network-wide configuration (``_network``). ``sample_shape`` is the
+    dataset's channels-last sample shape."""
     if not (isinstance(dt, float) and dt > 0):
         raise QsnnError(f"--dt {dt!r} must be a positive number of seconds")
     chain = _chain(_read(path), path)
@@ -307,9 +312,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
         elif kind == "Scale":
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a Scale must follow a synapse (it is folded into it)")
-            s = np.broadcast_to(np.asarray(node.scale, dtype=np.float64).reshape(-1), (pending["weight"].shape[0],))
-            pending["weight"] = pending["weight"] * s.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
-            pending["bias"] = pending["bias"] * s
+            _fold_gain(pending, np.asarray(node.scale, dtype=np.float64).reshape(-1))
         elif kind in NIR_NEURONS:
             if pending is None:
                 raise QsnnError(f"NIR node '{name}': a neuron node must follow a synapse (Linear, Affine, Conv)")
@@ -317,9 +320,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
                 raise QsnnError(f"NIR node '{layers[-1]['neuron']}': an LI readout must be the last neuron node")
             n_out, conv = pending["weight"].shape[0], pending["kind"]
             beta, thr, gain, alpha = _neuron(name, node, dt, cf)
-            gain = _per_channel(name, "the input gain R dt/tau", gain, conv, n_out)  # folds into the weights
-            pending["weight"] = pending["weight"] * gain.reshape((-1,) + (1,) * (pending["weight"].ndim - 1))
-            pending["bias"] = pending["bias"] * gain
+            _fold_gain(pending, _per_channel(name, "the input gain R dt/tau", gain, conv, n_out))
             pending["neuron"], pending["readout"] = name, kind == "LI"
             pending["beta"] = None if beta is None else _per_channel(name, "tau", beta, conv, n_out)
             pending["threshold"] = None if thr is None else _per_channel(name, "v_threshold", thr, conv, n_out)
@@ -421,8 +422,8 @@ def load_into(net, network) -> None:
 # -- out -------------------------------------------------------------------------------------------------
 def to_graph(net, cfg, dt=DEFAULT_DT):
     """A trained SpikingNet as a NIR graph. A quantized network is written as the real values its integer model
-    computes (weights W_int * s / s_in, biases b_int * s, thresholds theta * s: exact, the scales are powers of two);
-    its beta is beta_int / 2^F. What NIR cannot say: the rounding of the leak product, the saturation at the
+    computes (weights W_int * s / s_in, biases b_int * s, thresholds theta * s * 2^k: exact, the scales are powers
+    of two); its beta is beta_int / 2^F. What NIR cannot say: the rounding of the leak product, the saturation at the
     membrane width, and reset by subtraction (kept in each neuron node's metadata)."""
     import nir
 
