@@ -44,7 +44,7 @@ def _build(run_dir, out, until, **kw):
 def bench_execution(run_dir: Path, build_dir: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from toolchain.flow.verify import spike_counts
+    from toolchain.flow.verify import class_scores
     from toolchain.golden import GoldenModel
 
     golden = GoldenModel.load(run_dir / "golden.npz")
@@ -54,7 +54,7 @@ def bench_execution(run_dir: Path, build_dir: Path) -> dict:
     t_golden = time.perf_counter() - t0
     model = ModelWrapper(str(build_dir / "model.onnx"))
     t0 = time.perf_counter()
-    got = spike_counts(model, golden.encode(x), "qonnx")
+    got = class_scores(model, golden.encode(x), "qonnx")
     t_qonnx = time.perf_counter() - t0
     assert np.array_equal(got, ref)
     return {"samples": len(x), "golden_samples_per_s": len(x) / t_golden, "qonnx_samples_per_s": len(x) / t_qonnx}

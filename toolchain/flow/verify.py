@@ -53,7 +53,7 @@ def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
     """(samples whose class scores differ from the golden model's, samples checked)."""
     stamp = (Path(run_dir) / "golden.npz").stat().st_mtime_ns
     x, expected, kind = test_vectors(str(run_dir), samples, stamp)
-    got = spike_counts(model, x, desc, kind)
+    got = class_scores(model, x, desc, kind)
     return int(np.sum(np.any(got != expected, axis=1))), int(len(x))
 
 
@@ -83,7 +83,7 @@ def with_batch(model, n: int):
     return m
 
 
-def spike_counts(model, x_encoded: np.ndarray, desc: str, kind: str = "count") -> np.ndarray:
+def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count") -> np.ndarray:
     """Execute the graph over all inputs in batches; returns the class scores (N, classes) by readout ``kind``."""
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     in_shape = model.get_tensor_shape(iname)
