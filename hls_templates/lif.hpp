@@ -136,7 +136,7 @@ inline long long lane_value(const ap_uint<Cfg::PE * Cfg::OUT_BITS> &beat, unsign
 ///   ROUNDING (Rounding), RESET (ResetMode), SEED, PER_NEURON_THRESHOLD / PER_NEURON_BETA with
 ///   threshold_rom(row, lane) / beta_rom(row, lane), the neuron model's own constants; typedefs in_t
 ///   (ap_int/ap_uint of IN_BITS), bias_t, membrane_t (ap_int<MEMBRANE_BITS>), neuron (the model's struct,
-///   with STATES and bool update(membrane_t s[STATES], wide input, ap_uint<32> hash)).
+///   with STATES and bool update(membrane_t s[STATES], wide_t input, ap_uint<32> hash, const Params<Cfg> &)).
 /// \param in     PE accumulators per beat
 /// \param out    PE outputs per beat, OUT_BITS each: spikes (1 bit), or a readout model's membrane (B bits)
 /// \param bias   per-channel integer bias, [BIAS_CHANNELS / PE][PE]

@@ -57,18 +57,20 @@ def test_bundle_layout_and_manifest(bundle, demo_run):
         "model.npz",
         "test_vectors.npz",
         "qsnn_driver/__init__.py",
-        "qsnn_driver/golden.py",
+        "qsnn_driver/golden/__init__.py",
+        "qsnn_driver/golden/network.py",
         "qsnn_driver/driver.py",
         "qsnn_driver/streams.py",
-        "qsnn_driver/neurons/__init__.py",
-        "qsnn_driver/neurons/lif.py",
+        "qsnn_driver/golden/neurons/__init__.py",
+        "qsnn_driver/golden/neurons/lif.py",
         "notebooks/qsnn_on_board.ipynb",
     } <= names
     assert not any(n.endswith((".bit", ".hwh")) for n in names), "no Vivado here, so no bitstream in the bundle"
     m = json.loads((bundle / "manifest.json").read_text())
     assert m["board"] == "Pynq-Z2" and m["bitfile"] is None and m["config"]["quant"]["weight_bits"] == 4
     assert m["stream"]["in_bits"] == 8 and m["stream"]["in_features"] == 64 and m["stream"]["steps"] == 8
-    assert (bundle / "qsnn_driver" / "golden.py").read_text() == Path("toolchain/golden.py").read_text()
+    for src in Path("toolchain/golden").rglob("*.py"):
+        assert (bundle / "qsnn_driver" / "golden" / src.relative_to("toolchain/golden")).read_text() == src.read_text()
 
 
 def emulated_self_test(folder: Path, golden: GoldenModel):
@@ -240,13 +242,17 @@ def test_make_bitstream_for_the_demo_network(demo_run, tmp_path):
 @pytest.mark.parametrize("dt,lanes", [("UINT8", 8), ("INT8", 4), ("BINARY", 10), ("INT4", 3)])
 def test_stream_packing_equals_finns_iodma_packing(dt, lanes):
     """The driver's numpy packing is byte-identical to FINN's driver (reverse_endian, reverse_inner)."""
-    import sys
+
+    import importlib.util
 
     from finn.util.data_packing import finnpy_to_packed_bytearray
     from qonnx.core.datatype import DataType
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "board"))
-    from qsnn_driver.streams import pack, unpack
+    path = Path(__file__).resolve().parents[1] / "board" / "qsnn_driver" / "streams.py"
+    spec = importlib.util.spec_from_file_location("qsnn_driver_streams_under_test", path)  # numpy-only, no package
+    streams = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(streams)
+    pack, unpack = streams.pack, streams.unpack
 
     d = DataType[dt]
     x = np.random.default_rng(0).integers(d.min(), d.max() + 1, (2, 8, 5, lanes))

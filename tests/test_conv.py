@@ -109,7 +109,7 @@ def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, conv2d_build):
 
     golden = GoldenModel.load(conv2d_run / "golden.npz")
     from toolchain.data import load_dataset
-    from toolchain.train import run_config
+    from toolchain.runs import run_config
 
     x = golden.encode(load_dataset(run_config(conv2d_run).data).x_test[:6])
     cfg = BuildConfig(run_dir=str(conv2d_run), out_dir=str(conv2d_build))
@@ -165,7 +165,7 @@ def test_rtl_backend_refuses_conv_graphs_clearly(conv2d_run, tmp_path):
 )
 def test_conv_shapes_that_cannot_be_built(model, message):
     from toolchain.data import load_dataset
-    from toolchain.train import build_model
+    from toolchain.runs import build_model
 
     cfg = RunConfig()
     for k, v in model.items():

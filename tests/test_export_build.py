@@ -13,7 +13,7 @@ import toolchain  # noqa: F401
 from toolchain.errors import QsnnError
 from toolchain.flow.config import BuildConfig
 from toolchain.flow.runner import run_build
-from toolchain.golden import LIFParams, lif
+from toolchain.golden import NeuronParams, run_neurons
 
 
 def lif_graph(shape=(2, 5, 4), **attrs):
@@ -38,8 +38,8 @@ def test_lif_op_executes_golden_semantics_after_import_toolchain():
     model = lif_graph(**attrs)
     current = np.random.default_rng(0).integers(-60, 60, (2, 5, 4))
     got = execute_onnx(model, {"x": (current * 0.25).astype(np.float32)})["y"]
-    params = LIFParams(**{k: v for k, v in attrs.items() if k != "input_scale"})
-    assert np.array_equal(got, lif(current, params))
+    params = NeuronParams(**{k: v for k, v in attrs.items() if k != "input_scale"})
+    assert np.array_equal(got, run_neurons(current, params))
 
 
 @pytest.mark.parametrize(

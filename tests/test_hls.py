@@ -6,12 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.errors import QsnnError, ToolNotFound
 from toolchain.flow.config import BuildConfig
 from toolchain.flow.runner import run_build
-from toolchain.golden import LIFParams
+from toolchain.golden import NeuronParams
 from toolchain.hls import csim
-from toolchain.hls.csim import LayerSpec, compile_csim
+from toolchain.hls.csim import compile_csim
 from toolchain.hls.matrix import MODES, run_matrix
 
 
@@ -78,7 +79,7 @@ def test_lif_top_partitions_the_bias_rom_along_pe_and_raises_ap_int_max_w():
 
     wide = LayerSpec(
         "Lw",
-        LIFParams(membrane_bits=16, threshold=10),
+        NeuronParams(membrane_bits=16, threshold=10),
         channels=128,
         steps=2,
         bias=np.arange(128) % 7,
@@ -92,18 +93,18 @@ def test_lif_top_partitions_the_bias_rom_along_pe_and_raises_ap_int_max_w():
 
 
 def test_wide_stream_kernel_compiles_and_matches_golden(tmp_path):
-    from toolchain.golden import lif
+    from toolchain.golden import run_neurons
 
-    p = LIFParams(membrane_bits=12, threshold=40, leak_mode="shift", leak_shift=2)
+    p = NeuronParams(membrane_bits=12, threshold=40, leak_mode="shift", leak_shift=2)
     s = LayerSpec("Lw", p, channels=96, steps=3, bias=np.arange(96) % 5 - 2, in_bits=12, pe=96)  # 1152-bit beats
     binary = compile_csim([s], tmp_path)
     x = np.random.default_rng(1).integers(-2048, 2048, (4, 3, 96))
     got = csim.run_csim(binary, 0, x)
-    assert int(np.sum(got != lif(x + s.bias, p))) == 0
+    assert int(np.sum(got != run_neurons(x + s.bias, p))) == 0
 
 
 def spec(**kw):
-    p = LIFParams(membrane_bits=8, threshold=10)
+    p = NeuronParams(membrane_bits=8, threshold=10)
     return LayerSpec("L", kw.pop("params", p), channels=4, steps=3, bias=np.zeros(4), in_bits=8, **kw)
 
 
@@ -127,7 +128,7 @@ def test_compile_error_names_the_log(tmp_path, monkeypatch):
 
 def test_configuration_the_kernel_cannot_take():
     with pytest.raises(QsnnError, match="threshold=200 does not fit a 8-bit membrane"):
-        compile_csim([spec(params=LIFParams(membrane_bits=8, threshold=200))], Path("/tmp"))
+        compile_csim([spec(params=NeuronParams(membrane_bits=8, threshold=200))], Path("/tmp"))
     with pytest.raises(QsnnError, match="PE=3 must divide 4"):
         compile_csim([spec(pe=3)], Path("/tmp"))
 

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from toolchain.cli import main
-from toolchain.train import run_config
+from toolchain.runs import run_config
 
 QUICK = ["--dataset", "digits", "--limit", "200", "--hidden", "16", "--weight-bits", "4"]
 

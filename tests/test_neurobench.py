@@ -12,7 +12,7 @@ pytest.importorskip("neurobench", reason="neurobench (requirements/nodeps.txt) i
 def test_neurobench_metrics_equal_an_independent_count(demo_run):
     from toolchain.data import load_dataset
     from toolchain.golden import GoldenModel
-    from toolchain.train import run_config
+    from toolchain.runs import run_config
 
     nb = json.loads((demo_run / "metrics.json").read_text())["neurobench"]
     golden = GoldenModel.load(demo_run / "golden.npz")

@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from toolchain import neurons
 from toolchain.errors import QsnnError
-from toolchain.golden import GoldenModel, Layer, LIFParams, hash_table, lif, readout
-from toolchain.hls.csim import TEMPLATES
+from toolchain.golden import GoldenModel, Layer, NeuronParams, hash_table, neurons, readout, run_neurons
+from toolchain.hls.csim import template_dir
 
 
 def test_registry_finds_every_model_and_names_the_choices():
@@ -16,7 +15,7 @@ def test_registry_finds_every_model_and_names_the_choices():
     for name in neurons.names():
         model = neurons.get(name)
         assert model.name == name and "=" in model.__doc__  # its equations
-        assert (TEMPLATES / "neurons" / model.hls_header).is_file()
+        assert (template_dir() / "neurons" / model.hls_header).is_file()
         assert model.states[0] == "membrane"
     with pytest.raises(QsnnError, match="izhikevich.*lif, cubalif, li"):
         neurons.get("izhikevich")
@@ -54,10 +53,12 @@ def test_li_equals_a_python_reference(leak, rounding):
     rng = np.random.default_rng(3)
     current = rng.integers(-90, 91, (3, 10, 6))
     current[0, :5] = 400  # saturate upwards
-    p = LIFParams(membrane_bits=9, threshold=1, leak_mode=leak, leak_shift=2, beta_int=200, rounding=rounding, seed=5)
+    p = NeuronParams(
+        membrane_bits=9, threshold=1, leak_mode=leak, leak_shift=2, beta_int=200, rounding=rounding, seed=5
+    )
     p.neuron_model = "li"
     want = _li_reference(current, p.validate())
-    got = lif(current, p)
+    got = run_neurons(current, p)
     assert int((got != want).sum()) == 0
     assert want.max() == 255 and want.min() < 0  # saturation and negative membranes are exercised
 
@@ -76,7 +77,7 @@ def test_readouts_hand_computed():
 
 
 def _layer(model, rng, n_in, n_out, threshold=20):
-    p = LIFParams(membrane_bits=10, threshold=threshold, leak_mode="beta", beta_int=230, rounding="nearest")
+    p = NeuronParams(membrane_bits=10, threshold=threshold, leak_mode="beta", beta_int=230, rounding="nearest")
     p.neuron_model = model
     return Layer("dense", rng.integers(-3, 4, (n_out, n_in)), rng.integers(-2, 3, n_out), p.validate(), (n_in,))
 
@@ -110,7 +111,7 @@ def test_per_neuron_threshold_and_beta_equal_a_python_reference():
     rng = np.random.default_rng(4)
     channels, pixels, steps = 3, 4, 7
     current = rng.integers(-20, 60, (2, steps, pixels * channels))
-    p = LIFParams(
+    p = NeuronParams(
         membrane_bits=8,
         threshold=9,
         leak_mode="beta",
@@ -128,17 +129,17 @@ def test_per_neuron_threshold_and_beta_equal_a_python_reference():
                 u = min(max((v * beta + 128) // 256 + int(current[b, t, i]), -128), 127)
                 want[b, t, i] = u >= theta
                 v = u - theta if u >= theta else u
-    assert int((lif(current, p) != want).sum()) == 0
+    assert int((run_neurons(current, p) != want).sum()) == 0
     assert len({int(want[:, :, c::channels].sum()) for c in range(channels)}) == channels  # the channels differ
 
 
 def test_per_neuron_vectors_out_of_range_are_refused_by_name():
     with pytest.raises(QsnnError, match="threshold=300 does not fit a 8-bit membrane"):
-        LIFParams(membrane_bits=8, threshold=3, thresholds=(3, 300)).validate("x")
+        NeuronParams(membrane_bits=8, threshold=3, thresholds=(3, 300)).validate("x")
     with pytest.raises(QsnnError, match="beta_int=999"):
-        LIFParams(membrane_bits=8, threshold=3, leak_mode="beta", beta_ints=(9, 999)).validate("x")
+        NeuronParams(membrane_bits=8, threshold=3, leak_mode="beta", beta_ints=(9, 999)).validate("x")
     with pytest.raises(QsnnError, match="beta_ints are per-neuron decays of leak_mode beta"):
-        LIFParams(membrane_bits=8, threshold=3, leak_mode="shift", beta_ints=(9,)).validate("x")
+        NeuronParams(membrane_bits=8, threshold=3, leak_mode="shift", beta_ints=(9,)).validate("x")
 
 
 RUNS = {

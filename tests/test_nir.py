@@ -99,7 +99,8 @@ def _import(path, out, *extra):
 
 
 def _counts(run_dir):
-    from toolchain.train import load_run, predict_counts
+    from toolchain.runs import load_run
+    from toolchain.train import predict_counts
 
     cfg, net, ds = load_run(run_dir)
     return predict_counts(net, cfg, ds, ds.x_test, integer=cfg.quantized)[0]
@@ -138,6 +139,25 @@ def test_snntorch_import_quantized_passes_every_ladder_level(snntorch_model, tmp
     assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels
     config = json.loads((tmp_path / "q8" / "config.json").read_text())
     assert config["source"]["sha256"] and config["config"]["neuron"]["reset"] == "zero"
+
+
+def test_dotted_node_names_as_nirtorch_writes_them_import_exactly(snntorch_model, tmp_path):
+    """nirtorch names the nodes of nested modules 'features.0', '1.lif': an edge end is matched as a whole name
+    before a '.port' suffix is cut off. The renamed graph imports to the same integer network: 0 golden mismatches,
+    and every spike count equals the import of the graph with plain names."""
+    path, _ = snntorch_model
+    g = nir.read(str(path))
+    new = {n: n if n in ("input", "output") else f"features.{n}.lif" for n in g.nodes}
+    dotted = tmp_path / "dotted.nir"
+    nir.write(
+        str(dotted),
+        nir.NIRGraph(nodes={new[n]: v for n, v in g.nodes.items()}, edges=[(new[a], new[b]) for a, b in g.edges]),
+    )
+    assert any("." in a for a, _ in nir.read(str(dotted)).edges)
+    m = _import(dotted, tmp_path / "dotted", "--weight-bits", "8")
+    assert m["mismatches"] == 0 and m["samples"] == 360
+    _import(path, tmp_path / "plain", "--weight-bits", "8")
+    assert np.array_equal(_counts(tmp_path / "dotted"), _counts(tmp_path / "plain"))
 
 
 def test_import_with_qat_fine_tuning(snntorch_model, tmp_path):
@@ -295,9 +315,9 @@ def test_export_nir_of_a_quantized_run_holds_its_integer_values(demo_run, tmp_pa
     w = np.asarray(graph.nodes["fc0"].weight, dtype=np.float64)
     assert np.array_equal(w, first.weight * first.scale * 2.0**golden.input_bits)
     lif = graph.nodes[f"lif{len(golden.layers) - 1}"]
-    assert np.allclose(lif.v_threshold, last.lif.threshold * last.scale)
+    assert np.allclose(lif.v_threshold, last.neuron.threshold * last.scale)
     beta = 1 - 1e-4 / np.asarray(lif.tau, dtype=np.float64)
-    assert np.allclose(beta, last.lif.beta_int / 2.0**last.lif.beta_frac_bits)
+    assert np.allclose(beta, last.neuron.beta_int / 2.0**last.neuron.beta_frac_bits)
     assert lif.metadata["reset"] == "subtract"
 
 
@@ -397,6 +417,17 @@ BAD = {
             edges=[("input", "fc"), ("fc", "lif"), ("lif", "output"), ("input", "fc2"), ("fc2", "lif")],
         ),
         "branches or merges",
+    ),
+    "recurrent through a synapse": (
+        lambda: _graph(
+            nodes={"rec": nir.Affine(weight=np.ones((10, 10), np.float32), bias=np.zeros(10, np.float32))},
+            edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")],
+        ),
+        "node 'lif' feeds itself (lif -> rec -> lif): a recurrent layer",
+    ),
+    "recurrent onto itself": (
+        lambda: _graph(edges=[("input", "fc"), ("fc", "lif"), ("lif", "lif"), ("lif", "output")]),
+        "node 'lif' feeds itself (lif -> lif): a recurrent layer",
     ),
     "ends in a synapse": (lambda: _graph(edges=[("input", "fc"), ("fc", "output")], drop=["lif"]), "ends in a synapse"),
     "wrong input size": (
@@ -523,7 +554,8 @@ def test_per_neuron_membrane_readout_run_round_trips_through_nir(tmp_path_factor
     the metadata export wrote) it is the same network: every sample's scores equal the original's."""
     from tests.conftest import _train
     from toolchain.golden import GoldenModel
-    from toolchain.train import load_run, predict_counts
+    from toolchain.runs import load_run
+    from toolchain.train import predict_counts
 
     run = _train(tmp_path_factory, "pn-li", neuron__per_neuron=True, model__readout="membrane", train__epochs=2)
     out = tmp_path_factory.mktemp("rt")
@@ -531,7 +563,7 @@ def test_per_neuron_membrane_readout_run_round_trips_through_nir(tmp_path_factor
     golden = GoldenModel.load(run / "golden.npz")
     hidden, li = graph.nodes["lif0"], graph.nodes["lif1"]
     assert type(hidden).__name__ == "LIF" and type(li).__name__ == "LI"
-    p0, p1 = golden.layers[0].lif, golden.layers[1].lif
+    p0, p1 = golden.layers[0].neuron, golden.layers[1].neuron
     assert np.array_equal(hidden.v_threshold, np.float32(np.array(p0.thresholds) * golden.layers[0].scale))
     for node, p in ((hidden, p0), (li, p1)):
         beta = 1.0 - 1e-4 / np.asarray(node.tau, dtype=np.float64)  # the default --dt

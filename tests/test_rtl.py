@@ -1,17 +1,16 @@
 """The RTL backend: the LIF core over every mode and several widths, the synapse dense vs event-driven, and
 the whole demo network in Verilator (0 mismatches, backpressure) with Yosys counts."""
 
-import itertools
 import json
 
 import numpy as np
 import pytest
 
-from toolchain import neurons
+from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.flow.config import BuildConfig
 from toolchain.flow.runner import run_build
-from toolchain.golden import LIFParams, lif
-from toolchain.hls.csim import LayerSpec
+from toolchain.golden import NeuronParams, neurons, run_neurons
+from toolchain.hls.matrix import MODES  # every (leak, rounding, reset) combination
 
 try:
     from toolchain.rtl.sim import verilator
@@ -23,7 +22,7 @@ except Exception:  # noqa: BLE001
 
 needs_verilator = pytest.mark.skipif(not HAVE_VERILATOR, reason="needs Verilator ('make install' installs it)")
 
-MODES = list(itertools.product(("none", "shift", "beta"), ("floor", "nearest", "stochastic"), ("subtract", "zero")))
+
 SHAPES = [(4, 6, 6, "registers"), (11, 8, 2, "lutram"), (16, 12, 4, "bram"), (24, 10, 1, "lutram")]
 
 
@@ -41,7 +40,7 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     b, channels, pe, style = SHAPES[k % len(SHAPES)]
     rng = np.random.default_rng(k)
     model = neurons.get(neurons.names()[(k // 2) % len(neurons.names())])  # each registered model, 6 modes each
-    p = LIFParams(
+    p = NeuronParams(
         membrane_bits=b,
         threshold=max(1, (1 << (b - 1)) // 3),
         leak_mode=leak,
@@ -75,7 +74,7 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     x = rng.integers(-(1 << (in_bits - 1)), 1 << (in_bits - 1), (24, 5, channels))
     x[0], x[1] = (1 << (in_bits - 1)) - 1, -(1 << (in_bits - 1))  # saturate both ways
     y, _ = run(build(tmp_path, net), net, x, seed=k + 1)
-    assert int(np.sum(y != lif(x + spec.bias, p))) == 0
+    assert int(np.sum(y != run_neurons(x + spec.bias, p))) == 0
 
 
 @needs_verilator
@@ -228,7 +227,7 @@ def test_cubalif_network_with_a_narrow_membrane_in_rtl(tmp_path):
     m = run(cfg, tmp_path / "run", progress=False)
     assert m["mismatches"] == 0 and m["top1"] > 0.5
     layers = GoldenModel.load(tmp_path / "run" / "golden.npz").layers
-    assert all(layer.lif.neuron_model == "cubalif" and layer.lif.membrane_bits == 10 for layer in layers)
+    assert all(layer.neuron.neuron_model == "cubalif" and layer.neuron.membrane_bits == 10 for layer in layers)
     state = run_build(
         BuildConfig(run_dir=str(tmp_path / "run"), out_dir=str(tmp_path / "b"), backend="rtl", until="rtlsim"),
         log=None,

@@ -78,10 +78,18 @@ def bundle(built, tmp_path):
 
 
 def _driver(folder):
+    """The driver as the bundle in ``folder`` ships it (its own copy of the golden package)."""
+    import importlib
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "board"))
-    from qsnn_driver import DriverError, SNNAccelerator
+    for name in [m for m in sys.modules if m == "qsnn_driver" or m.startswith("qsnn_driver.")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        driver = importlib.import_module("qsnn_driver")
+    finally:
+        sys.path.remove(str(folder))
+    DriverError, SNNAccelerator = driver.DriverError, driver.SNNAccelerator
 
     return SNNAccelerator, DriverError
 
@@ -134,12 +142,12 @@ def test_driver_checks_the_stream_format_against_the_model(bundle):
 
 
 def test_csim_cache_is_per_user_and_binaries_are_verified(tmp_path, monkeypatch):
-    from toolchain.golden import LIFParams
+    from toolchain.golden import NeuronParams
     from toolchain.hls import csim
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     spec = csim.LayerSpec(
-        "Ls", LIFParams(membrane_bits=8, threshold=9), channels=4, steps=3, bias=np.zeros(4), in_bits=8
+        "Ls", NeuronParams(membrane_bits=8, threshold=9), channels=4, steps=3, bias=np.zeros(4), in_bits=8
     )
     binary = csim.compile_csim([spec], tmp_path / "src")
     assert binary.parent == tmp_path / "cache" / "qsnn-pynq" / "csim"

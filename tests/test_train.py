@@ -9,7 +9,8 @@ import torch
 from toolchain.config import RunConfig
 from toolchain.data.base import Dataset
 from toolchain.estimate.memory import footprint
-from toolchain.train import accuracy_metrics, load_run, run
+from toolchain.runs import load_run
+from toolchain.train import accuracy_metrics, run
 
 
 def small_cfg(**kw):
@@ -129,7 +130,7 @@ def test_digits_accuracy_float_and_4bit_within_one_point(tmp_path):
     from toolchain.golden import GoldenModel
 
     layers = GoldenModel.load(tmp_path / "m8" / "golden.npz").layers
-    assert all(layer.lif.membrane_bits == 8 for layer in layers) and layers[0].lif.input_shift > 0
+    assert all(layer.neuron.membrane_bits == 8 for layer in layers) and layers[0].neuron.input_shift > 0
     out = tmp_path / "b"
     run_build(BuildConfig(run_dir=str(tmp_path / "m8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
     levels = json.loads((out / "build_state.json").read_text())["verification"]

@@ -61,10 +61,11 @@ def bench_execution(run_dir: Path, build_dir: Path) -> dict:
 
 
 def bench_csim(folder: Path) -> dict:
-    from toolchain.golden import LIFParams, lif
-    from toolchain.hls.csim import LayerSpec, compile_csim, run_csim
+    from toolchain.custom_op.layer_spec import LayerSpec
+    from toolchain.golden import NeuronParams, run_neurons
+    from toolchain.hls.csim import compile_csim, run_csim
 
-    p = LIFParams(
+    p = NeuronParams(
         membrane_bits=16,
         threshold=3000,
         leak_mode="beta",
@@ -82,7 +83,7 @@ def bench_csim(folder: Path) -> dict:
     got = run_csim(binary, 0, x)
     t_csim = time.perf_counter() - t0
     t0 = time.perf_counter()
-    want = lif(x + spec.bias, p)
+    want = run_neurons(x + spec.bias, p)
     t_golden = time.perf_counter() - t0
     assert np.array_equal(got, want)
     return {

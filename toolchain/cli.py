@@ -147,7 +147,7 @@ def add_train_options(p: argparse.ArgumentParser, grid: bool = False) -> None:
     g.add_argument(
         "--neuron",
         default="lif",
-        help="the neuron model, one of toolchain/neurons: lif, or cubalif (a synaptic current J <- alpha J + I "
+        help="the neuron model, one of toolchain/golden/neurons: lif, or cubalif (a synaptic current J <- alpha J + I "
         "between the synapse and the membrane); default lif",
     )
     g.add_argument("--alpha", type=float, default=0.5, help="cubalif: the synaptic current's decay (default 0.5)")
@@ -271,7 +271,8 @@ def _print_summary(m, where):
 
 
 def cmd_eval(a):
-    from toolchain.train import evaluate, golden_agreement, load_run
+    from toolchain.runs import load_run
+    from toolchain.train import evaluate, golden_agreement
 
     cfg, net, ds = load_run(a.run_dir)
     m = evaluate(net, cfg, ds, integer=a.integer and cfg.quantized)
@@ -308,7 +309,7 @@ def cmd_datasets(a):
 def cmd_export(a):
     from toolchain.export import export_model
     from toolchain.flow.verify import mismatches
-    from toolchain.train import load_run, run_record
+    from toolchain.runs import load_run, run_record
 
     if a.out is None and a.nir is None:
         raise QsnnError("give --out MODEL.onnx (QONNX), --nir MODEL.nir, or both")

@@ -11,13 +11,9 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from toolchain import neurons
 from toolchain.errors import QsnnError
-from toolchain.golden import MAX_INPUT_SHIFT, READOUTS
+from toolchain.golden import LEAK_MODES, MAX_INPUT_SHIFT, READOUTS, RESETS, ROUNDINGS, neurons
 
-LEAK_MODES = ("none", "shift", "beta")
-ROUNDINGS = ("floor", "nearest", "stochastic")
-RESETS = ("subtract", "zero")
 SCHEMES = ("qat", "ptq")
 ENCODINGS = ("direct", "rate")
 ARCHS = ("mlp", "conv")

@@ -13,33 +13,21 @@ import datetime
 import hashlib
 import io
 import json
-import platform
 import zipfile
-from importlib import metadata
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
 import toolchain.custom_op.fpgadataflow  # noqa: F401  (the HW ops of the saved graphs)
+from toolchain import assets
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
 from toolchain.flow.config import BuildConfig
 from toolchain.fsutil import atomic_path, read_json, require_keys
 from toolchain.golden import GoldenModel
-
-BOARD_DIR = Path(__file__).resolve().parents[1] / "board"
-TOOLS = ("qsnn-pynq", "numpy", "torch", "brevitas", "qonnx", "finn-plus", "onnx")
-
-
-def tool_versions() -> dict:
-    out = {"python": platform.python_version()}
-    for name in TOOLS:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+from toolchain.runs import tool_versions
 
 
 def stream_format(model) -> dict:
@@ -89,7 +77,7 @@ def _final_model(build: Path, state: dict):
 
 def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     from toolchain.flow.runner import run_identity
-    from toolchain.train import run_record
+    from toolchain.runs import run_record
 
     build = Path(build_dir)
     if Path(out_zip).suffix != ".zip":
@@ -121,12 +109,9 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     files = {
         "model.npz": model_bytes,
         "test_vectors.npz": _npz(x=x, counts=counts, labels=labels),
-        "notebooks/qsnn_on_board.ipynb": (BOARD_DIR / "notebooks" / "qsnn_on_board.ipynb").read_bytes(),
+        "notebooks/qsnn_on_board.ipynb": (assets.folder("board") / "notebooks" / "qsnn_on_board.ipynb").read_bytes(),
     }
-    driver = BOARD_DIR / "qsnn_driver"
-    for f in sorted([*driver.glob("*.py"), *(driver / "neurons").glob("*.py")]):
-        # resolves the golden.py and neurons/ links to their content
-        files[f"qsnn_driver/{f.relative_to(driver).as_posix()}"] = f.read_bytes()
+    files.update(driver_files())
     bit, reports = _vivado_files(build, files)
     stream = stream_format(_final_model(build, state))
     check_stream(stream, golden)
@@ -155,6 +140,24 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     return _write_zip(Path(out_zip), f"qsnn_{cfg.name}", files)
 
 
+def driver_files() -> dict[str, bytes]:
+    """The numpy-only driver package: board/qsnn_driver with the golden package copied in as qsnn_driver/golden
+    (the driver imports ``.golden``; the golden package imports nothing else of the project)."""
+    files = {
+        f"qsnn_driver/{f.name}": f.read_bytes() for f in sorted((assets.folder("board") / "qsnn_driver").glob("*.py"))
+    }
+
+    def add(folder, prefix):
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.is_dir() and entry.name != "__pycache__":
+                add(entry, f"{prefix}/{entry.name}")
+            elif entry.name.endswith(".py"):
+                files[f"{prefix}/{entry.name}"] = entry.read_bytes()
+
+    add(resources.files("toolchain.golden"), "qsnn_driver/golden")
+    return files
+
+
 def check_stream(stream: dict, golden) -> None:
     """The stream format agrees with the model it carries (features, classes, steps, input type)."""
     n_in = int(np.prod(golden.input_shape))
@@ -165,7 +168,7 @@ def check_stream(stream: dict, golden) -> None:
         and stream["steps"] == golden.steps
         and n_in % stream["in_lanes"] == 0
         and n_out % stream["out_lanes"] == 0
-        and stream["out_bits"] == golden.layers[-1].lif.model.out_bits(golden.layers[-1].lif)
+        and stream["out_bits"] == golden.layers[-1].neuron.model.out_bits(golden.layers[-1].neuron)
     )
     if not ok:
         raise QsnnError(f"the build's stream format {stream} does not fit its golden model; re-run the build")

@@ -1,13 +1,12 @@
 """User-facing errors: one line that names the bad value and the fix.
 
-The CLI prints ``QsnnError`` as ``error: <message>`` and exits with code 2, without a traceback.
+The CLI prints ``QsnnError`` as ``error: <message>`` and exits with code 2, without a traceback. The class
+itself is the golden model's (toolchain/golden/errors.py): one class, raised by every layer of the project.
 """
 
+from toolchain.golden.errors import QsnnError
 
-class QsnnError(Exception):
-    """An error caused by the user's input or environment, with the fix in the message."""
-
-    exit_code = 2
+__all__ = ["QsnnError", "ToolFailed", "ToolNotFound"]
 
 
 class ToolNotFound(QsnnError):

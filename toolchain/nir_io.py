@@ -36,11 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain import neurons
 from toolchain.errors import QsnnError
+from toolchain.golden import neurons
 
 DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
-# the neuron nodes: those the registered neuron models import (toolchain/neurons: LIF, IF, CubaLIF)
+# the neuron nodes: those the registered neuron models import (toolchain/golden/neurons: LIF, IF, CubaLIF)
 NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
 SUPPORTED = (
     "Input",
@@ -75,6 +75,37 @@ def _read(path) -> object:
         ) from None
 
 
+def _node_of(end: str, nodes) -> str | None:
+    """The node an edge end names: the whole name (nirtorch writes dotted names like 'features.0'), else the
+    name with trailing '.port' parts cut off one at a time; None if no node matches."""
+    name = end
+    while name not in nodes and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name if name in nodes else None
+
+
+def _loop(succ: dict) -> list[str]:
+    """A cycle of the graph as its nodes in order (a node feeding itself, directly or through others), or []."""
+    state, stack = {}, []
+
+    def visit(n):
+        state[n] = "open"
+        stack.append(n)
+        for m in succ[n]:
+            if state.get(m) == "open":
+                return stack[stack.index(m) :]
+            if m not in state and (found := visit(m)):
+                return found
+        state[n] = "done"
+        stack.pop()
+        return []
+
+    for n in succ:
+        if n not in state and (found := visit(n)):
+            return found
+    return []
+
+
 def _chain(graph, path) -> list[tuple[str, object]]:
     """The graph's nodes from input to output, refusing branches, cycles, subgraphs and unknown node types."""
     nodes, edges = dict(graph.nodes), list(graph.edges)
@@ -87,12 +118,18 @@ def _chain(graph, path) -> list[tuple[str, object]]:
                 f"{', '.join(SUPPORTED)} in a feed-forward chain"
             )
     succ, pred = {n: [] for n in nodes}, {n: [] for n in nodes}
-    for a, b in edges:
-        a, b = a.split(".")[0], b.split(".")[0]  # "node.port" names
-        if a not in nodes or b not in nodes:
-            raise QsnnError(f"{path}: edge {a} -> {b} names a node the graph does not hold")
+    for src, dst in edges:
+        a, b = _node_of(src, nodes), _node_of(dst, nodes)
+        if a is None or b is None:
+            raise QsnnError(f"{path}: edge {src} -> {dst} names a node the graph does not hold")
         succ[a].append(b)
         pred[b].append(a)
+    loop = _loop(succ)
+    if loop:
+        raise QsnnError(
+            f"{path}: node '{loop[0]}' feeds itself ({' -> '.join(loop + [loop[0]])}): a recurrent layer, which "
+            "qsnn import does not build yet; give a feed-forward chain"
+        )
     inputs = [n for n, v in nodes.items() if type(v).__name__ == "Input"]
     if len(inputs) != 1:
         raise QsnnError(f"{path}: the graph has {len(inputs)} Input nodes; qsnn import takes exactly one")
@@ -447,7 +484,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             s = float(layer.scale)
             w = layer.weight.astype(np.float64) * s / syn.in_scale
             b = layer.bias.astype(np.float64) * s
-            p = layer.lif
+            p = layer.neuron
             one = 2.0**p.beta_frac_bits
             thr = np.asarray(p.thresholds or p.threshold, dtype=np.float64) * s * 2.0**p.input_shift
             beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": np.asarray(p.beta_ints or p.beta_int) / one}
@@ -563,15 +600,8 @@ def import_run(
 
     from toolchain.data import load_dataset
     from toolchain.fsutil import sha256_file
-    from toolchain.train import (
-        auto_membrane_bits,
-        build_model,
-        calibrate,
-        check_thresholds,
-        fit,
-        quantize_from,
-        save_run,
-    )
+    from toolchain.runs import build_model
+    from toolchain.train import auto_membrane_bits, calibrate, check_thresholds, fit, quantize_from, save_run
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:

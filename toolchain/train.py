@@ -13,16 +13,15 @@ Pruning (global magnitude, over all synaptic weights, ramped up over the first h
     pruned float net), as the 002 seed defines it;
   - joint: prune and quantize at once (QAT from epoch 0; PTQ prunes in one shot at quantization).
 
-A run directory holds config.json, model.pt (a state dict: ``torch.load(weights_only=True)``),
-golden.npz (the integer model, quantized runs), metrics.json and history.csv. It is written in a
-sibling temporary directory and renamed into place, so it is complete or absent.
+A run directory (toolchain/runs.py reads it) holds config.json, model.pt (a state dict:
+``torch.load(weights_only=True)``), golden.npz (the integer model, quantized runs), metrics.json and
+history.csv. It is written in a sibling temporary directory and renamed into place, so it is complete or absent.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,21 +35,16 @@ from toolchain.errors import QsnnError
 from toolchain.estimate.memory import network_footprint
 from toolchain.fsutil import (
     make_temp_dir,
-    read_json,
     replace_dir,
-    require_keys,
     sha256_file,
     write_json,
     write_text,
 )
 from toolchain.golden import GoldenModel, encode
 from toolchain.models import SpikingNet
+from toolchain.runs import build_model, dataset_meta, load_run
 
 EVAL_BATCH = 256
-
-
-def build_model(cfg: RunConfig, ds: Dataset, quantized: bool | None = None) -> SpikingNet:
-    return SpikingNet(cfg, ds.shape, ds.n_classes, ds.input_bits, ds.input_signed, quantized=quantized)
 
 
 def encode_batch(cfg: RunConfig, ds: Dataset, x: np.ndarray, seed: int | None = None) -> torch.Tensor:
@@ -359,7 +353,7 @@ def save_run(
     try:
         net.eval()
         if cfg.quantized:
-            golden = net.to_golden(ds.input_bits, ds.input_signed, meta=_meta(cfg, ds))
+            golden = net.to_golden(ds.input_bits, ds.input_signed, meta=dataset_meta(cfg, ds))
             golden.save(tmp / "golden.npz")
             metrics.update(golden_agreement(net, golden, cfg, ds))
             if cfg.model.spiking:
@@ -369,7 +363,7 @@ def save_run(
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
         torch.save(net.state_dict(), tmp / "model.pt")
         files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}
-        record = {"config": cfg.to_dict(), "dataset": _meta(cfg, ds), "files": files}
+        record = {"config": cfg.to_dict(), "dataset": dataset_meta(cfg, ds), "files": files}
         if source is not None:
             record["source"] = source
         write_json(tmp / "config.json", record)
@@ -384,60 +378,3 @@ def save_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return metrics
-
-
-def _meta(cfg, ds) -> dict:
-    return {
-        "name": ds.name,
-        "shape": list(ds.shape),
-        "n_classes": ds.n_classes,
-        "input_bits": ds.input_bits,
-        "input_signed": ds.input_signed,
-        "class_names": ds.class_names,
-    }
-
-
-def run_config(run_dir) -> RunConfig:
-    return run_record(run_dir)[0]
-
-
-def run_record(run_dir) -> tuple[RunConfig, dict]:
-    """A run directory's validated RunConfig and config.json, after checking its files against the hashes
-    ``qsnn train`` recorded (a damaged or swapped model.pt / golden.npz is refused, never silently used)."""
-    run_dir = Path(run_dir)
-    fix = f"is {run_dir} a complete run directory made by 'qsnn train'? Re-run it"
-    meta = read_json(run_dir / "config.json", "run configuration", fix)
-    require_keys(meta, ("config", "dataset"), run_dir / "config.json", "run configuration", fix)
-    try:
-        cfg = RunConfig.from_dict(meta["config"])
-    except (TypeError, ValueError, AttributeError) as e:
-        raise QsnnError(f"{run_dir / 'config.json'} holds an invalid configuration ({e}); {fix}") from None
-    names = ["model.pt"] + (["golden.npz"] if cfg.quantized else [])
-    for name in names:
-        f = run_dir / name
-        if not f.is_file():
-            raise QsnnError(f"{f} not found; {fix}")
-        want = (meta.get("files") or {}).get(name)
-        if want is not None and sha256_file(f) != want:
-            raise QsnnError(f"{f} does not match the hash 'qsnn train' recorded (damaged or replaced); {fix}")
-    if not isinstance(meta["dataset"], dict):
-        raise QsnnError(f"{run_dir / 'config.json'}: 'dataset' is not an object; {fix}")
-    return cfg, meta
-
-
-def load_run(run_dir) -> tuple[RunConfig, SpikingNet, Dataset]:
-    """Rebuild a trained network from a run directory (checkpoint read with weights_only=True)."""
-    run_dir = Path(run_dir)
-    cfg, ckpt = run_config(run_dir), run_dir / "model.pt"
-    ds = load_dataset(cfg.data)
-    net = build_model(cfg, ds)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns about protocols before failing on bad files
-            state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state)
-    except Exception as e:  # noqa: BLE001 - any unpickling/shape failure means a bad checkpoint
-        raise QsnnError(
-            f"checkpoint {ckpt} is corrupted or from another model ({type(e).__name__}); re-run 'qsnn train'"
-        ) from None
-    return cfg, net.eval(), ds

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .golden import GoldenModel, readout
+from .golden import GoldenModel, QsnnError, readout
 from .streams import beat_bytes, pack, unpack
 
 
@@ -42,7 +42,7 @@ class SNNAccelerator:
         _check_files(self.folder, self.manifest)
         try:
             self.model = GoldenModel.load(self.folder / self.manifest["model_file"])
-        except ValueError as e:
+        except QsnnError as e:
             raise DriverError(str(e)) from None
         self.stream = _check_stream(self.manifest["stream"], self.model)
         self.backend = backend
@@ -69,7 +69,10 @@ class SNNAccelerator:
                 f"input dtype {x.dtype} is not an integer type; pass the raw integer samples "
                 f"({'int' if self.model.input_signed else 'uint'}{self.model.input_bits})"
             )
-        return self.model.check_input(x)
+        try:
+            return self.model.check_input(x)
+        except QsnnError as e:
+            raise DriverError(str(e)) from None
 
     def encode(self, x) -> np.ndarray:
         """(N, *input_shape) integers -> (N, T, features) exactly as the toolchain encodes them."""
@@ -107,7 +110,7 @@ class SNNAccelerator:
         enc = unpack(packed, s["in_lanes"], s["in_bits"], s["in_signed"]).reshape(n, self.model.steps, -1)
         h = enc.reshape((n, self.model.steps) + tuple(self.model.layers[0].in_shape))
         for layer in self.model.layers:
-            h = layer.output(_lif(layer.current(h), layer.lif))
+            h = layer.output(_lif(layer.current(h), layer.neuron))
         outs = h.reshape(n, self.model.steps, -1, s["out_lanes"])
         return pack(outs, s["out_bits"])
 
@@ -264,7 +267,7 @@ def _check_stream(s, model) -> dict:
         and s["out_lanes"] >= 1
         and n_in % s["in_lanes"] == 0
         and n_out % s["out_lanes"] == 0
-        and s["out_bits"] == model.layers[-1].lif.model.out_bits(model.layers[-1].lif)
+        and s["out_bits"] == model.layers[-1].neuron.model.out_bits(model.layers[-1].neuron)
     )
     if not ok:
         raise DriverError(f"the manifest's stream format {s} does not fit the bundled model; re-create the bundle")
@@ -272,9 +275,9 @@ def _check_stream(s, model) -> dict:
 
 
 def _lif(current, params):
-    from .golden import lif
+    from .golden import run_neurons
 
-    return lif(current, params)
+    return run_neurons(current, params)
 
 
 def _parse_utilization(path) -> dict:

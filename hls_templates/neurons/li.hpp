@@ -1,4 +1,4 @@
-// qsnn-pynq neuron model "li" (toolchain/neurons/li.py): the leaky integrator readout; it outputs its
+// qsnn-pynq neuron model "li" (toolchain/golden/neurons/li.py): the leaky integrator readout; it outputs its
 // membrane.
 //   V[t] = sat_B(leak(V[t-1]) + x);  out = V[t]  (no threshold, no reset; OUT_BITS = MEMBRANE_BITS)
 #ifndef QSNN_NEURON_LI_HPP

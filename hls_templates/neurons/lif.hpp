@@ -1,4 +1,4 @@
-// qsnn-pynq neuron model "lif" (toolchain/neurons/lif.py): DESIGN.md's LIF, IF with LEAK_NONE.
+// qsnn-pynq neuron model "lif" (toolchain/golden/neurons/lif.py): DESIGN.md's LIF, IF with LEAK_NONE.
 //   U = sat_B(leak(V[t-1]) + x);  s = U >= THRESHOLD;  V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else
 //   U
 #ifndef QSNN_NEURON_LIF_HPP

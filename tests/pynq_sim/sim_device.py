@@ -127,7 +127,7 @@ class SimDevice(Device):
 
     def _run(self):
         sys.path.insert(0, str(self.bundle))
-        from qsnn_driver.golden import GoldenModel, lif
+        from qsnn_driver.golden import GoldenModel, run_neurons
         from qsnn_driver.streams import beat_bytes, pack, unpack
 
         s = json.loads((self.bundle / "manifest.json").read_text())["stream"]
@@ -144,7 +144,7 @@ class SimDevice(Device):
             h = self._rtl(h.reshape(n, s["steps"], -1))
         else:
             for layer in model.layers:
-                h = lif(layer.current(h), layer.lif)
+                h = run_neurons(layer.current(h), layer.neuron)
         out = pack(h.reshape(n, s["steps"], -1, s["out_lanes"]), s.get("out_bits", 1))
         self._write_ddr(self._addr(ODMA), out.tobytes())
         self.regs[IDMA][CTRL] = self.regs[ODMA][CTRL] = 0x6  # done | idle

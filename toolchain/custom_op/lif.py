@@ -7,7 +7,7 @@ With ``frame_steps`` T > 0 the input is a batch of frames (F, ..., C) instead, T
 For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0..T-1 of each sample:
 
     I[t]  = round(x[t] / input_scale)
-    the update of the neuron model ``neuron_model`` names (toolchain/neurons); "lif", DESIGN.md's, is:
+    the update of the neuron model ``neuron_model`` names (toolchain/golden/neurons); "lif", DESIGN.md's, is:
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
             (threshold and beta_int per neuron: thresholds[c], beta_ints[c] of the neuron's channel c, if given)
@@ -17,7 +17,7 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
 
 R(y, F) is floor: y >> F, nearest: (y + 2^(F-1)) >> F, stochastic: (y + r) >> F with
 r = fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (for R(I, k): the hash's top k bits). The numpy
-execution is ``toolchain.golden.lif``.
+execution is ``toolchain.golden.run_neurons``.
 """
 
 from __future__ import annotations
@@ -27,26 +27,25 @@ from onnx import helper
 from qonnx.core.datatype import DataType
 from qonnx.custom_op.base import CustomOp
 
-from toolchain import neurons
 from toolchain.errors import QsnnError
-from toolchain.golden import LIFParams, lif
+from toolchain.golden import LEAK, RESET, ROUNDING, NeuronParams, neurons, run_neurons
 
 LIF_ATTRS = {
     "membrane_bits": ("i", True, 16),
     "threshold": ("i", True, 1),
-    "leak_mode": ("s", False, "none", {"none", "shift", "beta"}),
+    "leak_mode": ("s", False, "none", set(LEAK.values)),
     "leak_shift": ("i", False, 1),
     "beta_int": ("i", False, 0),
     "beta_frac_bits": ("i", False, 8),
-    "rounding": ("s", False, "floor", {"floor", "nearest", "stochastic"}),
+    "rounding": ("s", False, "floor", set(ROUNDING.values)),
     "seed": ("i", False, 0),
-    "reset": ("s", False, "subtract", {"subtract", "zero"}),
+    "reset": ("s", False, "subtract", set(RESET.values)),
     "input_shift": ("i", False, 0),
     "neuron_model": ("s", False, "lif", set(neurons.names())),
     # per-neuron threshold and beta_int, one per channel (empty: the scalar attributes above, for every neuron)
     "thresholds": ("ints", False, []),
     "beta_ints": ("ints", False, []),
-    # each registered model's own attributes (CubaLIF's alpha_int, ...): toolchain/neurons
+    # each registered model's own attributes (CubaLIF's alpha_int, ...): toolchain/golden/neurons
     **{k: ("i", False, d) for m in neurons.REGISTRY.values() for k, d in m.attrs.items()},
     "input_scale": ("f", False, 1.0),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
@@ -57,8 +56,8 @@ PARAM_NAMES = [k for k in LIF_ATTRS if k not in ("input_scale", "frame_steps")]
 EXACT_LIMIT = 2**22  # |I| below this is recovered exactly from float32 x / input_scale
 
 
-def read_lif_params(op: CustomOp) -> LIFParams:
-    """The node's attributes as validated LIFParams; errors name the node and the attribute."""
+def read_lif_params(op: CustomOp) -> NeuronParams:
+    """The node's attributes as validated NeuronParams; errors name the node and the attribute."""
     where = f"LIF node '{op.onnx_node.name}'"
     values = {}
     for name in PARAM_NAMES:
@@ -69,10 +68,10 @@ def read_lif_params(op: CustomOp) -> LIFParams:
             raise QsnnError(f"{where}: attribute {name} is not one of {', '.join(allowed)}") from None
     model = neurons.get(values["neuron_model"], f"{where}: neuron_model")
     other = {k for m in neurons.REGISTRY.values() for k in m.attrs} - set(model.attrs)
-    return LIFParams.from_attrs({k: v for k, v in values.items() if k not in other}).validate(where)
+    return NeuronParams.from_attrs({k: v for k, v in values.items() if k not in other}).validate(where)
 
 
-def output_datatype(p: LIFParams) -> DataType:
+def output_datatype(p: NeuronParams) -> DataType:
     """BINARY spikes, or the signed membrane of a readout model (LI), at the model's ``out_bits``."""
     bits = p.model.out_bits(p)
     return DataType["BINARY"] if bits == 1 else DataType[f"INT{bits}"]
@@ -135,7 +134,7 @@ class LIF(CustomOp):
         params = read_lif_params(self)
         current = recover_integers(x, self.get_nodeattr("input_scale"), f"LIF node '{node.name}'")
         context[node.output[0]] = (
-            lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params)
+            run_neurons(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params)
             .reshape(x.shape)
             .astype(np.float32)
         )

@@ -111,7 +111,7 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
 
 def energy_of(cfg, metrics, run_dir) -> dict:
     from toolchain.estimate.energy import inference_energy
-    from toolchain.train import run_record
+    from toolchain.runs import run_record
 
     meta = run_record(run_dir)[1]["dataset"]
     n_in = 1

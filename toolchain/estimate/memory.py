@@ -33,7 +33,7 @@ def footprint(
 ):
     """layers: [(n_weights, n_neurons)]; None bit-widths mean float32. ``per_neuron``: the number of channels of
     each layer holding its own threshold and beta (None: one of each per layer). Returns a dict of bit counts."""
-    from toolchain import neurons
+    from toolchain.golden import neurons
 
     model = neurons.get(neuron_model, "--neuron")
     bw = FLOAT_BITS if weight_bits is None else weight_bits

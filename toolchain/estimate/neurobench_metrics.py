@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from toolchain.errors import QsnnError
-from toolchain.golden import GoldenModel, lif, readout
+from toolchain.golden import GoldenModel, readout, run_neurons
 
 SAMPLES = 1000  # test samples measured (the metrics are per-sample averages)
 BATCH = 100
@@ -59,7 +59,7 @@ class _Neurons(nn.Module):
         self.params = params
 
     def forward(self, current):  # (N, T, *neurons), integer values
-        spikes = lif(np.rint(current.numpy()).astype(np.int64), self.params)
+        spikes = run_neurons(np.rint(current.numpy()).astype(np.int64), self.params)
         return torch.from_numpy(np.asarray(spikes, dtype=np.float64))
 
 
@@ -82,7 +82,7 @@ class GoldenMirror(nn.Module):
             for layer in golden.layers
         )
         self.neurons = nn.ModuleList(
-            (_LIF if layer.lif.model.spiking else _Readout)(layer.lif) for layer in golden.layers
+            (_LIF if layer.neuron.model.spiking else _Readout)(layer.neuron) for layer in golden.layers
         )
 
     def forward(self, x):

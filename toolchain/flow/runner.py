@@ -34,7 +34,7 @@ def _fresh_state(cfg) -> dict:
 
 def run_identity(run_dir) -> dict:
     """What a build was made from: the run folder and the hash of its golden model."""
-    from toolchain.train import run_config
+    from toolchain.runs import run_config
 
     if not run_config(run_dir).quantized:  # validates the run and its recorded hashes
         raise QsnnError(f"{run_dir} holds a float network; the hardware flow needs a quantized run (--weight-bits)")

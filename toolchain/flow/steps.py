@@ -44,7 +44,7 @@ def _quiet(model, *transforms):
 def step_export(model, cfg, state):
     """Trained run -> QONNX with LIF nodes; level 2 (QONNX execution) checked against the golden model."""
     from toolchain.export import export_model
-    from toolchain.train import load_run, run_record
+    from toolchain.runs import load_run, run_record
 
     run_cfg, net, ds = load_run(cfg.run_dir)
     meta = run_record(cfg.run_dir)[1]["dataset"]

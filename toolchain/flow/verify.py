@@ -40,7 +40,7 @@ def test_vectors(run_dir: str, samples: int | None, stamp: int):
     process and golden model (``stamp``: golden.npz's mtime, so a retrained run is reloaded): every
     ladder level of a build compares against the same arrays (read-only)."""
     from toolchain.data import load_dataset
-    from toolchain.train import run_config
+    from toolchain.runs import run_config
 
     run_cfg = run_config(run_dir)
     ds = load_dataset(run_cfg.data)

@@ -14,17 +14,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from toolchain import assets
+from toolchain.custom_op.layer_spec import LayerSpec, neuron_header
 from toolchain.errors import QsnnError, ToolNotFound
-from toolchain.estimate.storage import memory_style
 from toolchain.fsutil import write_text
-from toolchain.golden import LIFParams
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "hls_templates"
 CXXFLAGS = ["-std=c++14", "-O1", "-w"]
 
 
@@ -59,24 +57,12 @@ def verified_binary(binary: Path) -> Path:
 
 
 def template_dir() -> Path:
-    if not (TEMPLATES / "lif.hpp").is_file():
-        raise QsnnError(f"HLS templates not found at {TEMPLATES}; reinstall with 'make install' (editable)")
-    return TEMPLATES
+    return assets.folder("hls_templates")
 
 
-def render(template: str, **ctx) -> str:
-    """Render hls_templates/<name> once, strictly: a missing variable is an error."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    try:
-        return env.get_template(template).render(**ctx)
-    except jinja2.UndefinedError as e:
-        raise QsnnError(f"template {template}: {e}") from None
+def render(template: str, /, **ctx) -> str:
+    """Render hls_templates/<template> (strictly: toolchain.assets.render)."""
+    return assets.render("hls_templates", template, **ctx)
 
 
 def ap_headers() -> Path:
@@ -102,102 +88,6 @@ def gxx(path: str | None = None) -> str:
     if not exe or not Path(exe).exists():
         raise ToolNotFound("g++ not found; install it ('apt-get install g++') or pass its path")
     return exe
-
-
-@dataclass
-class LayerSpec:
-    """What the HLS kernel needs to know about one LIF layer."""
-
-    name: str
-    params: LIFParams
-    channels: int
-    steps: int
-    bias: np.ndarray  # (bias channels,) integers: neuron i takes bias[i mod len(bias)] (conv: one per channel)
-    in_bits: int
-    in_signed: bool = True
-    pe: int = 1
-    mem_style: str = "auto"
-
-    def validate(self) -> LayerSpec:
-        self.params.validate(f"LIF layer {self.name}")
-        nb = len(self.bias)
-        if not self.params.channels_ok(nb):
-            raise QsnnError(
-                f"LIF layer {self.name}: its per-neuron threshold/beta vectors need one value per channel ({nb})"
-            )
-        if self.pe < 1 or nb % self.pe or self.channels % max(nb, 1):
-            raise QsnnError(
-                f"LIF layer {self.name}: PE={self.pe} must divide {nb} channels, and they the {self.channels} "
-                "neurons per step"
-            )
-        if not 1 <= self.in_bits <= 64:
-            raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")
-        return self
-
-    def neuron_bias(self) -> np.ndarray:
-        """The bias of every neuron of a frame (a conv layer's per-channel bias repeated over its pixels)."""
-        return np.tile(self.bias.astype(np.int64), self.channels // len(self.bias))
-
-    @property
-    def bias_bits(self) -> int:
-        m = int(np.abs(self.bias).max(initial=0))
-        return max(2, (m.bit_length() + 1))
-
-    @property
-    def ap_int_max_w(self) -> int:
-        """ap_int's width limit for this layer's streams (the headers' default, 1024, unless wider)."""
-        return max(1024, self.pe * self.in_bits, self.pe * self.params.model.out_bits(self.params))
-
-    def _rows(self, values) -> list:
-        """A per-channel vector as the kernel's ROM rows [C / PE][PE] (decimal strings), or [] if per layer."""
-        if not values:
-            return []
-        return [[str(int(v)) for v in row] for row in np.asarray(values, dtype=np.int64).reshape(-1, self.pe)]
-
-    def context(self) -> dict:
-        p = self.params
-        b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
-        wide = (
-            max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits, p.input_shift + 1) + 3
-        )
-        return {
-            "name": self.name,
-            "ap_int_max_w": self.ap_int_max_w,
-            "channels": self.channels,
-            "bias_channels": len(self.bias),
-            "pe": self.pe,
-            "steps": self.steps,
-            "membrane_bits": p.membrane_bits,
-            "in_bits": self.in_bits,
-            "out_bits": p.model.out_bits(p),
-            "wide_bits": wide,
-            "threshold": p.threshold,
-            "input_shift": p.input_shift,
-            "neuron_model": p.neuron_model,
-            "neuron_header": neuron_header(p.model),
-            "neuron_struct": p.model.hls_struct,
-            "neuron_constants": p.model.hls_constants(p),
-            "leak": {"none": "LEAK_NONE", "shift": "LEAK_SHIFT", "beta": "LEAK_BETA"}[p.leak_mode],
-            "leak_shift": p.leak_shift,
-            "beta_int": p.beta_int,
-            "beta_frac_bits": p.beta_frac_bits,
-            "rounding": {"floor": "ROUND_FLOOR", "nearest": "ROUND_NEAREST", "stochastic": "ROUND_STOCHASTIC"}[
-                p.rounding
-            ],
-            "reset": {"subtract": "RESET_SUBTRACT", "zero": "RESET_ZERO"}[p.reset],
-            "seed": p.seed & 0xFFFFFFFF,
-            "in_type": f"ap_{'' if self.in_signed else 'u'}int<{self.in_bits}>",
-            "bias_bits": self.bias_bits,
-            "bias_rows": [[str(int(v)) for v in row] for row in b],
-            "threshold_rows": self._rows(p.thresholds),
-            "beta_rows": self._rows(p.beta_ints),
-            "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
-        }
-
-
-def neuron_header(model) -> str:
-    """The file name a neuron model's HLS update (hls_templates/neurons/<header>) takes beside the kernel."""
-    return f"neuron_{model.hls_header}"
 
 
 def kernel_sources(specs: list[LayerSpec]) -> dict[str, str]:

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain import neurons
-from toolchain.golden import LIFParams, lif
-from toolchain.hls.csim import LayerSpec, compile_csim, run_csim
+from toolchain.custom_op.layer_spec import LayerSpec
+from toolchain.golden import LEAK_MODES, RESETS, ROUNDINGS, NeuronParams, neurons, run_neurons
+from toolchain.hls.csim import compile_csim, run_csim
 
 WIDTHS = tuple(range(4, 25))
-MODES = list(itertools.product(("none", "shift", "beta"), ("floor", "nearest", "stochastic"), ("subtract", "zero")))
+MODES = list(itertools.product(LEAK_MODES, ROUNDINGS, RESETS))
 PER_WIDTH = 6
 
 
@@ -39,7 +39,7 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
         hi = (1 << (b - 1)) - 1
         frac = int(rng.integers(1, 13))
         model = neurons.get(neurons.names()[(k // 2) % len(neurons.names())])  # every model, pairs of configs
-        p = LIFParams(
+        p = NeuronParams(
             membrane_bits=b,
             threshold=int(rng.integers(1, hi + 1)),
             leak_mode=leak,
@@ -85,7 +85,7 @@ def run_matrix(widths=WIDTHS, folder=None) -> list[dict]:
     for k, spec in enumerate(specs):
         x = inputs(spec, seed=k)
         got = run_csim(binary, k, x)
-        want = lif(x + spec.neuron_bias(), spec.params)
+        want = run_neurons(x + spec.neuron_bias(), spec.params)
         p = spec.params
         rows.append(
             {

@@ -14,7 +14,7 @@ import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
 from toolchain.fsutil import write_text
-from toolchain.golden import lif
+from toolchain.golden import run_neurons
 from toolchain.hls.csim import render
 
 TB_SAMPLES = 4
@@ -57,7 +57,7 @@ def write_lif_testbench(op, model, folder: Path, part: str, clk_ns: float, seed:
     x[0] = hi  # saturate upwards
     if lo < 0:
         x[1] = lo  # and downwards
-    expected = np.ascontiguousarray(lif(x + spec.neuron_bias(), spec.params), dtype="<i8")
+    expected = np.ascontiguousarray(run_neurons(x + spec.neuron_bias(), spec.params), dtype="<i8")
     (folder / "tb_in.bin").write_bytes(np.ascontiguousarray(x, dtype="<i8").tobytes())
     (folder / "tb_expected.bin").write_bytes(expected.tobytes())
     ctx = dict(name=spec.name, samples=TB_SAMPLES, part=part, clk_ns=f"{clk_ns:.3f}")

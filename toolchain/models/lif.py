@@ -1,6 +1,7 @@
 """QuantLIF: a layer of neurons whose state and parameters are quantized, for training.
 
-The update is the neuron model's own ``step`` (toolchain/neurons), written once over an ``ops`` object; three modes:
+The update is the neuron model's own ``step`` (toolchain/golden/neurons), written once over an ``ops`` object;
+three modes:
 
 - float (the unquantized baseline): the model's ``float_step``, real parameters, no saturation;
 - QAT (float tensors holding integers): the integer update with straight-through estimators for floor/round and
@@ -20,9 +21,8 @@ import dataclasses
 import torch
 from torch import nn
 
-from toolchain import neurons
-from toolchain.golden import MAX_INPUT_SHIFT, LIFParams, hash_table
-from toolchain.neurons import quantize_scalar
+from toolchain.golden import MAX_INPUT_SHIFT, NeuronParams, hash_table, neurons
+from toolchain.golden.neurons import quantize_scalar
 
 SURROGATE_SLOPE = 5.0
 
@@ -62,7 +62,7 @@ def round_shift(x, frac_bits: int, rounding: str, r=None):
 
 
 class TorchOps:
-    """The neuron models' arithmetic on tensors (toolchain/neurons): exact on int64 tensors; on float tensors
+    """The neuron models' arithmetic on tensors (toolchain/golden/neurons): exact on int64 tensors; on float tensors
     holding integers (QAT) straight-through rounding and the surrogate spike. ``dtype``: the tensors' dtype."""
 
     def __init__(self, dtype):
@@ -93,7 +93,7 @@ def real_beta(neuron) -> float:
 
 
 class QuantLIF(nn.Module):
-    """A layer of neurons of the configured model (toolchain/neurons) over (N, T, ...) synaptic input;
+    """A layer of neurons of the configured model (toolchain/golden/neurons) over (N, T, ...) synaptic input;
     parameters quantized from real values. The integer update is the model's own ``step``, the golden model's.
 
     Args:
@@ -127,7 +127,7 @@ class QuantLIF(nn.Module):
         self.threshold_overflow = False
         self._hashes = {}
 
-    def params(self, scale: float) -> LIFParams:
+    def params(self, scale: float) -> NeuronParams:
         """Integer parameters at accumulator scale ``scale``.
 
         The integer threshold is clamped to [1, V_max] (flagged in ``threshold_clamped``); a threshold
@@ -157,7 +157,7 @@ class QuantLIF(nn.Module):
                 self.threshold_clamped = self.threshold_overflow or bool((raw < 1).any())
             if betas is not None:
                 beta_ints = tuple(int(v) for v in betas.round().long())
-        return LIFParams(
+        return NeuronParams(
             membrane_bits=b,
             threshold=theta,
             leak_mode=n.leak,
@@ -199,7 +199,7 @@ class QuantLIF(nn.Module):
             betas = torch.clamp(self._quantize(torch.clamp(self.beta, 0, 1) * one, 0xBE7A), 0, one)
         return raw, thetas, betas
 
-    def _per_neuron(self, p: LIFParams, size: int, current, scale: float) -> LIFParams:
+    def _per_neuron(self, p: NeuronParams, size: int, current, scale: float) -> NeuronParams:
         """p with threshold and beta_int as tensors over the ``size`` neurons: exact integers in integer mode,
         straight-through (learned) in QAT."""
         if current.dtype.is_floating_point:
@@ -219,7 +219,7 @@ class QuantLIF(nn.Module):
         units = max(1, round(self.neuron.threshold / scale))
         return min(MAX_INPUT_SHIFT, max(0, units.bit_length() + 2 - self.membrane_bits))
 
-    def hashes(self, p: LIFParams, steps: int, size: int, device):
+    def hashes(self, p: NeuronParams, steps: int, size: int, device):
         """golden.hash_table as a cached int64 tensor (T, size): the models take their rounding offsets' bits."""
         key = (p.seed, steps, size)
         if key not in self._hashes:

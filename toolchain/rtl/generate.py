@@ -16,26 +16,25 @@ from pathlib import Path
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
+from toolchain import assets
+from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.custom_op.lif import output_datatype
 from toolchain.errors import QsnnError
 from toolchain.fsutil import write_text
-from toolchain.hls.csim import LayerSpec
+from toolchain.golden import LEAK, RESET, ROUNDING
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "rtl_templates"
-CORES = {"lif": TEMPLATES / "lif" / "hdl" / "qsnn_lif.v", "synapse": TEMPLATES / "synapse" / "hdl" / "qsnn_synapse.v"}
+CORES = {"lif": "lif/hdl/qsnn_lif.v", "synapse": "synapse/hdl/qsnn_synapse.v"}  # in rtl_templates/
 RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
 
 
-def render(template: str, **ctx) -> str:
-    import jinja2
+def render(template: str, /, **ctx) -> str:
+    """Render rtl_templates/<template> (strictly: toolchain.assets.render)."""
+    return assets.render("rtl_templates", template, **ctx)
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-    )
-    try:
-        return env.get_template(template).render(**ctx)
-    except jinja2.UndefinedError as e:
-        raise QsnnError(f"RTL template {template}: {e}") from None
+
+def core(name: str) -> Path:
+    """The Verilog file of a hand-written core (CORES)."""
+    return assets.folder("rtl_templates") / CORES[name]
 
 
 def _bits(n: int) -> int:
@@ -77,9 +76,9 @@ def lif_context(spec: LayerSpec) -> dict:
         "in_signed": int(spec.in_signed),
         "nf_bits": _bits(nf),
         "wide": max(ctx["wide_bits"], p.membrane_bits + p.beta_frac_bits + 3, 34),
-        "leak": {"none": 0, "shift": 1, "beta": 2}[p.leak_mode],
-        "rounding": {"floor": 0, "nearest": 1, "stochastic": 2}[p.rounding],
-        "reset": {"subtract": 0, "zero": 1}[p.reset],
+        "leak": LEAK.code(p.leak_mode),
+        "rounding": ROUNDING.code(p.rounding),
+        "reset": RESET.code(p.reset),
         "ram_style": RAM_STYLE[ctx["mem_style"]],
         "bias_words": [_word(row, ctx["bias_bits"]) for row in b],
     }
@@ -158,17 +157,17 @@ def write_layer(node, model, folder: Path, event: bool = False) -> dict:
     if node.op_type.startswith("LIF"):
         spec = op.layer_spec(model.get_initializer(node.input[1]))
         write_text(folder / f"{node.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
-        core = CORES["lif"]
+        core_file = core("lif")
         in_w, out_w = spec.pe * spec.in_bits, op.get_outstream_width()
     elif node.op_type.startswith("MVAU"):
         spec = synapse_spec(node, model, event)
         write_text(folder / f"{node.name}.v", render("synapse/synapse_layer.v.j2", **spec.context()))
-        core = CORES["synapse"]
+        core_file = core("synapse")
         in_w, out_w = spec.simd * spec.in_bits, spec.pe * spec.acc_bits
     else:
         raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
-    write_text(folder / core.name, core.read_text())
-    return {"name": node.name, "in_width": in_w, "out_width": out_w, "files": [f"{node.name}.v", core.name]}
+    write_text(folder / core_file.name, core_file.read_text())
+    return {"name": node.name, "in_width": in_w, "out_width": out_w, "files": [f"{node.name}.v", core_file.name]}
 
 
 def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top") -> dict:
@@ -205,14 +204,14 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / f"{spec.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
-    write_text(folder / CORES["lif"].name, CORES["lif"].read_text())
+    write_text(folder / core("lif").name, core("lif").read_text())
     odt = output_datatype(spec.params)
     layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * odt.bitwidth()}]
     write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
     net = {
         "top": top,
         "layers": layers,
-        "files": [f"{top}.v", f"{spec.name}.v", CORES["lif"].name],
+        "files": [f"{top}.v", f"{spec.name}.v", core("lif").name],
         "steps": spec.steps,
         "features": spec.channels,
         "classes": spec.channels,

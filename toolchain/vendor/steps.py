@@ -91,7 +91,7 @@ def build_bitstream(model, cfg, state):
 
 def collect_bitstream(model, cfg, state) -> dict:
     """Copy what Vivado wrote into BUILD_DIR/bitstream/ with reports/ and manifest.json."""
-    from toolchain.deploy import tool_versions
+    from toolchain.runs import tool_versions
 
     bit, hwh = Path(model.get_metadata_prop("bitfile")), Path(model.get_metadata_prop("hw_handoff"))
     if not bit.is_file() or not hwh.is_file():
@@ -106,7 +106,7 @@ def collect_bitstream(model, cfg, state) -> dict:
     for rpt in reports:
         if rpt.is_file():
             shutil.copy2(rpt, dest / "reports" / rpt.name)
-    from toolchain.train import run_record
+    from toolchain.runs import run_record
 
     run_cfg = run_record(cfg.run_dir)[1]
     write_json(

@@ -23,7 +23,7 @@ Estimates (documented formulas, not vendor numbers; per PE lane unless said othe
   datapath LUTs       = add (B) + saturate (B + 2) + threshold compare (ceil(B/2), constant operand)
                         + reset (B) + leak: shift B; beta (popcount(beta_int) - 1) * (B + F) shift-add
                         adders (constant coefficient, no DSP); stochastic +F for the offset add;
-                        + the neuron model's own term (``lut_per_lane``, toolchain/neurons)
+                        + the neuron model's own term (``lut_per_lane``, toolchain/golden/neurons)
   state               = one membrane-shaped memory per state word of the model (CubaLIF: V and J)
   stochastic hash     = fmix32 needs two 32x32 constant products: 3 DSP48 each -> 6 DSP per lane
   control             = 40 LUTs (time-step and neuron counters, clear logic)
@@ -42,7 +42,7 @@ from qonnx.core.datatype import DataType
 from toolchain.custom_op.lif import LIF_ATTRS, by_sample, output_datatype
 from toolchain.errors import QsnnError
 from toolchain.estimate.storage import LUTRAM_DEPTH, bram18_count, memory_style
-from toolchain.golden import LIFParams, lif
+from toolchain.golden import NeuronParams, run_neurons
 
 PIPELINE_DEPTH = 4
 CONTROL_LUTS = 40
@@ -67,7 +67,7 @@ class LIF(HWCustomOp):
         return attrs
 
     # -- parameters ---------------------------------------------------------------------------------
-    def lif_params(self) -> LIFParams:
+    def lif_params(self) -> NeuronParams:
         from toolchain.custom_op.lif import read_lif_params
 
         return read_lif_params(self)
@@ -93,7 +93,7 @@ class LIF(HWCustomOp):
 
     # -- the layer as both backends' kernels see it ---------------------------------------------------
     def layer_spec(self, bias):
-        from toolchain.hls.csim import LayerSpec
+        from toolchain.custom_op.layer_spec import LayerSpec
 
         idt = self.get_input_datatype(0)
         return LayerSpec(
@@ -180,7 +180,7 @@ class LIF(HWCustomOp):
         x = context[node.input[0]]
         bias = context[node.input[1]] if len(node.input) > 1 else 0
         current = np.rint(x).astype(np.int64) + np.asarray(bias, dtype=np.int64)
-        spikes = lif(by_sample(current, self.get_nodeattr("frame_steps"), node.name), self.lif_params())
+        spikes = run_neurons(by_sample(current, self.get_nodeattr("frame_steps"), node.name), self.lif_params())
         context[node.output[0]] = spikes.reshape(x.shape).astype(np.float32)
 
     def execute_cppsim(self, context, graph):

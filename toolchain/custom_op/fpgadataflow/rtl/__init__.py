@@ -23,7 +23,7 @@ class ProjectRTLBackend:
     def get_rtl_file_list(self, abspath=False):
         from toolchain.rtl.generate import CORES
 
-        names = [f"{self.onnx_node.name}.v", CORES[self.CORE].name]
+        names = [f"{self.onnx_node.name}.v", Path(CORES[self.CORE]).name]
         folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
         return [folder / n for n in names] if abspath else names
 

@@ -3,7 +3,7 @@ interface a model implements.
 
 A model's update is written once, over an ``ops`` object, and serves both the golden integer model (numpy
 int64, ``NUMPY``) and training (torch tensors: straight-through rounding and a surrogate spike, supplied by
-toolchain.models.lif). Numpy only here: the board driver ships this package beside golden.py.
+toolchain.models.lif). Numpy only here: the board driver ships it inside the golden package.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from ..golden import QsnnError, hash_table
+from ..arith import hash_table
+from ..errors import QsnnError
 
 REGISTRY: dict[str, NeuronModel] = {}
 
@@ -126,7 +127,7 @@ class NeuronModel:
     Attributes a subclass sets:
         name:     the registry key, the QONNX ``neuron_model`` attribute and ``--neuron`` value
         states:   its state variables, each a B-bit signed word per neuron, the membrane first
-        attrs:    its own integer QONNX attributes beyond LIFParams' fields: {name: default}
+        attrs:    its own integer QONNX attributes beyond NeuronParams' fields: {name: default}
         spiking:  False for a readout that outputs its membrane (LI), not spikes
         nir:      the NIR node types it imports
         hls_header: its update in hls_templates/neurons/ (a struct template ``qsnn::<hls_struct><Cfg>``)

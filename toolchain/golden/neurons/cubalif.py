@@ -10,7 +10,7 @@ hash (the leak takes [0, F), the input shift the top k). Float baseline: J = alp
 
 from __future__ import annotations
 
-from ..golden import QsnnError
+from ..errors import QsnnError
 from .base import NeuronModel, float_membrane, integrate_and_fire, quantize_scalar, register
 
 

@@ -1,1 +1,0 @@
-../../toolchain/golden.py

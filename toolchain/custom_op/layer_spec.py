@@ -1,0 +1,109 @@
+"""One LIF layer as every backend sees it: its neuron parameters, size, bias, input type and folding.
+
+The QONNX / FINN ops make it (``LIF.layer_spec``); the HLS kernel's config header and the RTL core's
+parameters are both rendered from ``context()``, so the two backends read one description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from toolchain.errors import QsnnError
+from toolchain.estimate.storage import memory_style
+from toolchain.golden import LEAK, RESET, ROUNDING, NeuronParams
+
+
+@dataclass
+class LayerSpec:
+    """What the HLS kernel needs to know about one LIF layer."""
+
+    name: str
+    params: NeuronParams
+    channels: int
+    steps: int
+    bias: np.ndarray  # (bias channels,) integers: neuron i takes bias[i mod len(bias)] (conv: one per channel)
+    in_bits: int
+    in_signed: bool = True
+    pe: int = 1
+    mem_style: str = "auto"
+
+    def validate(self) -> LayerSpec:
+        self.params.validate(f"LIF layer {self.name}")
+        nb = len(self.bias)
+        if not self.params.channels_ok(nb):
+            raise QsnnError(
+                f"LIF layer {self.name}: its per-neuron threshold/beta vectors need one value per channel ({nb})"
+            )
+        if self.pe < 1 or nb % self.pe or self.channels % max(nb, 1):
+            raise QsnnError(
+                f"LIF layer {self.name}: PE={self.pe} must divide {nb} channels, and they the {self.channels} "
+                "neurons per step"
+            )
+        if not 1 <= self.in_bits <= 64:
+            raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")
+        return self
+
+    def neuron_bias(self) -> np.ndarray:
+        """The bias of every neuron of a frame (a conv layer's per-channel bias repeated over its pixels)."""
+        return np.tile(self.bias.astype(np.int64), self.channels // len(self.bias))
+
+    @property
+    def bias_bits(self) -> int:
+        m = int(np.abs(self.bias).max(initial=0))
+        return max(2, (m.bit_length() + 1))
+
+    @property
+    def ap_int_max_w(self) -> int:
+        """ap_int's width limit for this layer's streams (the headers' default, 1024, unless wider)."""
+        return max(1024, self.pe * self.in_bits, self.pe * self.params.model.out_bits(self.params))
+
+    def _rows(self, values) -> list:
+        """A per-channel vector as the kernel's ROM rows [C / PE][PE] (decimal strings), or [] if per layer."""
+        if not values:
+            return []
+        return [[str(int(v)) for v in row] for row in np.asarray(values, dtype=np.int64).reshape(-1, self.pe)]
+
+    def context(self) -> dict:
+        p = self.params
+        b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
+        wide = (
+            max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits, p.input_shift + 1) + 3
+        )
+        return {
+            "name": self.name,
+            "ap_int_max_w": self.ap_int_max_w,
+            "channels": self.channels,
+            "bias_channels": len(self.bias),
+            "pe": self.pe,
+            "steps": self.steps,
+            "membrane_bits": p.membrane_bits,
+            "in_bits": self.in_bits,
+            "out_bits": p.model.out_bits(p),
+            "wide_bits": wide,
+            "threshold": p.threshold,
+            "input_shift": p.input_shift,
+            "neuron_model": p.neuron_model,
+            "neuron_header": neuron_header(p.model),
+            "neuron_struct": p.model.hls_struct,
+            "neuron_constants": p.model.hls_constants(p),
+            "leak": LEAK.cpp(p.leak_mode),
+            "leak_shift": p.leak_shift,
+            "beta_int": p.beta_int,
+            "beta_frac_bits": p.beta_frac_bits,
+            "rounding": ROUNDING.cpp(p.rounding),
+            "reset": RESET.cpp(p.reset),
+            "seed": p.seed & 0xFFFFFFFF,
+            "in_type": f"ap_{'' if self.in_signed else 'u'}int<{self.in_bits}>",
+            "bias_bits": self.bias_bits,
+            "bias_rows": [[str(int(v)) for v in row] for row in b],
+            "threshold_rows": self._rows(p.thresholds),
+            "beta_rows": self._rows(p.beta_ints),
+            "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
+        }
+
+
+def neuron_header(model) -> str:
+    """The file name a neuron model's HLS update (hls_templates/neurons/<header>) takes beside the kernel."""
+    return f"neuron_{model.hls_header}"
