@@ -8,7 +8,7 @@ import torch
 from helpers import random_net
 
 from toolchain.errors import QsnnError
-from toolchain.golden import GoldenModel, LIFParams, encode, fmix32, hash_table, lif, rate_encode
+from toolchain.golden import GoldenModel, NeuronParams, encode, fmix32, hash_table, rate_encode, run_neurons
 from toolchain.models.lif import QuantLIF
 
 M32 = 0xFFFFFFFF
@@ -34,8 +34,8 @@ def test_fmix32_and_hash_table_match_plain_python():
 
 def test_lif_hand_computed_subtract_reset_and_saturation():
     # B = 4 (range -8..7), theta = 5, no leak: U = sat(V + I)
-    p = LIFParams(membrane_bits=4, threshold=5)
-    s, v = lif(np.array([[3, 3, 3, 10, -20, 2]]), p, return_membrane=True)
+    p = NeuronParams(membrane_bits=4, threshold=5)
+    s, v = run_neurons(np.array([[3, 3, 3, 10, -20, 2]]), p, return_membrane=True)
     assert s.tolist() == [[0, 1, 0, 1, 0, 0]]
     assert v.tolist() == [[3, 1, 4, 2, -8, -6]]  # 7 - 5 = 2 after saturating 14; -18 saturates to -8
 
@@ -44,33 +44,35 @@ def test_lif_hand_computed_beta_leak_roundings_and_zero_reset():
     # beta = 3/4 (beta_int 3, F 2); V = 7 -> V * 3 = 21 -> floor 5, nearest (21 + 2) >> 2 = 5; V = -7 -> -21
     base = dict(membrane_bits=8, threshold=100, leak_mode="beta", beta_int=3, beta_frac_bits=2)
     for rounding, expected in (("floor", [7, 5 + 0, -2]), ("nearest", [7, 5, -1])):
-        _, v = lif(np.array([[7, 0, -7]]), LIFParams(**base, rounding=rounding), return_membrane=True)
+        _, v = run_neurons(np.array([[7, 0, -7]]), NeuronParams(**base, rounding=rounding), return_membrane=True)
         # t1: leak(7) = 21 >> 2 = 5 (floor) / 23 >> 2 = 5 (nearest); t2: leak(5) = 15 >> 2 = 3 / 17 >> 2 = 4
         assert v[0, 1] == expected[1]
-    _, v = lif(np.array([[-7, 0]]), LIFParams(**base, rounding="floor"), return_membrane=True)
+    _, v = run_neurons(np.array([[-7, 0]]), NeuronParams(**base, rounding="floor"), return_membrane=True)
     assert v[0, 1] == (-21) >> 2 == -6  # arithmetic shift floors towards -inf
-    _, v = lif(np.array([[-7, 0]]), LIFParams(**base, rounding="nearest"), return_membrane=True)
+    _, v = run_neurons(np.array([[-7, 0]]), NeuronParams(**base, rounding="nearest"), return_membrane=True)
     assert v[0, 1] == (-21 + 2) >> 2 == -5
-    s, v = lif(np.array([[9, 1]]), LIFParams(membrane_bits=8, threshold=5, reset="zero"), return_membrane=True)
+    s, v = run_neurons(
+        np.array([[9, 1]]), NeuronParams(membrane_bits=8, threshold=5, reset="zero"), return_membrane=True
+    )
     assert s.tolist() == [[1, 0]] and v.tolist() == [[0, 1]]
 
 
 def test_lif_shift_leak_floors_negative_values():
-    _, v = lif(
+    _, v = run_neurons(
         np.array([[-9, 0]]),
-        LIFParams(membrane_bits=8, threshold=50, leak_mode="shift", leak_shift=2),
+        NeuronParams(membrane_bits=8, threshold=50, leak_mode="shift", leak_shift=2),
         return_membrane=True,
     )
     assert v[0, 1] == -9 - ((-9) >> 2) == -6
 
 
 def test_stochastic_rounding_uses_the_hash_offsets():
-    p = LIFParams(
+    p = NeuronParams(
         membrane_bits=12, threshold=2000, leak_mode="beta", beta_int=5, beta_frac_bits=3, rounding="stochastic", seed=99
     )
     current = np.zeros((1, 3, 4), dtype=np.int64)
     current[0, 0] = [101, -77, 13, 1]
-    _, v = lif(current, p, return_membrane=True)
+    _, v = run_neurons(current, p, return_membrane=True)
     for i, v0 in enumerate(current[0, 0]):
         key = 99 ^ ((1 * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
         r = ref_fmix32(key) % 8
@@ -85,7 +87,7 @@ def test_saturation_at_both_ends_matches_torch(bits):
     current[:, :3] = big  # drive to the top
     current[:, 5:8] = -big  # and to the bottom
     for leak, rounding in itertools.product(("none", "shift", "beta"), ("floor", "nearest", "stochastic")):
-        p = LIFParams(
+        p = NeuronParams(
             membrane_bits=bits,
             threshold=(1 << (bits - 1)) - 1,
             leak_mode=leak,
@@ -95,8 +97,10 @@ def test_saturation_at_both_ends_matches_torch(bits):
             rounding=rounding,
             seed=3,
         )
-        s, v = lif(current, p, return_membrane=True)
-        assert v.max() == p.v_max - p.threshold or v.max() <= p.v_max
+        s, v = run_neurons(current, p, return_membrane=True)
+        # driven to the top, the membrane saturates at v_max (= the threshold), fires, and the reset subtracts it
+        assert s[:, :3].all() and (v[:, :3] == p.v_max - p.threshold).all(), "the membrane must saturate at the top"
+        assert v.max() < p.v_max, "a membrane at the threshold fires and is reset"
         assert v.min() == p.v_min, "the membrane must saturate at -2^(B-1)"
         q = QuantLIF(_neuron(leak), bits, rounding, seed=3)
         q.params = lambda scale, p=p: p  # use exactly these integer parameters
@@ -208,7 +212,7 @@ def test_golden_bad_inputs(tmp_path):
     ],
 )
 def test_lif_params_validation_names_the_attribute(field, value, match):
-    p = LIFParams(membrane_bits=8, threshold=10, leak_mode="beta", beta_int=100, beta_frac_bits=8)
+    p = NeuronParams(membrane_bits=8, threshold=10, leak_mode="beta", beta_int=100, beta_frac_bits=8)
     setattr(p, field, value)
     with pytest.raises(QsnnError, match=match):
         p.validate("node LIF_0")
@@ -219,10 +223,10 @@ def test_input_shift_rounds_the_synaptic_input_into_membrane_units(rounding):
     """R(I, k) before the input is added: floor I >> k, nearest (I + 2^(k-1)) >> k, stochastic (I + r) >> k with r
     the top k bits of the neuron's hash; checked against Python integers, and the torch neuron against golden."""
     k = 3
-    p = LIFParams(membrane_bits=12, threshold=2000, rounding=rounding, seed=99, input_shift=k)
+    p = NeuronParams(membrane_bits=12, threshold=2000, rounding=rounding, seed=99, input_shift=k)
     current = np.zeros((1, 2, 4), dtype=np.int64)
     current[0, 1] = [101, -77, 13, -1]
-    _, v = lif(current, p, return_membrane=True)
+    _, v = run_neurons(current, p, return_membrane=True)
     for i, x in enumerate(current[0, 1]):
         x = int(x)
         key = 99 ^ ((1 * 0x9E3779B1) & M32) ^ ((i * 0x85EBCA77) & M32)
@@ -230,19 +234,19 @@ def test_input_shift_rounds_the_synaptic_input_into_membrane_units(rounding):
         assert v[0, 1, i] == want
     rng = np.random.default_rng(5)
     big = rng.integers(-(1 << 16), 1 << 16, (4, 6, 9))
-    p = LIFParams(membrane_bits=8, threshold=40, leak_mode="beta", beta_int=200, rounding=rounding, input_shift=9)
+    p = NeuronParams(membrane_bits=8, threshold=40, leak_mode="beta", beta_int=200, rounding=rounding, input_shift=9)
     q = QuantLIF(_neuron("beta"), 8, rounding, seed=0)
     q.params = lambda scale, p=p: p
-    assert int((q(torch.from_numpy(big)).numpy() != lif(big, p)).sum()) == 0
+    assert int((q(torch.from_numpy(big)).numpy() != run_neurons(big, p)).sum()) == 0
 
 
 def test_input_shift_out_of_range_is_refused_by_name():
     with pytest.raises(QsnnError, match="input_shift"):
-        LIFParams(membrane_bits=8, threshold=3, input_shift=17).validate("LIF node 'x'")
+        NeuronParams(membrane_bits=8, threshold=3, input_shift=17).validate("LIF node 'x'")
 
 
 def _cubalif_reference(current, p):
-    """CubaLIF written out with Python integers, one neuron at a time: the independent check of golden.lif."""
+    """CubaLIF written out with Python integers, one neuron at a time: the independent check of golden.run_neurons."""
     n, steps, size = current.shape
     out = np.zeros_like(current)
     lo, hi, f = -(1 << (p.membrane_bits - 1)), (1 << (p.membrane_bits - 1)) - 1, p.beta_frac_bits
@@ -275,7 +279,7 @@ def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
     rng = np.random.default_rng(7)
     current = rng.integers(-300, 301, (3, 12, 5))
     current[0, :4] = 5000  # saturate the current and the membrane
-    p = LIFParams(
+    p = NeuronParams(
         membrane_bits=10,
         threshold=200,
         leak_mode=leak,
@@ -288,7 +292,7 @@ def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
         extra={"alpha_int": 150},
     )
     want = _cubalif_reference(current, p)
-    assert int((lif(current, p) != want).sum()) == 0
+    assert int((run_neurons(current, p) != want).sum()) == 0
     assert want.sum() > 0 and (want == 0).sum() > 0  # the case exercises both outcomes
     q = QuantLIF(_neuron(leak), 10, rounding, seed=21)
     q.params = lambda scale, p=p: p
@@ -297,8 +301,8 @@ def test_cubalif_equals_a_python_reference_and_the_torch_neuron(rounding, leak):
 
 def test_cubalif_parameters_out_of_range_are_refused_by_name():
     with pytest.raises(QsnnError, match="alpha_int"):
-        LIFParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="cubalif", alpha_int=300)).validate("x")
+        NeuronParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="cubalif", alpha_int=300)).validate("x")
     with pytest.raises(QsnnError, match="has no attribute alpha_int"):
-        LIFParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="lif", alpha_int=3)).validate("x")
+        NeuronParams.from_attrs(dict(membrane_bits=8, threshold=3, neuron_model="lif", alpha_int=3)).validate("x")
     with pytest.raises(QsnnError, match="neuron_model"):
-        LIFParams(membrane_bits=8, threshold=3, neuron_model="izhikevich").validate("LIF node 'x'")
+        NeuronParams(membrane_bits=8, threshold=3, neuron_model="izhikevich").validate("LIF node 'x'")

@@ -30,10 +30,6 @@ class Dataset:
     def n_classes(self) -> int:
         return len(self.class_names)
 
-    @property
-    def is_image(self) -> bool:
-        return len(self.shape) == 3
-
 
 def split(x, y, test_fraction=0.2, seed=0, extra=None):
     """Stratified, seeded train/test split; ``extra`` (e.g. SNRs) is split alongside."""
