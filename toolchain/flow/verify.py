@@ -35,7 +35,7 @@ NOTES = {
 
 
 @functools.lru_cache(maxsize=4)
-def test_vectors(run_dir: str, samples: int | None, stamp: int):
+def golden_vectors(run_dir: str, samples: int | None, stamp: int):
     """(encoded inputs (N, T, ...), golden scores (N, classes), the readout) of a run's test set, computed once per
     process and golden model (``stamp``: golden.npz's mtime, so a retrained run is reloaded): every
     ladder level of a build compares against the same arrays (read-only)."""
@@ -52,7 +52,7 @@ def test_vectors(run_dir: str, samples: int | None, stamp: int):
 def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
     """(samples whose class scores differ from the golden model's, samples checked)."""
     stamp = (Path(run_dir) / "golden.npz").stat().st_mtime_ns
-    x, expected, kind = test_vectors(str(run_dir), samples, stamp)
+    x, expected, kind = golden_vectors(str(run_dir), samples, stamp)
     got = class_scores(model, x, desc, kind)
     return int(np.sum(np.any(got != expected, axis=1))), int(len(x))
 
@@ -185,7 +185,7 @@ def rtl_level(model, cfg, state) -> dict:
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     binary = build(Path(state["rtl_dir"]), net)
     stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
-    x, expected, kind = test_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
+    x, expected, kind = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
     outputs, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))
     counts = readout(outputs, kind)
     bad = int(np.sum(np.any(counts != expected, axis=1)))

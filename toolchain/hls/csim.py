@@ -60,11 +60,6 @@ def template_dir() -> Path:
     return assets.folder("hls_templates")
 
 
-def render(template: str, /, **ctx) -> str:
-    """Render hls_templates/<template> (strictly: toolchain.assets.render)."""
-    return assets.render("hls_templates", template, **ctx)
-
-
 def ap_headers() -> Path:
     """The folder holding ap_int.h and hls_stream.h (from the installed hls4ml wheel)."""
     try:
@@ -104,10 +99,16 @@ def kernel_sources(specs: list[LayerSpec]) -> dict[str, str]:
 def write_sources(specs: list[LayerSpec], folder: Path) -> dict[str, str]:
     """Render each layer's config header, the kernel, its models' updates and the C-sim driver into ``folder``."""
     folder = Path(folder)
-    sources = {f"{s.name}_config.hpp": render("lif_config.hpp.j2", **s.validate().context()) for s in specs}
+    sources = {
+        f"{s.name}_config.hpp": assets.render("hls_templates", "lif_config.hpp.j2", **s.validate().context())
+        for s in specs
+    }
     sources.update(kernel_sources(specs))
-    sources["lif_csim.cpp"] = render(
-        "lif_csim.cpp.j2", names=[s.name for s in specs], ap_int_max_w=max(s.ap_int_max_w for s in specs)
+    sources["lif_csim.cpp"] = assets.render(
+        "hls_templates",
+        "lif_csim.cpp.j2",
+        names=[s.name for s in specs],
+        ap_int_max_w=max(s.ap_int_max_w for s in specs),
     )
     for name, text in sources.items():
         write_text(folder / name, text)

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from qonnx.custom_op.registry import getCustomOp
 
+from toolchain import assets
 from toolchain.fsutil import write_text
 from toolchain.golden import run_neurons
-from toolchain.hls.csim import render
 
 TB_SAMPLES = 4
 
@@ -61,5 +61,5 @@ def write_lif_testbench(op, model, folder: Path, part: str, clk_ns: float, seed:
     (folder / "tb_in.bin").write_bytes(np.ascontiguousarray(x, dtype="<i8").tobytes())
     (folder / "tb_expected.bin").write_bytes(expected.tobytes())
     ctx = dict(name=spec.name, samples=TB_SAMPLES, part=part, clk_ns=f"{clk_ns:.3f}")
-    write_text(folder / f"tb_{spec.name}.cpp", render("tb_lif.cpp.j2", **ctx))
-    write_text(folder / "run_hls.tcl", render("run_hls.tcl.j2", **ctx))
+    write_text(folder / f"tb_{spec.name}.cpp", assets.render("hls_templates", "tb_lif.cpp.j2", **ctx))
+    write_text(folder / "run_hls.tcl", assets.render("hls_templates", "run_hls.tcl.j2", **ctx))

@@ -27,11 +27,6 @@ CORES = {"lif": "lif/hdl/qsnn_lif.v", "synapse": "synapse/hdl/qsnn_synapse.v"}  
 RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
 
 
-def render(template: str, /, **ctx) -> str:
-    """Render rtl_templates/<template> (strictly: toolchain.assets.render)."""
-    return assets.render("rtl_templates", template, **ctx)
-
-
 def core(name: str) -> Path:
     """The Verilog file of a hand-written core (CORES)."""
     return assets.folder("rtl_templates") / CORES[name]
@@ -156,12 +151,14 @@ def write_layer(node, model, folder: Path, event: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     if node.op_type.startswith("LIF"):
         spec = op.layer_spec(model.get_initializer(node.input[1]))
-        write_text(folder / f"{node.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
+        write_text(folder / f"{node.name}.v", assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec)))
         core_file = core("lif")
         in_w, out_w = spec.pe * spec.in_bits, op.get_outstream_width()
     elif node.op_type.startswith("MVAU"):
         spec = synapse_spec(node, model, event)
-        write_text(folder / f"{node.name}.v", render("synapse/synapse_layer.v.j2", **spec.context()))
+        write_text(
+            folder / f"{node.name}.v", assets.render("rtl_templates", "synapse/synapse_layer.v.j2", **spec.context())
+        )
         core_file = core("synapse")
         in_w, out_w = spec.simd * spec.in_bits, spec.pe * spec.acc_bits
     else:
@@ -177,7 +174,7 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
     for a, b in zip(layers, layers[1:]):
         if a["out_width"] != b["in_width"]:
             raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
-    write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
+    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers))
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt, odt = first.get_input_datatype(0), last.get_output_datatype()
     net = {
@@ -194,7 +191,7 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
         "out_signed": int(odt.signed()),
         "event": bool(event),
     }
-    write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
+    write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
     write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
     return net
 
@@ -203,11 +200,11 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     """One LIF layer as a whole "network" (accumulators in, spikes out): the RTL matrix test's unit."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / f"{spec.name}.v", render("lif/lif_layer.v.j2", **lif_context(spec)))
+    write_text(folder / f"{spec.name}.v", assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec)))
     write_text(folder / core("lif").name, core("lif").read_text())
     odt = output_datatype(spec.params)
     layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * odt.bitwidth()}]
-    write_text(folder / f"{top}.v", render("top.v.j2", top=top, layers=layers))
+    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers))
     net = {
         "top": top,
         "layers": layers,
@@ -222,5 +219,5 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
         "out_signed": int(odt.signed()),
         "event": False,
     }
-    write_text(folder / "harness.cpp", render("harness.cpp.j2", **net))
+    write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
     return net

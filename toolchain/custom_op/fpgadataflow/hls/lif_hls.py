@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from finn.custom_op.fpgadataflow.hlsbackend import HLSBackend
 
+from toolchain import assets
 from toolchain.custom_op.fpgadataflow.lif import LIF
 from toolchain.fsutil import write_text
-from toolchain.hls.csim import compile_folder, render, run_csim, write_sources
+from toolchain.hls.csim import compile_folder, run_csim, write_sources
 
 
 class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
@@ -38,7 +39,10 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
         super().code_generation_ipgen(model, fpgapart, clk)
         folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
         spec = self.layer_spec(self._bias(model))
-        write_text(folder / f"top_{self.onnx_node.name}.cpp", render("lif_top.cpp.j2", **spec.context()))
+        write_text(
+            folder / f"top_{self.onnx_node.name}.cpp",
+            assets.render("hls_templates", "lif_top.cpp.j2", **spec.context()),
+        )
 
     def global_includes(self):
         style = self.membrane_style()
