@@ -11,23 +11,41 @@ from toolchain.boards import get_board
 from toolchain.errors import QsnnError
 
 UNSAFE_PATH = re.compile(r"""[\s$\[\]{}\\"';&|<>`()*?]""")
-STEPS = [
-    "export",
-    "streamline",
-    "hw",
-    "specialize",
-    "fold",
-    "estimate",
-    "hls",
-    "csim",
-    "rtl",
-    "synth",
-    "rtlsim",
-    "ip",
-    "bitstream",
-]
 BACKENDS = ("hls", "rtl")
-BACKEND_STEPS = {"hls": ("hls", "csim", "ip", "bitstream"), "rtl": ("rtl", "synth", "rtlsim")}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A build step, declared once: the runner, ``--from``/``--until`` and invalidation read this. Its function is
+    ``step_<name>`` in toolchain/flow/steps.py."""
+
+    name: str
+    backend: str | None = None  # the backend it belongs to; None: both
+    outputs: tuple[str, ...] = ()  # the build-state keys it leaves ("verification.<level>": a ladder level)
+    folder: str | None = None  # the subfolder of the build folder it writes (removed when it is re-run)
+    folded: bool = False  # its saved model is the folded HW graph (the one qsnn deploy bundles)
+
+    def applies(self, backend: str) -> bool:
+        return self.backend in (None, backend)
+
+
+PIPELINE = (
+    Step("export", outputs=("verification.qonnx", "steps_per_sample")),
+    Step("streamline"),
+    Step("hw", outputs=("verification.finn_hw",)),
+    Step("specialize"),
+    Step("fold", folded=True),
+    Step("estimate", outputs=("estimate",), folded=True),
+    Step("hls", "hls", ("hls_dir",), folder="hls", folded=True),
+    Step("csim", "hls", ("verification.hls_csim",), folder="csim", folded=True),
+    Step("rtl", "rtl", ("rtl_dir", "rtl_network"), folder="rtl", folded=True),
+    Step("synth", "rtl", ("synthesis",), folded=True),
+    Step("rtlsim", "rtl", ("verification.rtl_sim",), folded=True),
+    Step("ip", "hls", ("ip_dir",)),
+    Step("bitstream", "hls", ("bitfile_path", "hwh_path", "reports_dir"), folder="bitstream"),
+)
+STEP = {s.name: s for s in PIPELINE}
+STEPS = [s.name for s in PIPELINE]
 
 
 @dataclass
@@ -69,8 +87,8 @@ class BuildConfig:
                 raise QsnnError(f"unknown build step {getattr(self, name)!r}; steps: {', '.join(STEPS)}")
         if self.backend not in BACKENDS:
             raise QsnnError(f"--backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
-        other = [b for b in BACKENDS if b != self.backend][0]
-        if self.until in BACKEND_STEPS[other] and self.until not in BACKEND_STEPS[self.backend]:
+        if not STEP[self.until].applies(self.backend):
+            other = STEP[self.until].backend
             raise QsnnError(f"--until {self.until} belongs to the {other} backend; add --backend {other}")
         if self.event_driven and self.backend != "rtl":
             raise QsnnError("--event-driven is a mode of the RTL synapse; add --backend rtl")
@@ -88,17 +106,12 @@ class BuildConfig:
     @property
     def steps(self) -> list[str]:
         """The steps from --from to --until that apply to this backend."""
-        other = [b for b in BACKENDS if b != self.backend][0]
         span = STEPS[STEPS.index(self.start) : STEPS.index(self.until) + 1]
-        return [s for s in span if s not in BACKEND_STEPS[other] or s in BACKEND_STEPS[self.backend]]
+        return [s for s in span if STEP[s].applies(self.backend)]
 
     def previous_step(self, step: str) -> str:
         """The last step before ``step`` that applies to this backend (whose saved model ``step`` starts from)."""
-        other = [b for b in BACKENDS if b != self.backend][0]
-        before = [
-            s for s in STEPS[: STEPS.index(step)] if s not in BACKEND_STEPS[other] or s in BACKEND_STEPS[self.backend]
-        ]
-        return before[-1]
+        return [s for s in STEPS[: STEPS.index(step)] if STEP[s].applies(self.backend)][-1]
 
     @property
     def out(self) -> Path:

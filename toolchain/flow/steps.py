@@ -20,6 +20,7 @@ import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW 
 from toolchain.custom_op.lif import graph_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
+from toolchain.flow.config import STEPS
 from toolchain.transform import (
     AbsorbScaleIntoLIF,
     InferLIFLayer,
@@ -300,18 +301,6 @@ def step_bitstream(model, cfg, state):
     return build_bitstream(model, cfg, state)
 
 
-# what each step leaves in the build state (dropped when a build restarts at or before that step)
-STEP_OUTPUTS = {
-    "export": ["verification.qonnx"],
-    "hw": ["verification.finn_hw"],
-    "estimate": ["estimate"],
-    "hls": ["hls_dir"],
-    "csim": ["verification.hls_csim"],
-    "rtl": ["rtl_dir", "rtl_network"],
-    "synth": ["synthesis"],
-    "rtlsim": ["verification.rtl_sim"],
-    "ip": ["ip_dir"],
-    "bitstream": ["bitfile_path", "hwh_path", "reports_dir"],
-}
-
 STEP_FUNCTIONS = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("step_")}
+if set(STEP_FUNCTIONS) != set(STEPS):  # the declarations (flow/config.py PIPELINE) and the functions agree
+    raise RuntimeError(f"build steps declared {sorted(STEPS)} but defined {sorted(STEP_FUNCTIONS)}")
