@@ -343,3 +343,108 @@ def test_bad_input_is_a_clean_error(name, argv, files, demo_run, built, swept, t
     assert code == 2, f"{name}: exit {code}; stderr: {err[-3:]}"
     assert err and ("error:" in err[-1]), f"{name}: no error line: {err[-3:]}"
     assert not (tmp_path / "pwned").exists()
+
+
+# -- output paths, damaged records, shared sweep failures (checked before any work; nothing written) ----------
+def _clean_error(argv, capsys, words):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, f"{argv}: exit {code}; stderr: {err[-3:]}"
+    assert len(err) >= 1 and err[-1].startswith("error:") and words in err[-1], err[-3:]
+    assert not any("Traceback" in line for line in err)
+    return err[-1]
+
+
+def _tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None for p in sorted(folder.rglob("*"))}
+
+
+OUTPUTS = {  # command -> (argv with {out}, the flag, what it writes)
+    "train": (["train", "--out", "{out}", *QUICK], "--out", "dir"),
+    "import": (["import", "{tmp}/m.nir", "--out", "{out}"], "--out", "dir"),
+    "build": (["build", "{run}", "--out", "{out}", "--until", "hw"], "--out", "dir"),
+    "sweep": (["sweep", "--out", "{out}", *QUICK, "--no-estimate", "--weight-bits", "4"], "--out", "dir"),
+    "search": (["search", "--out", "{out}", *QUICK, "--no-estimate", "--trials", "1"], "--out", "dir"),
+    "export --out": (["export", "{run}", "--out", "{out}"], "--out", "file"),
+    "export --nir": (["export", "{run}", "--nir", "{out}"], "--nir", "file"),
+    "deploy": (["deploy", "{build}", "--out", "{out}"], "--out", "file"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("hazard", ["is-the-other-kind", "under-a-file"])
+@pytest.mark.parametrize("command", sorted(OUTPUTS))
+def test_output_paths_are_checked_before_any_work(command, hazard, demo_run, built, tmp_path, capsys):
+    argv, flag, kind = OUTPUTS[command]
+    (tmp_path / "afile").write_text("keep me")
+    name = {"export --out": "x.onnx", "export --nir": "x.nir", "deploy": "x.zip"}.get(command, "x")
+    if hazard == "under-a-file":
+        out = tmp_path / "afile" / name
+    elif kind == "dir":
+        out = tmp_path / "afile"
+    else:
+        out = tmp_path / name
+        out.mkdir()
+    before = _tree(tmp_path)
+    where = {"out": str(out), "tmp": str(tmp_path), "run": str(demo_run), "build": str(built)}
+    _clean_error([a.format(**where) for a in argv], capsys, flag)
+    assert _tree(tmp_path) == before, "nothing may be written"
+
+
+@pytest.mark.parametrize("command", ["report", "sweep"])
+def test_a_report_folder_taken_by_a_file_is_refused_before_work(command, swept, tmp_path, capsys):
+    sweep = tmp_path / "s"
+    shutil.copytree(swept, sweep)
+    shutil.rmtree(sweep / "report", ignore_errors=True)
+    (sweep / "report").write_text("a file where the report folder goes")
+    before = _tree(sweep)
+    argv = ["report", str(sweep)] if command == "report" else ["sweep", "--out", str(sweep), *QUICK, "--no-estimate"]
+    _clean_error(argv, capsys, "report folder")
+    assert _tree(sweep) == before
+
+
+def test_unwritable_output_folder_and_unreadable_checkpoint(demo_run, tmp_path, capsys):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("running as root: permission bits do not stop root, so there is no permission error to provoke")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    _clean_error(["build", str(demo_run), "--out", str(locked / "b")], capsys, "permission denied")
+    run = tmp_path / "run"
+    shutil.copytree(demo_run, run)
+    (run / "model.pt").chmod(0o000)
+    _clean_error(["eval", str(run)], capsys, "cannot be read (permission denied)")
+
+
+def test_a_build_state_missing_a_steps_record_is_damaged_not_a_keyerror(demo_run, built, tmp_path, capsys):
+    build = tmp_path / "b"
+    shutil.copytree(built, build)
+    state = json.loads((build / "build_state.json").read_text())
+    del state["steps_per_sample"]
+    (build / "build_state.json").write_text(json.dumps(state))
+    line = _clean_error(["build", str(demo_run), "--out", str(build), "--from", "fold"], capsys, "steps_per_sample")
+    assert "damaged or from another version" in line and "step 'export'" in line
+
+
+@pytest.mark.parametrize("command", ["select", "report"])
+def test_a_point_whose_hardware_record_lacks_figures_is_refused(command, swept, tmp_path, capsys):
+    sweep = tmp_path / "s"
+    shutil.copytree(swept, sweep)
+    result = sorted(sweep.glob("points/*/result.json"))[0]
+    r = json.loads(result.read_text())
+    r["hardware"] = {"bram18": 1}  # no lut: select used to raise KeyError: 'lut'
+    result.write_text(json.dumps(r))
+    _clean_error([command, str(sweep)], capsys, "hardware figures lack lut")
+
+
+def test_a_sweep_that_fails_on_what_every_point_shares_stops_before_any_point(tmp_path, capsys):
+    data = tmp_path / "RML2016.10a_dict.pkl"
+    data.write_bytes(b"\x80\x04not a pickle anyone should open")
+    out = tmp_path / "s"
+    argv = ["sweep", "--out", str(out), "--dataset", "radioml2016", "--data-path", str(data), *QUICK]
+    _clean_error([*argv, "--weight-bits", "2,4", "--no-estimate"], capsys, "--trust-pickle")
+    assert not out.exists(), "no point may have started"

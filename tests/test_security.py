@@ -5,6 +5,7 @@ import json
 import os
 import pickle
 import shutil
+import stat
 import zipfile
 from pathlib import Path
 
@@ -178,3 +179,44 @@ def test_paths_are_quoted_in_the_finishing_command(demo_run, tmp_path):
             log=None,
         )
     assert f"qsnn build '{run.resolve()}'" in str(e.value)
+
+
+def _zip(path, members):
+    """A zip of (name, bytes, unix mode) members."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data, mode in members:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            z.writestr(info, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("missing", "not found"),
+        ("not-a-zip", "is not a readable zip"),
+        ("symlink", "is a symbolic link"),
+        ("through-a-file", "would be written through the file member"),
+    ],
+)
+def test_extract_bundle_refuses_what_is_not_a_plain_bundle(case, words, tmp_path):
+    z = tmp_path / "b.zip"
+    if case == "not-a-zip":
+        z.write_bytes(b"PK\x03\x04 but not really")
+    elif case == "symlink":
+        _zip(z, [("b/link", b"/etc", stat.S_IFLNK | 0o777), ("b/link/passwd", b"x", stat.S_IFREG | 0o644)])
+    elif case == "through-a-file":
+        _zip(z, [("b/x", b"a file", stat.S_IFREG | 0o644), ("b/x/y", b"under it", stat.S_IFREG | 0o644)])
+    with pytest.raises(QsnnError, match=words):
+        extract_bundle(z, tmp_path / "u")
+    assert not (tmp_path / "u").exists() or not any((tmp_path / "u").rglob("*"))
+
+
+def test_driver_answers_an_empty_batch_with_an_empty_result(bundle):
+    SNNAccelerator, _ = _driver(bundle)
+    acc = SNNAccelerator(str(bundle), backend="emulate")
+    shape = tuple(acc.input_shape)
+    scores = acc.execute(np.zeros((0, *shape), dtype=np.uint8))
+    one = acc.execute(np.zeros((1, *shape), dtype=np.uint8))
+    assert scores.shape == (0, one.shape[1]) and acc.predict(np.zeros((0, *shape), dtype=np.uint8)).shape == (0,)

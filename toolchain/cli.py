@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from toolchain.errors import QsnnError
+from toolchain.fsutil import check_output
 
 
 def _int_or(words: dict):
@@ -249,6 +250,7 @@ def cmd_train(a):
     from toolchain.train import run
 
     get(a.dataset)  # unknown names fail before anything is built
+    check_output(a.out, "--out")
     cfg = config_from_args(a, weight_bits=a.weight_bits)
     m = run(cfg, a.out, force=a.force)
     _print_summary(m, a.out)
@@ -317,6 +319,9 @@ def cmd_export(a):
         raise QsnnError(f"--out {a.out} should name an .onnx file")
     if a.nir is not None and not a.nir.endswith(".nir"):
         raise QsnnError(f"--nir {a.nir} should name a .nir file")
+    for flag, path in (("--out", a.out), ("--nir", a.nir)):
+        if path is not None:
+            check_output(path, flag, "file")
     cfg, net, _ = load_run(a.run_dir)
     if a.nir is not None:
         from toolchain import nir_io
@@ -342,6 +347,7 @@ def cmd_import(a):
     from toolchain.nir_io import import_run
 
     get(a.dataset)
+    check_output(a.out, "--out")
     if a.finetune_epochs < 0:
         raise QsnnError(f"--finetune-epochs {a.finetune_epochs} must be 0 or more")
     cfg = RunConfig(
@@ -364,6 +370,7 @@ def cmd_build(a):
     from toolchain.flow.config import BuildConfig
     from toolchain.flow.runner import run_build
 
+    check_output(a.out, "--out")
     cfg = BuildConfig(
         run_dir=a.run_dir,
         out_dir=a.out,
@@ -403,6 +410,7 @@ def cmd_build(a):
 def cmd_deploy(a):
     from toolchain.deploy import deploy
 
+    check_output(a.out, "--out", "file")
     out = deploy(a.build_dir, a.out, vectors=a.vectors)
     print(
         f"wrote {out}: unzip it on the board, then open notebooks/qsnn_on_board.ipynb, or in Python: "
@@ -421,7 +429,11 @@ def _grid_axes(a) -> tuple[dict, object]:
     for axis, values in axes.items():
         if not values:
             raise QsnnError(f"--{axis.replace('_', '-')} is empty; give a comma-separated list of values")
-    return axes, config_from_args(a, **{axis: values[0] for axis, values in axes.items()})
+    base = config_from_args(a, **{axis: values[0] for axis, values in axes.items()})
+    from toolchain.data import load_dataset
+
+    load_dataset(base.data)  # what every point shares (the data) fails here, once, before any point runs
+    return axes, base
 
 
 def cmd_sweep(a):
@@ -430,6 +442,7 @@ def cmd_sweep(a):
     from toolchain.dse.sweep import Grid, sweep
 
     get(a.dataset)
+    check_output(Path(a.out) / "report", "the report folder of --out")
     axes, base = _grid_axes(a)
     grid = Grid(**axes)
     points = grid.points(base)
@@ -475,6 +488,7 @@ def cmd_search(a):
     from toolchain.dse import search
 
     get(a.dataset)
+    check_output(a.out, "--out")
     axes, base = _grid_axes(a)
     space = search.Space(
         **axes,
@@ -539,7 +553,9 @@ def cmd_report(a):
     from toolchain.dse.report import write_report
     from toolchain.dse.sweep import load_results
 
-    print(f"report: {write_report(a.sweep_dir, load_results(a.sweep_dir), mu=a.mu) / 'report.md'}")
+    results = load_results(a.sweep_dir)
+    check_output(Path(a.sweep_dir) / "report", "the report folder")
+    print(f"report: {write_report(a.sweep_dir, results, mu=a.mu) / 'report.md'}")
     return 0
 
 
@@ -752,6 +768,12 @@ def main(argv=None) -> int:
     except QsnnError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
+    except (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError) as e:
+        # a path that changed after the checks before the work (fsutil.check_output): still one line
+        print(
+            f"error: {e.filename or ''}: {e.strerror or e}; choose another path or fix its permissions", file=sys.stderr
+        )
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

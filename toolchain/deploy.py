@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -24,8 +25,8 @@ import toolchain.custom_op.fpgadataflow  # noqa: F401  (the HW ops of the saved 
 from toolchain import assets
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
-from toolchain.flow.config import BuildConfig
-from toolchain.fsutil import atomic_path, read_json, require_keys
+from toolchain.flow.config import PIPELINE, BuildConfig
+from toolchain.fsutil import atomic_path, check_output, read_json, require_keys
 from toolchain.golden import GoldenModel
 from toolchain.runs import tool_versions
 
@@ -54,15 +55,7 @@ def stream_format(model) -> dict:
     }
 
 
-FINAL_GRAPH_STEPS = (
-    "rtlsim",
-    "synth",
-    "rtl",
-    "csim",
-    "hls",
-    "estimate",
-    "fold",
-)  # steps whose saved model is the folded HW graph
+FINAL_GRAPH_STEPS = [s.name for s in reversed(PIPELINE) if s.folded]  # latest first
 
 
 def _final_model(build: Path, state: dict):
@@ -211,16 +204,37 @@ def _write_zip(out: Path, top: str, files: dict) -> Path:
 
 
 def extract_bundle(zip_path, dest) -> Path:
-    """Unpack a bundle into dest; refuses members that would land outside it (zip-slip)."""
+    """Unpack a bundle into dest; refuses what is not a zip, members that would land outside it (zip-slip),
+    symbolic links and members that would write through another member."""
+    import stat
+
     dest = Path(dest).resolve()
-    with zipfile.ZipFile(zip_path) as z:
-        names = z.namelist()
-        for name in names:
+    fix = "re-create it with 'qsnn deploy BUILD_DIR --out BUNDLE.zip'"
+    if not Path(zip_path).is_file():
+        raise QsnnError(f"bundle {zip_path} not found; {fix}")
+    try:
+        z = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise QsnnError(f"bundle {zip_path} is not a readable zip ({type(e).__name__}); {fix}") from None
+    with z:
+        infos = z.infolist()
+        files = {i.filename.rstrip("/") for i in infos if not i.is_dir()}
+        for info in infos:
+            name = info.filename
             target = (dest / name).resolve()
             if name.startswith("/") or not target.is_relative_to(dest):
                 raise QsnnError(f"{zip_path}: member {name!r} would be written outside {dest}; not extracting")
-        tops = {n.split("/", 1)[0] for n in names}
+            if stat.S_ISLNK(info.external_attr >> 16):
+                raise QsnnError(f"{zip_path}: member {name!r} is a symbolic link, which a bundle never holds; {fix}")
+            parents = [str(p) for p in Path(name.rstrip("/")).parents if str(p) != "."]
+            if any(p in files for p in parents):
+                raise QsnnError(f"{zip_path}: member {name!r} would be written through the file member of its path")
+        tops = {i.filename.split("/", 1)[0] for i in infos}
         if len(tops) != 1:
             raise QsnnError(f"{zip_path} is not a qsnn bundle (it has {len(tops)} top-level folders)")
-        z.extractall(dest)
+        check_output(dest / tops.copy().pop(), "the extraction folder")
+        try:
+            z.extractall(dest)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+            raise QsnnError(f"bundle {zip_path} is damaged ({type(e).__name__}); {fix}") from None
     return dest / tops.pop()

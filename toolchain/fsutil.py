@@ -120,9 +120,7 @@ def read_json(path, what: str, fix: str, expect=dict):
     names the file, what it is and the fix."""
     from toolchain.errors import QsnnError
 
-    path = Path(path)
-    if not path.is_file():
-        raise QsnnError(f"{what} {path} not found; {fix}")
+    path = check_readable(path, what, fix)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -145,9 +143,7 @@ def load_onnx(path, what: str, fix: str):
     """A qonnx ModelWrapper from an ONNX file the flow wrote; a damaged file is a QsnnError."""
     from toolchain.errors import QsnnError
 
-    path = Path(path)
-    if not path.is_file():
-        raise QsnnError(f"{what} {path} not found; {fix}")
+    path = check_readable(path, what, fix)
     import onnx
     from google.protobuf.message import DecodeError
     from qonnx.core.modelwrapper import ModelWrapper
@@ -159,3 +155,36 @@ def load_onnx(path, what: str, fix: str):
     if not proto.graph.node:
         raise QsnnError(f"{what} {path} holds no graph; {fix}")
     return ModelWrapper(proto)
+
+
+def check_output(path, flag: str, kind: str = "dir") -> Path:
+    """Check before any work that ``path`` can be written as a ``kind`` ("dir" or "file"): it is not the other
+    kind, no parent of it is a file, and its nearest existing folder is writable. ``flag`` names the option in
+    the error (e.g. "--out"). Returns the path."""
+    from toolchain.errors import QsnnError
+
+    path = Path(path)
+    if kind == "dir" and path.exists() and not path.is_dir():
+        raise QsnnError(f"{flag} {path} is an existing file, not a folder; choose a folder name")
+    if kind == "file" and path.is_dir():
+        raise QsnnError(f"{flag} {path} is a folder; give a file name inside it, like {path / 'out'}{path.suffix}")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise QsnnError(f"{flag} {path} lies under {parent}, which is a file, not a folder; choose another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise QsnnError(f"{flag} {path}: cannot write in {parent} (permission denied); choose a writable folder")
+    return path
+
+
+def check_readable(path, what: str, fix: str) -> Path:
+    """``path`` exists as a file this process may read, else a QsnnError naming it and the problem."""
+    from toolchain.errors import QsnnError
+
+    path = Path(path)
+    if not path.is_file():
+        raise QsnnError(f"{what} {path} not found; {fix}")
+    if not os.access(path, os.R_OK):
+        raise QsnnError(f"{what} {path} cannot be read (permission denied); give this user read access (chmod u+r)")
+    return path

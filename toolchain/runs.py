@@ -16,7 +16,7 @@ from pathlib import Path
 from toolchain.config import RunConfig
 from toolchain.data import Dataset, load_dataset
 from toolchain.errors import QsnnError
-from toolchain.fsutil import read_json, require_keys, sha256_file
+from toolchain.fsutil import check_readable, read_json, require_keys, sha256_file
 from toolchain.models import SpikingNet
 
 TOOLS = ("qsnn-pynq", "numpy", "torch", "brevitas", "qonnx", "finn-plus", "onnx")
@@ -66,8 +66,7 @@ def run_record(run_dir) -> tuple[RunConfig, dict]:
     names = ["model.pt"] + (["golden.npz"] if cfg.quantized else [])
     for name in names:
         f = run_dir / name
-        if not f.is_file():
-            raise QsnnError(f"{f} not found; {fix}")
+        check_readable(f, "run file", fix)
         want = (meta.get("files") or {}).get(name)
         if want is not None and sha256_file(f) != want:
             raise QsnnError(f"{f} does not match the hash 'qsnn train' recorded (damaged or replaced); {fix}")

@@ -97,6 +97,8 @@ class SNNAccelerator:
         if self._closed:
             raise DriverError("this SNNAccelerator is closed; create a new one")
         enc = self.encode(x)
+        if len(enc) == 0:  # an empty batch: nothing to stream, an empty result
+            return np.zeros((0, int(np.prod(self.model.layers[-1].out_shape))), dtype=np.int64)
         packed = self.pack_input(enc)
         out = self._hw.run(packed, len(enc)) if self._hw else self._emulate(packed, len(enc))
         return readout(self.unpack_output(out, len(enc)), self.model.readout)

@@ -23,6 +23,9 @@ from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
 from toolchain.fsutil import read_json, require_keys, write_json
 
+# the figures of a point's "hardware" record (FINN estimates of its lowering)
+HARDWARE = ("lut", "bram18", "dsp", "cycles_per_step", "cycles_per_inference", "latency_us", "inferences_per_s")
+
 
 @dataclass
 class Grid:
@@ -155,10 +158,7 @@ def hardware_of(point: Path, target_cycles: int | None = None) -> dict:
     )
     shutil.rmtree(point / "build" / "intermediate", ignore_errors=True)  # keep the report, drop the models
     e = r["estimate"]
-    return {
-        k: e[k]
-        for k in ("lut", "bram18", "dsp", "cycles_per_step", "cycles_per_inference", "latency_us", "inferences_per_s")
-    } | {"verification": r["verification"]}
+    return {k: e[k] for k in HARDWARE} | {"verification": r["verification"]}
 
 
 def _die_with_parent() -> None:
@@ -259,5 +259,12 @@ def load_results(out) -> list[dict]:
             m = r["metrics"]
             if not isinstance(m, dict) or not all(isinstance(m.get(k), (int, float)) for k in ("top1", "memory_ratio")):
                 raise QsnnError(f"sweep point result {f}: metrics lack top1 / memory_ratio; {point_fix}")
+            hw = r.get("hardware")
+            if hw is not None and not (
+                isinstance(hw, dict) and all(isinstance(hw.get(k), (int, float)) for k in HARDWARE)
+            ):
+                raise QsnnError(f"sweep point result {f}: its hardware figures lack {', '.join(HARDWARE)}; {point_fix}")
+            if not isinstance(r["energy"], dict) or not isinstance(r["energy"].get("energy_pj"), (int, float)):
+                raise QsnnError(f"sweep point result {f}: its energy lacks energy_pj; {point_fix}")
         results.append(r)
     return results

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.estimate.report import build_report, write_reports
-from toolchain.flow.config import STEPS, BuildConfig
+from toolchain.flow.config import STEP, STEPS, BuildConfig
 from toolchain.flow.steps import STEP_FUNCTIONS
 from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, sha256_file, write_json
 
@@ -62,6 +62,17 @@ def _load_state(cfg) -> dict:
         )
     if cfg.previous_step(cfg.start) not in state["steps_done"]:
         raise QsnnError(f"--from {cfg.start} needs step '{cfg.previous_step(cfg.start)}' done in {cfg.out}; {fix}")
+    for step in state["steps_done"]:  # read through the step declarations: what each kept step left must be there
+        if step not in STEP:
+            raise QsnnError(f"build state {f} names an unknown step {step!r} (damaged or from another version); {fix}")
+        if STEPS.index(step) >= STEPS.index(cfg.start):
+            continue  # dropped and re-run
+        for key in STEP[step].outputs:
+            section, _, level = key.partition(".")
+            if (level not in state["verification"]) if section == "verification" else (key not in state):
+                raise QsnnError(
+                    f"build state {f} lacks {key!r} of step '{step}' (damaged or from another version); {fix}"
+                )
     return state
 
 
@@ -69,12 +80,10 @@ def _invalidate(cfg, state) -> None:
     """Drop every result of the steps from cfg.start on: they are re-run, or reported as not run."""
     import shutil
 
-    from toolchain.flow.steps import STEP_OUTPUTS
-
     later = STEPS[STEPS.index(cfg.start) :]
     state["steps_done"] = [s for s in state["steps_done"] if s not in later]
     for step in later:
-        for key in STEP_OUTPUTS.get(step, ()):
+        for key in STEP[step].outputs:
             if key.startswith("verification."):
                 state["verification"].pop(key.split(".", 1)[1], None)
             else:
@@ -82,9 +91,8 @@ def _invalidate(cfg, state) -> None:
         state["timings"].pop(step, None)
         state.setdefault("models", {}).pop(step, None)
         _model_path(cfg, step).unlink(missing_ok=True)
-    for folder in {"hls": "hls", "csim": "csim", "rtl": "rtl", "bitstream": "bitstream"}.items():
-        if folder[0] in later:
-            shutil.rmtree(cfg.out / folder[1], ignore_errors=True)
+        if STEP[step].folder:
+            shutil.rmtree(cfg.out / STEP[step].folder, ignore_errors=True)
 
 
 def load_step_model(out, state, step):
