@@ -1,4 +1,5 @@
-// qsnn-pynq neuron model "cubalif" (toolchain/golden/neurons/cubalif.py): a LIF driven by a synaptic current J.
+// qsnn-pynq neuron model "cubalif" (toolchain/golden/neurons/cubalif.py): a LIF driven by a synaptic
+// current J.
 //   J[t] = sat_B(R(J[t-1] * ALPHA_INT, BETA_FRAC_BITS) + x), stochastic offset bits [F, 2F) of the hash
 //   then the LIF step with J[t] in place of x
 #ifndef QSNN_NEURON_CUBALIF_HPP
