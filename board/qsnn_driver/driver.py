@@ -77,7 +77,7 @@ class SNNAccelerator:
     def encode(self, x) -> np.ndarray:
         """(N, *input_shape) integers -> (N, T, features) exactly as the toolchain encodes them."""
         enc = self.model.encode(self.check_input(x))
-        return enc.reshape(enc.shape[0], enc.shape[1], -1)
+        return enc.reshape(enc.shape[0], enc.shape[1], int(np.prod(enc.shape[2:])))  # -1 fails on N = 0
 
     def pack_input(self, encoded) -> np.ndarray:
         s = self.stream
