@@ -222,7 +222,7 @@ def test_cubalif_network_with_a_narrow_membrane_in_rtl(tmp_path):
 
     cfg = RunConfig()
     cfg.model.hidden, cfg.train.epochs = (32,), 3
-    cfg.neuron.model, cfg.neuron.alpha = "cubalif", 0.5
+    cfg.neuron.model, cfg.neuron.params = "cubalif", {"alpha": 0.5}
     cfg.quant.membrane_bits, cfg.quant.membrane_shift = 10, "auto"
     m = run(cfg, tmp_path / "run", progress=False)
     assert m["mismatches"] == 0 and m["top1"] > 0.5

@@ -3,6 +3,10 @@
 A run is described by one :class:`RunConfig` with five sections (data, model, quant, neuron,
 train). ``to_dict``/``from_dict`` round-trip through JSON; ``validate`` raises :class:`QsnnError`
 naming the bad value and the fix, so the CLI and the library share one set of checks.
+
+Each field declares its option once (``option``: flag, help, parser, choices, range, whether it is a
+sweep axis); toolchain.options derives the command line from these. A neuron model's own real-valued
+parameters are declared by the model (``NeuronModel.params``) and held in ``neuron.params``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from toolchain import argtypes
 from toolchain.errors import QsnnError
 from toolchain.golden import LEAK_MODES, MAX_INPUT_SHIFT, READOUTS, RESETS, ROUNDINGS, neurons
 
@@ -21,6 +26,20 @@ PRUNE_MODES = ("cumulative", "joint")
 WEIGHT_BITS_RANGE = (1, 16)
 MEMBRANE_BITS_RANGE = (2, 32)
 BETA_FRAC_BITS_RANGE = (1, 16)
+MAX_WEIGHTS = 20_000_000  # ~80 MB of float weights per copy; training keeps several copies and BPTT state
+
+
+def option(default=None, flag=None, help="", *, factory=None, **meta):
+    """A config field and how the command line sets it. ``flag``: its option (none: not on the command line,
+    so a run that changes it cannot be reproduced by one command); ``parse``: the argparse type; ``choices``:
+    the allowed values (a callable for a registry); ``range`` (lo, hi) with ``what`` it must be (floats),
+    ``lo_open``, and ``also``: values allowed besides the range; ``axis``: swept by `sweep`/`search`, with
+    ``grid`` its default there; ``invert``: a flag that sets the field False; ``metavar``. toolchain.options
+    derives argparse, config_from_args and the reproducing command from these; ``validate`` checks them."""
+    meta.update(flag=flag, help=help)
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 def _choice(name, value, allowed):
@@ -39,64 +58,209 @@ def _float_range(name, value, lo, hi, what, lo_open=False):
         raise QsnnError(f"{name} {value!r} is out of range; use {what}")
 
 
-MAX_WEIGHTS = 20_000_000  # ~80 MB of float weights per copy; training keeps several copies and BPTT state
+def check_field(section: str, f: dataclasses.Field, value) -> None:
+    """The checks a field's metadata declares (choices, range), naming its option (or its config path)."""
+    meta = f.metadata
+    name = meta.get("flag") or f"{section}.{f.name}"
+    if "choices" in meta:
+        choices = meta["choices"]
+        _choice(name, value, choices() if callable(choices) else choices)
+    if "range" in meta and value not in meta.get("also", ()):
+        lo, hi = meta["range"]
+        if "what" in meta:
+            _float_range(name, value, lo, hi, meta["what"], meta.get("lo_open", False))
+        else:
+            _int_range(name, value, lo, hi, meta.get("fix", ""))
+
+
+def _spiking_models():
+    return [name for name in neurons.names() if neurons.get(name).spiking]
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "digits"
-    steps: int = 8  # time steps T per sample
-    encoding: str = "direct"  # direct: the integer input every step; rate: seeded Bernoulli spikes
-    encoding_seed: int = 1
-    path: str | None = None  # files for datasets that need them (mnist, radioml2016)
-    snrs: tuple[int, ...] = (0, 6, 12, 18)  # rf-synth / radioml2016 SNRs in dB
-    limit: int | None = None  # cap on training samples (tests, quick looks)
+    dataset: str = option("digits", "--dataset", "dataset name (see 'qsnn datasets')")
+    steps: int = option(8, "--steps", "time steps T per sample", parse=int, range=(1, 1024))
+    encoding: str = option(
+        "direct",
+        "--encoding",
+        "direct (the integer input every step) or rate (seeded Bernoulli spikes)",
+        choices=ENCODINGS,
+    )
+    encoding_seed: int = option(1)
+    path: str | None = option(None, "--data-path", "folder or file for datasets that need one (mnist, radioml2016)")
+    snrs: tuple[int, ...] = option(
+        (0, 6, 12, 18), "--snrs", "RF SNRs in dB (rf-synth, radioml2016)", parse=argtypes.int_list
+    )
+    limit: int | None = option(
+        None, "--limit", "use at most this many training samples", parse=int, range=(1, 10**9), also=(None,)
+    )
 
 
 @dataclass
 class ModelConfig:
-    arch: str = "mlp"
-    hidden: tuple[int, ...] = (128,)  # mlp: hidden layer sizes; conv: channels of each conv layer
-    kernel: int = 3  # conv kernel size (valid padding, stride 1); 1 x kernel on (L, C) sequences (Conv1d)
-    pool: int = 1  # conv: max-pool window = stride after each conv layer's neurons (1: none)
-    fc: tuple[int, ...] = ()  # conv: hidden dense layers between the conv stack and the classifier
-    spiking: bool = True  # False: the same layers with ReLU and no time (a float reference, not buildable)
-    readout: str = "count"  # count | membrane (the classifier is an LI layer) | first-spike (golden.readout)
+    arch: str = option("mlp", "--arch", "mlp or conv", choices=ARCHS)
+    hidden: tuple[int, ...] = option(
+        (128,), "--hidden", "hidden sizes (mlp) / conv channels (conv)", parse=argtypes.int_list
+    )
+    kernel: int = option(
+        3,
+        "--kernel",
+        "conv kernel size, k x k (1 x k on (L, C) sequences: Conv1d); valid padding, stride 1",
+        parse=int,
+        range=(1, 15),
+    )
+    pool: int = option(
+        1, "--pool", "conv: max-pool window = stride after each conv layer's neurons (1: none)", parse=int, range=(1, 8)
+    )
+    fc: tuple[int, ...] = option(
+        (), "--fc", "conv: dense hidden sizes between the conv stack and the classifier", parse=argtypes.int_list
+    )
+    spiking: bool = option(
+        True,
+        "--non-spiking",
+        "train the same layers with ReLU and no time steps: the float reference (needs --weight-bits float)",
+        invert=True,
+    )
+    readout: str = option(
+        "count",
+        "--readout",
+        "how the classifier layer answers: count (its spikes over T), membrane (it is an LI layer: the argmax of its "
+        "membrane after the last step) or first-spike (the class that spikes first; ties: most spikes)",
+        choices=READOUTS,
+    )
 
 
 @dataclass
 class QuantConfig:
-    weight_bits: int | None = 4  # None: float32 weights and neuron state (the baseline)
-    membrane_bits: int | str | None = 16  # None: float (with float weights); "auto": fit the threshold
-    membrane_shift: int | str = 0  # k: the membrane counts 2^k accumulator units; "auto": the least k that fits
-    rounding: str = "nearest"  # weights, neuron parameters and the leak product
-    scheme: str = "qat"  # qat: quantized during training; ptq: float training, then quantize
+    weight_bits: int | None = option(
+        4,
+        "--weight-bits",
+        "1..16, or 'float' (float32 weights and neuron state: the baseline)",
+        parse=argtypes.weight_bits,
+        range=WEIGHT_BITS_RANGE,
+        also=(None,),
+        fix=" or 'float'",
+        axis=True,
+        grid=(1, 2, 3, 4, 6, 8, None),
+    )
+    membrane_bits: int | str | None = option(
+        16,
+        "--membrane-bits",
+        "signed membrane width B, or 'auto': the narrowest that holds the threshold",
+        parse=argtypes.auto_int,
+        range=MEMBRANE_BITS_RANGE,
+        also=(None, "auto"),
+        fix=" or 'auto'",
+        axis=True,
+        grid=("auto",),
+    )
+    membrane_shift: int | str = option(
+        0,
+        "--membrane-shift",
+        "k: the membrane counts 2^k accumulator units (the synaptic input is rounded by R(I, k)), so its width is "
+        "free of the weights' and inputs'; 'auto': the least k at which the threshold fits --membrane-bits",
+        parse=argtypes.auto_int,
+        range=(0, MAX_INPUT_SHIFT),
+        also=("auto",),
+        fix=" or 'auto'",
+    )
+    rounding: str = option(
+        "nearest", "--rounding", "of the weights, neuron parameters and the leak product", choices=ROUNDINGS, axis=True
+    )
+    scheme: str = option(
+        "qat",
+        "--scheme",
+        "qat (quantized during training) or ptq (float training, then quantize)",
+        choices=SCHEMES,
+        axis=True,
+    )
 
 
 @dataclass
 class NeuronConfig:
-    threshold: float = 0.5  # real-valued; the integer threshold is R(threshold / scale)
-    leak: str = "beta"
-    beta: float = 0.9375
-    beta_frac_bits: int = 8
-    leak_shift: int = 4
-    reset: str = "subtract"
-    neuron_seed: int = 7  # seed of the stochastic-rounding hash (DESIGN.md)
-    model: str = "lif"  # lif | cubalif (a synaptic current J decaying by alpha between the synapse and the membrane)
-    alpha: float = 0.5  # cubalif: J <- alpha J + I (alpha_int = R(alpha 2^F), the beta's F)
-    per_neuron: bool = False  # learn threshold and beta per neuron (per channel of a conv layer), not per network
+    threshold: float = option(
+        0.5,
+        "--threshold",
+        "real-valued threshold; the integer one is R(threshold / scale)",
+        parse=float,
+        range=(0.0, 1e6),
+        lo_open=True,
+        what="a positive, finite real threshold",
+    )
+    leak: str = option("beta", "--leak", "none, shift (beta = 1 - 2^-k) or beta", choices=LEAK_MODES)
+    beta: float = option(
+        0.9375, "--beta", "decay for --leak beta", parse=float, range=(0.0, 1.0), what="a decay factor in [0, 1]"
+    )
+    beta_frac_bits: int = option(
+        8,
+        "--beta-frac-bits",
+        "fraction bits F of beta (and of a model's other decays)",
+        parse=int,
+        range=BETA_FRAC_BITS_RANGE,
+    )
+    leak_shift: int = option(4, "--leak-shift", "k of --leak shift, beta = 1 - 2^-k", parse=int, range=(1, 31))
+    reset: str = option("subtract", "--reset", "subtract (the threshold) or zero", choices=RESETS)
+    neuron_seed: int = option(7, range=(0, 2**32 - 1))  # seed of the stochastic-rounding hash (DESIGN.md)
+    model: str = option(
+        "lif",
+        "--neuron",
+        "the neuron model, one of toolchain/golden/neurons (its own parameters: below)",
+        choices=_spiking_models,
+    )
+    # the model's own real-valued parameters, {name: value}: each model declares them (NeuronModel.params)
+    params: dict[str, float] = option(factory=dict)
+    per_neuron: bool = option(
+        False,
+        "--per-neuron",
+        "learn a threshold and a beta per neuron (per channel of a conv layer), starting from --threshold and "
+        "--beta; the hardware holds them in ROMs beside the bias (default: one of each per network)",
+    )
+
+    def param(self, name: str) -> float:
+        """The model's parameter ``name``: this run's value, else the model's default."""
+        return self.params.get(name, neurons.get(self.model).params[name].default)
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float = 2e-3
-    seed: int = 0
-    prune: float = 0.0  # global magnitude pruning: fraction of weights set to zero
-    prune_mode: str = "cumulative"  # cumulative: prune, then quantize; joint: both at once
-    calibration_batches: int = 8  # PTQ: batches used to calibrate
-    init_from: str | None = None  # QAT: start from this float run's weights (same layers) instead of at random
+    epochs: int = option(20, "--epochs", "training epochs", parse=int, range=(0, 100000))
+    batch_size: int = option(64, "--batch-size", "samples per training step", parse=int, range=(1, 65536))
+    lr: float = option(
+        2e-3,
+        "--lr",
+        "learning rate",
+        parse=float,
+        range=(0.0, 10.0),
+        lo_open=True,
+        what="a positive, finite learning rate such as 2e-3",
+    )
+    seed: int = option(
+        0, "--seed", "seed of the weights' initialisation and the batch order", parse=int, range=(0, 2**32 - 1)
+    )
+    prune: float = option(
+        0.0,
+        "--prune",
+        "global magnitude pruning: the fraction of weights set to zero",
+        parse=float,
+        range=(0.0, 1.0),
+        what="a fraction in [0, 1)",
+        axis=True,
+    )
+    prune_mode: str = option(
+        "cumulative",
+        "--prune-mode",
+        "cumulative (prune, then quantize) or joint (both at once)",
+        choices=PRUNE_MODES,
+        axis=True,
+    )
+    calibration_batches: int = option(8, range=(1, 10000))  # PTQ: batches used to calibrate
+    init_from: str | None = option(
+        None,
+        "--init-from",
+        "QAT: start from this float run's weights (same layers, neurons and data) instead of at random",
+        metavar="RUN_DIR",
+    )
 
 
 @dataclass
@@ -119,6 +283,10 @@ class RunConfig:
         sections = {}
         for f in dataclasses.fields(cls):
             sub = dict(d.get(f.name, {}))
+            if f.name == "neuron" and "alpha" in sub:  # a config from before models declared their parameters
+                alpha, model = sub.pop("alpha"), neurons.REGISTRY.get(sub.get("model", "lif"))
+                if model is not None and "alpha" in model.params:
+                    sub["params"] = sub.get("params") or {"alpha": alpha}
             known = {g.name for g in dataclasses.fields(f.default_factory)}
             unknown = set(sub) - known
             if unknown:
@@ -134,14 +302,14 @@ class RunConfig:
         return cfg
 
     def validate(self) -> RunConfig:
+        """The fields' declared checks (``option``), then the ones that relate fields."""
+        for section in dataclasses.fields(self):
+            sub = getattr(self, section.name)
+            for f in dataclasses.fields(sub):
+                check_field(section.name, f, getattr(sub, f.name))
         d, m, q, n, t = self.data, self.model, self.quant, self.neuron, self.train
-        _int_range("--steps", d.steps, 1, 1024)
-        if d.limit is not None:
-            _int_range("--limit", d.limit, 1, 10**9)
         if not d.snrs or any(not isinstance(v, int) or isinstance(v, bool) or not -40 <= v <= 40 for v in d.snrs):
             raise QsnnError(f"--snrs {d.snrs!r} is invalid; give SNRs in dB (-40..40) like 0,6,12")
-        _choice("--encoding", d.encoding, ENCODINGS)
-        _choice("--arch", m.arch, ARCHS)
         if not m.hidden or any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.hidden):
             raise QsnnError(f"--hidden {m.hidden!r} is invalid; give positive sizes up to 65536 like 128,64")
         if m.arch == "mlp" and sum(a * b for a, b in zip(m.hidden, m.hidden[1:])) > MAX_WEIGHTS:
@@ -149,51 +317,33 @@ class RunConfig:
                 f"--hidden {','.join(map(str, m.hidden))} needs more than {MAX_WEIGHTS:,} weights between "
                 "hidden layers alone (tens of GB to train); choose smaller layers"
             )
-        _int_range("--kernel", m.kernel, 1, 15)
-        _int_range("--pool", m.pool, 1, 8)
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.fc):
             raise QsnnError(f"--fc {m.fc!r} is invalid; give positive dense sizes up to 65536 like 64")
         if m.arch == "mlp" and (m.pool != 1 or m.fc):
             raise QsnnError("--pool and --fc shape conv networks; with --arch mlp give the layers in --hidden")
         if not m.spiking and self.quantized:
             raise QsnnError("--non-spiking trains the float ReLU reference; use it with --weight-bits float")
-        if q.weight_bits is not None:
-            _int_range("--weight-bits", q.weight_bits, *WEIGHT_BITS_RANGE, " or 'float'")
-            if q.membrane_bits is None:
-                raise QsnnError("quantized weights need --membrane-bits (an integer in 2..32)")
-        if q.membrane_bits is not None and q.membrane_bits != "auto":
-            _int_range("--membrane-bits", q.membrane_bits, *MEMBRANE_BITS_RANGE, " or 'auto'")
-        if q.membrane_shift != "auto":
-            _int_range("--membrane-shift", q.membrane_shift, 0, MAX_INPUT_SHIFT, " or 'auto'")
+        if q.weight_bits is not None and q.membrane_bits is None:
+            raise QsnnError("quantized weights need --membrane-bits (an integer in 2..32)")
         if q.membrane_shift != 0 and (q.membrane_bits is None or q.membrane_bits == "auto"):
             raise QsnnError(
                 "--membrane-shift sets the membrane's unit for a chosen width: give --membrane-bits B (an integer) "
                 "and quantized weights"
             )
-        _choice("--rounding", q.rounding, ROUNDINGS)
-        _choice("--scheme", q.scheme, SCHEMES)
-        _choice("--leak", n.leak, LEAK_MODES)
-        _choice("--reset", n.reset, RESETS)
-        _float_range("--beta", n.beta, 0.0, 1.0, "a decay factor in [0, 1]")
-        _choice("--neuron", n.model, [name for name in neurons.names() if neurons.get(name).spiking])
-        _choice("--readout", m.readout, READOUTS)
-        _float_range("--alpha", n.alpha, 0.0, 1.0, "a decay factor in [0, 1]")
-        _int_range("--beta-frac-bits", n.beta_frac_bits, *BETA_FRAC_BITS_RANGE)
-        _int_range("--leak-shift", n.leak_shift, 1, 31)
-        _float_range("--threshold", n.threshold, 0.0, 1e6, "a positive, finite real threshold", lo_open=True)
-        _int_range("--neuron-seed", n.neuron_seed, 0, 2**32 - 1)
-        _int_range("--epochs", t.epochs, 0, 100000)
-        _int_range("--batch-size", t.batch_size, 1, 65536)
-        _float_range("--lr", t.lr, 0.0, 10.0, "a positive, finite learning rate such as 2e-3", lo_open=True)
-        _int_range("--seed", t.seed, 0, 2**32 - 1)
-        _int_range("--calibration-batches", t.calibration_batches, 1, 10000)
+        declared = neurons.get(n.model).params
+        if not isinstance(n.params, dict) or set(n.params) - set(declared):
+            extra = sorted(set(n.params) - set(declared)) if isinstance(n.params, dict) else n.params
+            raise QsnnError(
+                f"neuron model {n.model!r} has no parameter {', '.join(map(str, extra))}; its parameters: "
+                f"{', '.join(declared) or 'none'}"
+            )
+        for name, value in n.params.items():
+            declared[name].check(name, value)
         if t.init_from is not None and (not self.quantized or q.scheme != "qat" or t.prune > 0):
             raise QsnnError(
                 "--init-from starts quantization-aware training from a float run: use it with --weight-bits 1..16, "
                 "--scheme qat and no --prune"
             )
-        _float_range("--prune", t.prune, 0.0, 1.0, "a fraction in [0, 1)")
         if t.prune >= 1.0:
             raise QsnnError(f"--prune {t.prune} is out of range; use a fraction in [0, 1)")
-        _choice("--prune-mode", t.prune_mode, PRUNE_MODES)
         return self

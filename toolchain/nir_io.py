@@ -428,7 +428,7 @@ def _network(layers) -> dict:
         # the reset the spiking nodes' metadata records, if they agree (qsnn export writes it; NIR has no field)
         "reset": resets.pop() if len(resets) == 1 and resets <= {"zero", "subtract"} else None,
         "model": "lif" if first["alpha"] is None else "cubalif",
-        "alpha": 0.5 if first["alpha"] is None else first["alpha"],
+        "params": {} if first["alpha"] is None else {"alpha": first["alpha"]},
     }
 
 
@@ -498,7 +498,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             thr = n.threshold if lif.theta is None else lif.theta.detach().numpy().astype(np.float64)
             beta = real_beta(n) if lif.beta is None else lif.beta.detach().clamp(0, 1).numpy().astype(np.float64)
             thr, beta, reset, frac_bits = np.asarray(thr), np.asarray(beta), n.reset, n.beta_frac_bits
-            alpha = n.alpha if n.model == "cubalif" else None
+            alpha = n.param("alpha") if n.model == "cubalif" else None
         out = w.shape[0]
         if syn.kind == "dense":
             if len(prev_cf) > 1:  # the project's flatten is channels-last; NIR's is channel-first
@@ -601,7 +601,15 @@ def import_run(
     from toolchain.data import load_dataset
     from toolchain.fsutil import sha256_file
     from toolchain.runs import build_model
-    from toolchain.train import auto_membrane_bits, calibrate, check_thresholds, fit, quantize_from, save_run
+    from toolchain.train import (
+        auto_membrane_bits,
+        calibrate,
+        check_thresholds,
+        fit,
+        post_training_quantize,
+        quantize_from,
+        save_run,
+    )
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
@@ -618,7 +626,7 @@ def import_run(
         True,
     )
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
-    n.model, n.alpha, n.per_neuron = network["model"], network["alpha"], network["per_neuron"]
+    n.model, n.params, n.per_neuron = network["model"], network["params"], network["per_neuron"]
     if reset_from_graph and network["reset"]:
         n.reset = network["reset"]
     if m.readout == "membrane" or (network["readout"] == "membrane" and m.readout != "count"):
@@ -642,13 +650,15 @@ def import_run(
     info, history, net = {}, [], fnet
     if cfg.quantized:
         net = quantize_from(fnet, cfg, ds)
-        if auto:
+        if auto:  # the narrowest membrane that holds the imported thresholds
             cfg.quant.membrane_bits = auto_membrane_bits(net.eval())
             net = quantize_from(fnet, cfg, ds)
         check_thresholds(net)
-        if finetune_epochs:
+        if finetune_epochs:  # QAT from the imported weights, as `qsnn train --init-from` starts from a float run
             net = fit(net, cfg, ds, finetune_epochs, desc="qat fine-tune", history=history, progress=progress)
-        info["calibration_saturation"] = calibrate(net, cfg, ds)
+            info["calibration_saturation"] = calibrate(net, cfg, ds)
+        else:  # training's post-training quantization: one path for both
+            net, info["calibration_saturation"] = post_training_quantize(fnet, cfg, ds)
     info["train_time_s"] = time.perf_counter() - t0
     info["scheme"] = cfg.quant.scheme if cfg.quantized else "float"
     source = {"nir": str(Path(path).resolve()), "sha256": sha256_file(path), "dt": dt}

@@ -264,11 +264,18 @@ def train_network(cfg: RunConfig, ds: Dataset, history: list | None = None, prog
     ramp = max(1, t.epochs // 2) if t.prune > 0 and t.prune_mode == "cumulative" else 0
     fnet = fit(build_model(cfg, ds, quantized=False), cfg, ds, t.epochs, prune_ramp=ramp, desc="float", **log)
     prune_global(fnet, t.prune)
-    net = quantize_from(fnet, cfg, ds)
-    if q.rounding == "stochastic":
-        freeze_stochastic_weights(net, t.seed)
-    info["calibration_saturation"] = calibrate(net, cfg, ds)
+    net, info["calibration_saturation"] = post_training_quantize(fnet, cfg, ds)
     return net, fnet, info
+
+
+def post_training_quantize(fnet: SpikingNet, cfg: RunConfig, ds: Dataset) -> tuple[SpikingNet, list[float]]:
+    """The float net ``fnet`` quantized by ``cfg`` (stochastic rounding: one seeded draw of the weights, frozen),
+    and the fraction of membrane updates that saturate per layer on calibration batches. Training's PTQ scheme
+    and ``qsnn import`` both quantize here."""
+    net = quantize_from(fnet, cfg, ds)
+    if cfg.quant.rounding == "stochastic":
+        freeze_stochastic_weights(net, cfg.train.seed)
+    return net, calibrate(net, cfg, ds)
 
 
 # -- evaluation ------------------------------------------------------------------------------------

@@ -56,9 +56,15 @@ class Space:
     hidden: tuple = ((128,),)
     steps: tuple = (8,)
     target_cycles: tuple = (None,)
+    params: dict = field(default_factory=dict)  # the neuron model's parameters: {name: values}
+
+    def dimensions(self) -> dict[str, tuple]:
+        """{name: values} of every dimension (a model parameter's is ``param_<name>``)."""
+        dims = {k: v for k, v in asdict(self).items() if k != "params"}
+        return dims | {f"param_{k}": tuple(v) for k, v in self.params.items()}
 
     def size(self) -> int:
-        return math.prod(len(v) for v in asdict(self).values())
+        return math.prod(len(v) for v in self.dimensions().values())
 
     def suggest(self, trial, base: RunConfig) -> tuple[RunConfig, int | None]:
         def pick(name, values):
@@ -79,11 +85,14 @@ class Space:
             t.init_from = None  # --init-from starts the QAT points; the others train as usual
         cfg.model.hidden = tuple(pick("hidden", self.hidden))
         cfg.data.steps = pick("steps", self.steps)
+        cfg.neuron.params.update({k: pick(f"param_{k}", v) for k, v in self.params.items()})
         return cfg.validate(), pick("target_cycles", self.target_cycles)
 
     @classmethod
     def from_dict(cls, d: dict) -> Space:
-        return cls(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) for k, v in d.items()})
+        d = dict(d)
+        params = {k: tuple(v) for k, v in d.pop("params", {}).items()}
+        return cls(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) for k, v in d.items()}, params=params)
 
 
 @dataclass
@@ -173,7 +182,8 @@ def _sampler(spec: StudySpec):
     import optuna
 
     if spec.sampler == "grid":  # every point once: a grid that many workers share
-        space = {k: [json.dumps(v) for v in vals] for k, vals in spec.space.items() if len(vals) > 1}
+        dims = Space.from_dict(spec.space).dimensions()
+        space = {k: [json.dumps(v) for v in vals] for k, vals in dims.items() if len(vals) > 1}
         return optuna.samplers.GridSampler(space, seed=spec.seed)
     if spec.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=spec.seed, constraints_func=_constraints, multivariate=True)

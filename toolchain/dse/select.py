@@ -6,6 +6,7 @@ R = acc - mu * M_q / M_0      (acc: top-1 as a fraction, M_q / M_0: memory ratio
 from __future__ import annotations
 
 from toolchain.errors import QsnnError
+from toolchain.golden import neurons
 
 
 def usable(results) -> list[dict]:
@@ -49,42 +50,6 @@ def select(results, mu: float, max_lut=None, max_bram=None) -> dict:
     return max(candidates, key=lambda r: reward(r, mu))
 
 
-# config field -> `qsnn train` option; fields with no option must stay at their defaults to be reproducible
-TRAIN_OPTIONS = {
-    ("data", "dataset"): "--dataset",
-    ("data", "path"): "--data-path",
-    ("data", "steps"): "--steps",
-    ("data", "encoding"): "--encoding",
-    ("data", "snrs"): "--snrs",
-    ("data", "limit"): "--limit",
-    ("model", "arch"): "--arch",
-    ("model", "hidden"): "--hidden",
-    ("model", "kernel"): "--kernel",
-    ("model", "pool"): "--pool",
-    ("model", "fc"): "--fc",
-    ("model", "spiking"): "--non-spiking",  # a flag: spelled only when the run is not spiking
-    ("quant", "membrane_bits"): "--membrane-bits",
-    ("quant", "membrane_shift"): "--membrane-shift",
-    ("quant", "rounding"): "--rounding",
-    ("quant", "scheme"): "--scheme",
-    ("neuron", "threshold"): "--threshold",
-    ("neuron", "leak"): "--leak",
-    ("neuron", "beta"): "--beta",
-    ("neuron", "beta_frac_bits"): "--beta-frac-bits",
-    ("neuron", "leak_shift"): "--leak-shift",
-    ("neuron", "reset"): "--reset",
-    ("neuron", "model"): "--neuron",
-    ("neuron", "alpha"): "--alpha",
-    ("train", "epochs"): "--epochs",
-    ("train", "batch_size"): "--batch-size",
-    ("train", "lr"): "--lr",
-    ("train", "seed"): "--seed",
-    ("train", "init_from"): "--init-from",
-    ("train", "prune"): "--prune",
-    ("train", "prune_mode"): "--prune-mode",
-}
-
-
 def _text(value) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
@@ -98,7 +63,9 @@ def command_for(result: dict, run_out="runs/selected") -> str:
     import shlex
 
     from toolchain.config import RunConfig
+    from toolchain.options import train_flags
 
+    flags = train_flags()  # fields with no option must stay at their defaults to be reproducible
     cfg = RunConfig.from_dict(result["config"]).to_dict()
     default = RunConfig().to_dict()
     wb = cfg["quant"]["weight_bits"]
@@ -107,6 +74,11 @@ def command_for(result: dict, run_out="runs/selected") -> str:
         for name, value in fields.items():
             if section == "quant" and name == "weight_bits":
                 continue
+            if (section, name) == ("neuron", "params"):  # the model's own: --<name> where off its default
+                model = neurons.get(fields["model"]).params
+                for key, v in sorted(value.items()):
+                    argv += [] if v == model[key].default else [f"--{key.replace('_', '-')}", _text(v)]
+                continue
             if wb is None and section == "quant":
                 continue  # a float run has no quantization options
             same = value == default[section][name] or (
@@ -114,7 +86,7 @@ def command_for(result: dict, run_out="runs/selected") -> str:
             )
             if same:
                 continue
-            opt = TRAIN_OPTIONS.get((section, name))
+            opt = flags.get((section, name))
             if opt is None:
                 raise QsnnError(f"point {result.get('key')}: {section}.{name}={value!r} has no 'qsnn train' option")
             argv += [opt] if isinstance(value, bool) else [opt, _text(value)]

@@ -14,7 +14,7 @@ import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
 from toolchain.fsutil import read_json, require_keys, write_json
+from toolchain.golden import neurons
 
 # the figures of a point's "hardware" record (FINN estimates of its lowering)
 HARDWARE = ("lut", "bram18", "dsp", "cycles_per_step", "cycles_per_inference", "latency_us", "inferences_per_s")
@@ -35,12 +36,20 @@ class Grid:
     scheme: tuple = ("qat",)
     prune: tuple = (0.0,)
     prune_mode: tuple = ("cumulative",)
+    params: dict = field(default_factory=dict)  # the neuron model's parameters: {name: values}
 
     def points(self, base: RunConfig) -> list[RunConfig]:
         """Every distinct configuration; a float point ignores the quantization axes."""
         seen, out = set(), []
-        for wb, mb, rnd, sch, pr, pm in itertools.product(
-            self.weight_bits, self.membrane_bits, self.rounding, self.scheme, self.prune, self.prune_mode
+        names = tuple(self.params)
+        for wb, mb, rnd, sch, pr, pm, *prm in itertools.product(
+            self.weight_bits,
+            self.membrane_bits,
+            self.rounding,
+            self.scheme,
+            self.prune,
+            self.prune_mode,
+            *self.params.values(),
         ):
             if wb is None:  # float training prunes the same way in both modes (nothing to quantize)
                 mb, rnd, sch = None, base.quant.rounding, "qat"
@@ -53,6 +62,7 @@ class Grid:
             if wb is None or sch != "qat" or pr > 0:
                 cfg.train.init_from = None  # --init-from starts the QAT points; the float baseline trains as usual
             cfg.train.prune, cfg.train.prune_mode = pr, pm
+            cfg.neuron.params.update(zip(names, prm))
             key = point_key(cfg)
             if key not in seen:
                 seen.add(key)
@@ -67,7 +77,9 @@ def point_key(cfg: RunConfig) -> str:
     else:
         head = f"w{q.weight_bits}_m{q.membrane_bits}_{q.rounding}_{q.scheme}"  # 'auto' stays in the key: mauto
         head += f"_k{q.membrane_shift}" if q.membrane_shift != 0 else ""
-    return head + (f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else "")
+    head += f"_p{t.prune:g}_{t.prune_mode}" if t.prune > 0 else ""
+    model = neurons.get(cfg.neuron.model).params  # a model parameter off its default is part of the point
+    return head + "".join(f"_{n}{v:g}" for n, v in sorted(cfg.neuron.params.items()) if v != model[n].default)
 
 
 def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int | None = None) -> dict:

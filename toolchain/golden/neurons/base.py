@@ -9,6 +9,7 @@ toolchain.models.lif). Numpy only here: the board driver ships it inside the gol
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,12 +19,41 @@ from ..errors import QsnnError
 REGISTRY: dict[str, NeuronModel] = {}
 
 
+@dataclass(frozen=True)
+class Param:
+    """A real-valued parameter a model declares (CubaLIF's alpha): the run config's ``neuron.params[name]``,
+    the option ``--<name>`` of train, sweep and search (a sweep axis when given a list), range-checked."""
+
+    default: float
+    lo: float
+    hi: float
+    help: str
+
+    def check(self, name: str, value) -> float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or not self.lo <= value <= self.hi:
+            raise QsnnError(
+                f"--{name.replace('_', '-')} {value!r} is out of range; use a number in {self.lo:g}..{self.hi:g}"
+            )
+        return float(value)
+
+
 def register(cls):
-    """Class decorator: make a model findable by its ``name`` (one instance per model)."""
+    """Class decorator: make a model findable by its ``name`` (one instance per model). Models that declare a
+    parameter of the same name share its option, so they must declare it alike."""
     if cls.name in REGISTRY:
         raise QsnnError(f"neuron model {cls.name!r} is registered twice")
+    for other in REGISTRY.values():
+        for key in set(cls.params) & set(other.params):
+            if cls.params[key] != other.params[key]:
+                raise QsnnError(f"neuron model {cls.name!r} declares parameter {key!r} unlike {other.name!r} does")
     REGISTRY[cls.name] = cls()
     return cls
+
+
+def unregister(name: str) -> None:
+    """Remove a model (tests that register one of their own)."""
+    REGISTRY.pop(name, None)
 
 
 def get(name: str, where: str = "neuron_model") -> NeuronModel:
@@ -128,6 +158,7 @@ class NeuronModel:
         name:     the registry key, the QONNX ``neuron_model`` attribute and ``--neuron`` value
         states:   its state variables, each a B-bit signed word per neuron, the membrane first
         attrs:    its own integer QONNX attributes beyond NeuronParams' fields: {name: default}
+        params:   its own real-valued parameters {name: Param} (options and config; ``quantize`` makes attrs)
         spiking:  False for a readout that outputs its membrane (LI), not spikes
         nir:      the NIR node types it imports
         hls_header: its update in hls_templates/neurons/ (a struct template ``qsnn::<hls_struct><Cfg>``)
@@ -136,6 +167,7 @@ class NeuronModel:
     name = ""
     states = ("membrane",)
     attrs: dict[str, int] = {}
+    params: dict[str, Param] = {}
     spiking = True
     nir: tuple[str, ...] = ()
     hls_header = ""
@@ -160,7 +192,7 @@ class NeuronModel:
 
     # -- training ----------------------------------------------------------------------------------------
     def quantize(self, n, rounding: str, seed: int) -> dict:
-        """Its ``attrs`` as integers from the real NeuronConfig ``n``."""
+        """Its ``attrs`` as integers from the real NeuronConfig ``n`` (its params: ``n.param(name)``)."""
         return {}
 
     def float_step(self, state: dict, x, n, beta: float, spike):

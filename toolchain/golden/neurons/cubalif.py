@@ -11,7 +11,7 @@ hash (the leak takes [0, F), the input shift the top k). Float baseline: J = alp
 from __future__ import annotations
 
 from ..errors import QsnnError
-from .base import NeuronModel, float_membrane, integrate_and_fire, quantize_scalar, register
+from .base import NeuronModel, Param, float_membrane, integrate_and_fire, quantize_scalar, register
 
 
 @register
@@ -20,6 +20,7 @@ class CubaLIF(NeuronModel):
     name = "cubalif"
     states = ("membrane", "current")
     attrs = {"alpha_int": 0}
+    params = {"alpha": Param(0.5, 0.0, 1.0, "the synaptic current's decay, J <- alpha J + I")}
     nir = ("CubaLIF",)
     hls_header = "cubalif.hpp"
     hls_struct = "CubaLIFNeuron"
@@ -51,10 +52,10 @@ class CubaLIF(NeuronModel):
 
     def quantize(self, n, rounding, seed):
         one = 1 << n.beta_frac_bits
-        return {"alpha_int": min(quantize_scalar(n.alpha * one, rounding, seed ^ 0xA1FA), one)}
+        return {"alpha_int": min(quantize_scalar(n.param("alpha") * one, rounding, seed ^ 0xA1FA), one)}
 
     def float_step(self, state, x, n, beta, spike):
-        state["current"] = n.alpha * state["current"] + x
+        state["current"] = n.param("alpha") * state["current"] + x
         return float_membrane(state, state["current"], beta, n, spike)
 
     def hls_constants(self, p):

@@ -1,0 +1,122 @@
+"""`qsnn build` and `qsnn deploy`: a run lowered to hardware and bundled for the board."""
+
+from __future__ import annotations
+
+from toolchain import argtypes
+from toolchain.fsutil import check_output
+
+from .common import add_trust_pickle
+
+
+def cmd_build(a):
+    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.runner import run_build
+
+    check_output(a.out, "--out")
+    cfg = BuildConfig(
+        run_dir=a.run_dir,
+        out_dir=a.out,
+        board=a.board,
+        clock_mhz=a.clock_mhz,
+        target_cycles=a.target_cycles,
+        folding=a.folding,
+        verify_samples=a.verify_samples,
+        start=getattr(a, "from"),
+        until=a.until,
+        vivado=a.vivado,
+        name=a.name,
+        finn_deps=a.finn_deps,
+        backend=a.backend,
+        event_driven=a.event_driven,
+    )
+    report = run_build(cfg)
+    est = report.get("estimate")
+    if est:
+        print(
+            f"{report['board']} @ {report['clock_mhz']} MHz: LUT {est['lut']:,}  BRAM_18K {est['bram18']}  "
+            f"DSP {est['dsp']}  latency {est['latency_us']:.2f} us  {est['inferences_per_s']:,.0f} inf/s  "
+            f"fits: {'yes' if est['fit']['fits'] else 'NO'}"
+        )
+    for name, v in report["verification"].items():
+        print(f"verification {name}: {v['mismatches']} mismatches over {v['samples']} samples")
+    if report.get("synthesis"):
+        n = report["synthesis"]["network"]
+        print(
+            f"Yosys (post-synthesis, no place & route): LUT {n['LUT']:,}  FF {n['FF']:,}  LUTRAM {n['LUTRAM']}  "
+            f"RAMB18 {n['RAMB18']}  RAMB36 {n['RAMB36']}  DSP48E1 {n['DSP48E1']}"
+        )
+    print(f"report: {cfg.out / 'report.md'}")
+    return 0 if all(v["mismatches"] == 0 for v in report["verification"].values()) else 1
+
+
+def cmd_deploy(a):
+    from toolchain.deploy import deploy
+
+    check_output(a.out, "--out", "file")
+    out = deploy(a.build_dir, a.out, vectors=a.vectors)
+    print(
+        f"wrote {out}: unzip it on the board, then open notebooks/qsnn_on_board.ipynb, or in Python: "
+        "from qsnn_driver import SNNAccelerator"
+    )
+    return 0
+
+
+def add(sub) -> None:
+    from toolchain.flow.config import STEPS
+
+    b = sub.add_parser("build", help="lower a run through FINN: HW graph, folding, estimates, HLS, C-sim, bitstream")
+    b.add_argument("run_dir")
+    b.add_argument("--out", required=True, help="build directory")
+    b.add_argument(
+        "--board",
+        default="Pynq-Z2",
+        help="a board of FINN's Zynq flow: Pynq-Z1, Pynq-Z2, Ultra96(-V2), ZCU102, ZCU104, ZCU111, RFSoC2x2, "
+        "RFSoC4x2, KV260_SOM (or KV260), AUP-ZU3_8GB (or AUP-ZU3) (default Pynq-Z2)",
+    )
+    b.add_argument("--until", default="estimate", choices=STEPS, help="last step (default estimate)")
+    b.add_argument("--from", default="export", choices=STEPS, help="resume from this step")
+    b.add_argument("--target-cycles", type=int, default=None, help="folding target: cycles per time step per layer")
+    b.add_argument("--folding", default=None, help="FINN folding JSON: {node: {PE: .., SIMD: ..}}")
+    b.add_argument("--clock-mhz", type=float, default=None, help="clock (default: the board's)")
+    b.add_argument(
+        "--verify-samples",
+        type=argtypes.positive_int,
+        default=None,
+        help="verify on this many test samples (default all)",
+    )
+    add_trust_pickle(b)
+    b.add_argument(
+        "--vivado",
+        default=None,
+        help="the Vivado install folder, e.g. /tools/Xilinx/Vivado/2023.2; Vitis HLS is found beside it "
+        "(default: XILINX_VIVADO, then vivado on PATH)",
+    )
+    b.add_argument(
+        "--finn-deps",
+        default=None,
+        help="FINN's dependencies (finn-hlslib, board files) as 'finn deps update' fetches them "
+        "(default: FINN's own folder)",
+    )
+    b.add_argument("--name", default=None, help="BUILD_DIR/bitstream/<name>.bit (default: the run directory's name)")
+    b.add_argument(
+        "--backend",
+        default="hls",
+        choices=("hls", "rtl"),
+        help="hls: HLS C++ (C-sim here; Vitis HLS and Vivado for the bitstream); rtl: this project's Verilog "
+        "(Verilator simulation and Yosys counts here; steps rtl, synth, rtlsim) (default hls)",
+    )
+    b.add_argument(
+        "--event-driven",
+        action="store_true",
+        help="RTL backend: spike-input synapses skip silent input chunks (cycles follow the spike activity)",
+    )
+    b.set_defaults(func=cmd_build)
+
+    dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")
+    dp.add_argument("build_dir")
+    dp.add_argument("--out", required=True, help="the .zip to write")
+    dp.add_argument(
+        "--vectors", type=argtypes.positive_int, default=300, help="golden test vectors to bundle (default 300)"
+    )
+    add_trust_pickle(dp)
+    dp.set_defaults(func=cmd_deploy)
