@@ -75,7 +75,7 @@ cosim: install
 	if [ -z "$$tool" ]; then echo "error: cosim needs AMD Vitis HLS: vitis_hls or vivado_hls not found on PATH" >&2; exit 2; fi; \
 	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo; \
 	$(BIN)/qsnn build $(RUN) --out build/cosim --until hls && \
-	for d in build/cosim/hls/LIF_hls_*; do (cd $$d && $$tool -f run_hls.tcl) || exit 1; done
+	for d in build/cosim/hls/LIFLayer_hls_*; do (cd $$d && $$tool -f run_hls.tcl) || exit 1; done
 
 # The full flow to a bitstream for a PYNQ board; without Vivado it does all it can and says what is missing.
 bitstream: install

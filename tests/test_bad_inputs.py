@@ -160,10 +160,10 @@ def build_option_cases():
         "a-list": "[1]",
         "simd-7": json.dumps({"MVAU_hls_0": {"SIMD": 7, "PE": 1}}),
         "pe-3": json.dumps({"MVAU_hls_0": {"SIMD": 1, "PE": 3}}),
-        "pe-zero": json.dumps({"LIF_hls_0": {"PE": 0}}),
-        "pe-string": json.dumps({"LIF_hls_0": {"PE": "four"}}),
+        "pe-zero": json.dumps({"LIFLayer_hls_0": {"PE": 0}}),
+        "pe-string": json.dumps({"LIFLayer_hls_0": {"PE": "four"}}),
         "unknown-node": json.dumps({"NoSuchNode": {"PE": 2}}),
-        "node-not-dict": json.dumps({"LIF_hls_0": 4}),
+        "node-not-dict": json.dumps({"LIFLayer_hls_0": 4}),
         "not-utf8": b"\xff\xfe",
     }
     for kind, text in folds.items():

@@ -12,7 +12,7 @@ import pytest
 
 from toolchain.deploy import deploy, extract_bundle
 from toolchain.errors import QsnnError
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.golden import GoldenModel
 
@@ -408,7 +408,7 @@ UTILIZATION_FIXTURE = """Test fixture in the layout of Vivado's report_utilizati
 
 
 def test_vivado_reports_travel_from_build_to_bundle_to_resource_report(demo_run, tmp_path):
-    from toolchain.vendor.steps import BITSTREAM_DIR
+    from toolchain.vivado.steps import BITSTREAM_DIR
 
     build = tmp_path / "b"
     run_build(BuildConfig(run_dir=str(demo_run), out_dir=str(build), until="estimate", verify_samples=20), log=None)

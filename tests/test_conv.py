@@ -8,7 +8,7 @@ import pytest
 
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 
 
@@ -79,13 +79,13 @@ def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_build)
     ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
     # FINN's own sliding windows: one for the 3x3 conv, one for the 2x2 max-pool, then FINN's Pool
     assert ops.count("ConvolutionInputGenerator_rtl") == 2 and "Pool_hls" in ops
-    assert ops.count("LIF_hls") == 3 and "MVAUSpike_hls" in ops
+    assert ops.count("LIFLayer_hls") == 3 and "MVAUSpike_hls" in ops
     est = state["estimate"]
     assert est["lut"] > 0 and est["latency_us"] > 0
     # a conv graph is one time step: the bottleneck layer's cycles per run are its cycles per step
     worst = max(layer["cycles_per_graph_run"] for layer in est["per_layer"])
     assert est["cycles_per_step"] == worst
-    lif0 = next(layer for layer in est["per_layer"] if layer["op"] == "LIF_hls")
+    lif0 = next(layer for layer in est["per_layer"] if layer["op"] == "LIFLayer_hls")
     assert lif0["folding"]["PE"] in (1, 2, 3, 6)  # PE divides the 6 channels, not the 216 neurons
 
 

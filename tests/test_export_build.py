@@ -11,7 +11,7 @@ from qonnx.util.basic import qonnx_make_model
 
 import toolchain  # noqa: F401
 from toolchain.errors import QsnnError
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.golden import NeuronParams, run_neurons
 
@@ -83,14 +83,14 @@ def test_demo_build_whole_ladder_zero_mismatches(demo_run, tmp_path):
     ):
         assert key in est
     ops = [layer["op"] for layer in est["per_layer"] if not layer["op"].startswith("StreamingDataWidthConverter")]
-    assert ops == ["MVAU_hls", "LIF_hls", "MVAUSpike_hls", "LIF_hls"]
+    assert ops == ["MVAU_hls", "LIFLayer_hls", "MVAUSpike_hls", "LIFLayer_hls"]
     assert set(saved["verification"]) == {"qonnx", "finn_hw", "hls_csim"}
     for level in saved["verification"].values():
         assert level["mismatches"] == 0 and level["samples"] == 360
     assert est["fit"]["fits"] and report["estimate"]["lut"] == est["lut"]
     assert (tmp_path / "b" / "report.md").read_text().count("| 360 | 0 |") == 3
     hls = tmp_path / "b" / "hls"
-    assert (hls / "LIF_hls_0" / "run_hls.tcl").is_file() and (hls / "MVAU_hls_0" / "top_MVAU_hls_0.cpp").is_file()
+    assert (hls / "LIFLayer_hls_0" / "run_hls.tcl").is_file() and (hls / "MVAU_hls_0" / "top_MVAU_hls_0.cpp").is_file()
 
 
 def test_ternary_stochastic_network_ladder(ternary_stochastic_run, tmp_path):
@@ -114,16 +114,16 @@ def test_doubling_pe_halves_cycles(demo_run, tmp_path):
     base = {
         "Defaults": {},
         "MVAU_hls_0": {"PE": 2, "SIMD": 4},
-        "LIF_hls_0": {"PE": 2},
+        "LIFLayer_hls_0": {"PE": 2},
         "MVAU_hls_1": {"PE": 1, "SIMD": 4},
-        "LIF_hls_1": {"PE": 1},
+        "LIFLayer_hls_1": {"PE": 1},
     }
     double = {
         "Defaults": {},
         "MVAU_hls_0": {"PE": 4, "SIMD": 4},
-        "LIF_hls_0": {"PE": 4},
+        "LIFLayer_hls_0": {"PE": 4},
         "MVAU_hls_1": {"PE": 2, "SIMD": 4},
-        "LIF_hls_1": {"PE": 2},
+        "LIFLayer_hls_1": {"PE": 2},
     }
     cycles = []
     for name, fold in (("a", base), ("b", double)):
@@ -136,7 +136,7 @@ def test_doubling_pe_halves_cycles(demo_run, tmp_path):
     from toolchain.custom_op.fpgadataflow.lif import PIPELINE_DEPTH
 
     fill = PIPELINE_DEPTH / 8  # the LIF's fixed pipeline depth, spread over T = 8 steps
-    for layer in ("LIF_hls_0", "LIF_hls_1"):
+    for layer in ("LIFLayer_hls_0", "LIFLayer_hls_1"):
         assert cycles[1][layer] - fill == (cycles[0][layer] - fill) / 2
 
 
@@ -320,9 +320,9 @@ def test_from_fold_with_a_new_folding_drops_the_old_levels_and_deploys_the_new_g
     old_graph = first["verification"]["hls_csim"]["graph_sha256"]
     fold = {
         "MVAU_hls_0": {"PE": 1, "SIMD": 1},
-        "LIF_hls_0": {"PE": 1},
+        "LIFLayer_hls_0": {"PE": 1},
         "MVAU_hls_1": {"PE": 1, "SIMD": 1},
-        "LIF_hls_1": {"PE": 1},
+        "LIFLayer_hls_1": {"PE": 1},
     }
     (tmp_path / "fold.json").write_text(json.dumps(fold))
     second = build(

@@ -9,7 +9,7 @@ import pytest
 from toolchain import assets
 from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.errors import QsnnError, ToolNotFound
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.golden import NeuronParams
 from toolchain.hls import csim
@@ -39,7 +39,7 @@ def demo_build(demo_run, tmp_path_factory):
 
 def test_generated_vitis_testbench_passes_with_gxx(demo_build, tmp_path):
     """The project written for Vitis HLS (top function + testbench + golden vectors) also runs under g++."""
-    for layer in ("LIF_hls_0", "LIF_hls_1"):
+    for layer in ("LIFLayer_hls_0", "LIFLayer_hls_1"):
         folder = demo_build / "hls" / layer
         exe = tmp_path / layer
         cmd = [
@@ -141,7 +141,7 @@ def test_vitis_hls_csim_csynth_cosim(demo_build):
     tool = vendor_tool()
     if tool == "vivado":
         pytest.skip("only vivado found: csim/csynth/cosim need vitis_hls or vivado_hls")
-    folder = demo_build / "hls" / "LIF_hls_0"
+    folder = demo_build / "hls" / "LIFLayer_hls_0"
     r = subprocess.run([tool, "-f", "run_hls.tcl"], cwd=folder, capture_output=True, text=True, timeout=3600)
     assert r.returncode == 0, r.stdout[-3000:]
     assert "0 mismatches" in r.stdout
@@ -153,7 +153,7 @@ def test_cppsim_compile_works_on_a_fresh_op_instance(demo_build, tmp_path):
     from qonnx.custom_op.registry import getCustomOp
 
     model = ModelWrapper(str(demo_build / "intermediate" / "04_fold.onnx"))
-    node = next(n for n in model.graph.node if n.op_type == "LIF_hls")
+    node = next(n for n in model.graph.node if n.op_type == "LIFLayer_hls")
     first = getCustomOp(node)
     first.set_nodeattr("code_gen_dir_cppsim", str(tmp_path))
     first.code_generation_cppsim(model)
@@ -168,7 +168,7 @@ def test_lif_hls_interface_matches_its_top_function(demo_build):
     from qonnx.custom_op.registry import getCustomOp
 
     model = ModelWrapper(str(demo_build / "intermediate" / "04_fold.onnx"))
-    for node in (n for n in model.graph.node if n.op_type == "LIF_hls"):
+    for node in (n for n in model.graph.node if n.op_type == "LIFLayer_hls"):
         op = getCustomOp(node)
         intf = op.get_verilog_top_module_intf_names()
         assert [name for name, _ in intf["s_axis"]] == ["in0_V"] and [name for name, _ in intf["m_axis"]] == ["out0_V"]

@@ -162,7 +162,7 @@ def test_trained_readout_networks_through_every_level(kind, tmp_path_factory):
     """A trained digits network per readout, and with a threshold and beta per neuron: C-sim and the whole
     network's RTL (dense networks) give 0 mismatches."""
     from tests.conftest import _train
-    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
 
     run = _train(tmp_path_factory, kind, train__epochs=4, **RUNS[kind])

@@ -12,7 +12,7 @@ from toolchain.dse.select import command_for
 from toolchain.dse.sweep import load_results
 from toolchain.errors import QsnnError
 from toolchain.golden import neurons
-from toolchain.golden.neurons.lif import LIF
+from toolchain.golden.neurons.lif import LIFModel
 from toolchain.options import config_from_args, train_flags
 
 QUICK = ["--epochs", "0", "--limit", "40", "--hidden", "8"]
@@ -23,7 +23,7 @@ def toy():
     """A LIF whose float baseline scales its input by a gain gamma (a parameter only this model declares)."""
 
     @neurons.register
-    class Toy(LIF):
+    class Toy(LIFModel):
         name = "toy"
         params = {"gamma": neurons.Param(0.25, 0.0, 2.0, "the input gain of the toy model")}
 

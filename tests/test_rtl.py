@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from toolchain.custom_op.layer_spec import LayerSpec
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.golden import NeuronParams, neurons, run_neurons
 from toolchain.hls.matrix import MODES  # every (leak, rounding, reset) combination

@@ -15,7 +15,7 @@ import pytest
 from toolchain.cli import main
 from toolchain.deploy import deploy, extract_bundle
 from toolchain.errors import QsnnError
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 
 

@@ -125,7 +125,7 @@ def test_digits_accuracy_float_and_4bit_within_one_point(tmp_path):
     base.quant.membrane_bits, base.quant.membrane_shift = 8, "auto"
     m8 = run(base, tmp_path / "m8")
     assert m8["top1"] >= f["top1"] - 0.01 and m8["mismatches"] == 0
-    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
     from toolchain.golden import GoldenModel
 

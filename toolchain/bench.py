@@ -35,7 +35,7 @@ def _train(out: Path, **kw):
 
 
 def _build(run_dir, out, until, **kw):
-    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
 
     return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)

@@ -25,7 +25,7 @@ import toolchain.custom_op.fpgadataflow  # noqa: F401  (the HW ops of the saved 
 from toolchain import assets
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
-from toolchain.flow.config import PIPELINE, BuildConfig
+from toolchain.flow.build_config import PIPELINE, BuildConfig
 from toolchain.fsutil import atomic_path, check_output, read_json, require_keys
 from toolchain.golden import GoldenModel
 from toolchain.runs import tool_versions
@@ -176,7 +176,7 @@ def _npz(**arrays) -> bytes:
 def _vivado_files(build: Path, files) -> tuple[str | None, list[str]]:
     """Add the bitstream, .hwh and Vivado's reports that the bitstream step collected into
     BUILD_DIR/bitstream/ (only files there: what the build wrote); returns (the .bit's name, report names)."""
-    from toolchain.vendor.steps import BITSTREAM_DIR
+    from toolchain.vivado.steps import BITSTREAM_DIR
 
     folder = build / BITSTREAM_DIR
     bits = sorted(folder.glob("*.bit"))

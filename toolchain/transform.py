@@ -1,7 +1,7 @@
 """Graph transformations of the lowering, qonnx style: ``apply(model) -> (model, changed)``.
 
 Written here because neither qonnx nor FINN knows the LIF op: they fold the synapse's scale and bias
-into the neuron so the HW graph is pure integer (MVAU -> LIF), the way FINN absorbs scales into
+into the neuron so the HW graph is pure integer (MVAU -> LIFLayer), the way FINN absorbs scales into
 MultiThreshold for ANNs.
 """
 
@@ -68,7 +68,7 @@ class AbsorbScaleIntoLIF(Transformation):
 
 class InferLIFLayer(Transformation):
     """[Add(bias) ->] LIF(input_scale 1) on an integer (N, T, C) tensor, or on one frame (1, ..., C) of a conv graph
-    (``frame_steps`` > 0)  =>  FINN HW node ``LIF``."""
+    (``frame_steps`` > 0)  =>  FINN HW node ``LIFLayer``."""
 
     def apply(self, model):
         for node in list(model.graph.node):
@@ -101,7 +101,7 @@ class InferLIFLayer(Transformation):
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name != "input_scale"}
             attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
             hw = helper.make_node(
-                "LIF",
+                "LIFLayer",
                 [src, bname],
                 [node.output[0]],
                 domain=FINN_DOMAIN,
@@ -144,7 +144,7 @@ class UseSpikeMVAU(Transformation):
 
 
 class UseRTLBackend(Transformation):
-    """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIF_rtl``, with the RTL
+    """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIFLayer_rtl``, with the RTL
     folding rule that needs no width converters: each LIF takes its producer's PE, and each synapse's SIMD is
     its producer's PE (a divisor of its input size). ``event_driven`` marks the spike-input synapses."""
 
@@ -159,8 +159,8 @@ class UseRTLBackend(Transformation):
         for node in model.graph.node:
             if node.op_type in ("MVAU_hls", "MVAUSpike_hls", "MVAU_rtl"):
                 node.op_type, node.domain = "MVAUSynapse_rtl", rtl
-            elif node.op_type == "LIF_hls":
-                node.op_type, node.domain = "LIF_rtl", rtl
+            elif node.op_type == "LIFLayer_hls":
+                node.op_type, node.domain = "LIFLayer_rtl", rtl
             elif node.op_type.startswith(("ConvolutionInputGenerator", "Pool")):
                 raise QsnnError(
                     f"the RTL backend has no sliding-window or pooling layer ({node.name}): its network top and "

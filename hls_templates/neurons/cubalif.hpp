@@ -5,7 +5,7 @@
 #ifndef QSNN_NEURON_CUBALIF_HPP
 #define QSNN_NEURON_CUBALIF_HPP
 
-#include "lif.hpp"
+#include "neuron_layer.hpp"
 
 namespace qsnn {
 

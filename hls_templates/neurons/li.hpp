@@ -4,7 +4,7 @@
 #ifndef QSNN_NEURON_LI_HPP
 #define QSNN_NEURON_LI_HPP
 
-#include "lif.hpp"
+#include "neuron_layer.hpp"
 
 namespace qsnn {
 

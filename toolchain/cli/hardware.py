@@ -9,7 +9,7 @@ from .common import add_trust_pickle
 
 
 def cmd_build(a):
-    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
 
     check_output(a.out, "--out")
@@ -62,7 +62,7 @@ def cmd_deploy(a):
 
 
 def add(sub) -> None:
-    from toolchain.flow.config import STEPS
+    from toolchain.flow.build_config import STEPS
 
     b = sub.add_parser("build", help="lower a run through FINN: HW graph, folding, estimates, HLS, C-sim, bitstream")
     b.add_argument("run_dir")

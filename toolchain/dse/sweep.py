@@ -155,7 +155,7 @@ def energy_of(cfg, metrics, run_dir) -> dict:
 
 def hardware_of(point: Path, target_cycles: int | None = None) -> dict:
     """FINN lowering + estimates of the trained point on the default board (verified on 50 samples)."""
-    from toolchain.flow.config import BuildConfig
+    from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
 
     r = run_build(

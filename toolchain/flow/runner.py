@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
-from toolchain.estimate.report import build_report, write_reports
-from toolchain.flow.config import STEP, STEPS, BuildConfig
+from toolchain.estimate.build_report import build_report, write_reports
+from toolchain.flow.build_config import STEP, STEPS, BuildConfig
 from toolchain.flow.steps import STEP_FUNCTIONS
 from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, sha256_file, write_json
 

@@ -20,7 +20,7 @@ import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW 
 from toolchain.custom_op.lif import graph_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
-from toolchain.flow.config import STEPS
+from toolchain.flow.build_config import STEPS
 from toolchain.transform import (
     AbsorbScaleIntoLIF,
     InferLIFLayer,
@@ -29,7 +29,7 @@ from toolchain.transform import (
     check_stream_widths,
 )
 
-HW_OPS = {"MVAU", "LIF", "ConvolutionInputGenerator", "Pool"}
+HW_OPS = {"MVAU", "LIFLayer", "ConvolutionInputGenerator", "Pool"}
 # a conv graph (one frame per run) adds Conv, MaxPool on spikes, the NHWC<->NCHW Transposes around them, Flatten
 QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF", "Conv", "MaxPool", "Transpose", "Flatten"}
 
@@ -128,7 +128,7 @@ def check_ops(model, allowed, stage, domain=None):
 
 
 def step_specialize(model, cfg, state):
-    """Dataflow partition, then SpecializeLayers for the board's part (MVAU_hls, LIF_hls)."""
+    """Dataflow partition, then SpecializeLayers for the board's part (MVAU_hls, LIFLayer_hls)."""
     from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
@@ -143,9 +143,9 @@ def step_specialize(model, cfg, state):
         )
     child = ModelWrapper(getCustomOp(sdp[0]).get_nodeattr("model"))
     for node in child.graph.node:
-        if node.op_type in ("MVAU", "LIF"):
+        if node.op_type in ("MVAU", "LIFLayer"):
             # HLS first, for every backend: FINN's SetFolding folds MVAU_hls (it would pick MVAU_rtl for some and
-            # LIF_rtl for all); the RTL backend swaps in this project's RTL layers after folding (UseRTLBackend)
+            # LIFLayer_rtl for all); the RTL backend swaps in this project's RTL layers after folding (UseRTLBackend)
             getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
     return _quiet(child, SpecializeLayers(cfg.board_info.part), GiveUniqueNodeNames())
 
@@ -289,18 +289,18 @@ def step_rtlsim(model, cfg, state):
 
 def step_ip(model, cfg, state):
     """HLS synthesis of every node and FINN's stitched IP (needs Vitis HLS and Vivado)."""
-    from toolchain.vendor.steps import synthesize_ip
+    from toolchain.vivado.steps import synthesize_ip
 
     return synthesize_ip(model, cfg, state)
 
 
 def step_bitstream(model, cfg, state):
     """FIFO/DWC/IODMA insertion, the Zynq project and the bitstream (needs Vivado)."""
-    from toolchain.vendor.steps import build_bitstream
+    from toolchain.vivado.steps import build_bitstream
 
     return build_bitstream(model, cfg, state)
 
 
 STEP_FUNCTIONS = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("step_")}
-if set(STEP_FUNCTIONS) != set(STEPS):  # the declarations (flow/config.py PIPELINE) and the functions agree
+if set(STEP_FUNCTIONS) != set(STEPS):  # the declarations (flow/build_config.py PIPELINE) and the functions agree
     raise RuntimeError(f"build steps declared {sorted(STEPS)} but defined {sorted(STEP_FUNCTIONS)}")

@@ -29,7 +29,7 @@ NOTES = {
     "rtl_sim": "the whole network's Verilog (RTL backend) in Verilator, random stalls on both streams",
     "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
     "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
-    "hls_csim": "LIF_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
+    "hls_csim": "LIFLayer_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
     "cppsim needs finn-hlslib, which is absent here",
 }
 
@@ -136,16 +136,16 @@ def execute_frames(model, x: np.ndarray) -> np.ndarray:
 
 
 def csim_model(model, cfg):
-    """The folded HW graph with LIF_hls nodes compiled for g++ C-simulation and every other node as its
+    """The folded HW graph with LIFLayer_hls nodes compiled for g++ C-simulation and every other node as its
     abstract FINN op (Python execution: MVAU, width converters)."""
     m = copy.deepcopy(model)
     for node in m.graph.node:
-        if node.op_type != "LIF_hls" and node.op_type.endswith(("_hls", "_rtl")):
+        if node.op_type != "LIFLayer_hls" and node.op_type.endswith(("_hls", "_rtl")):
             abstract = "MVAU" if node.op_type == "MVAUSpike_hls" else node.op_type.rsplit("_", 1)[0]
             node.op_type, node.domain = abstract, "finn.custom_op.fpgadataflow"
     folder = Path(cfg.out) / "csim"
     for node in m.graph.node:
-        if node.op_type == "LIF_hls":
+        if node.op_type == "LIFLayer_hls":
             op = getCustomOp(node)
             op.set_nodeattr("code_gen_dir_cppsim", str(folder / node.name))
             op.code_generation_cppsim(m)

@@ -86,8 +86,8 @@ def gxx(path: str | None = None) -> str:
 
 
 def kernel_sources(specs: list[LayerSpec]) -> dict[str, str]:
-    """The kernel (lif.hpp) and the update headers of the layers' neuron models: {file name: text}."""
-    sources = {"lif.hpp": (template_dir() / "lif.hpp").read_text()}
+    """The kernel (neuron_layer.hpp) and the update headers of the layers' neuron models: {file name: text}."""
+    sources = {"neuron_layer.hpp": (template_dir() / "neuron_layer.hpp").read_text()}
     for spec in specs:
         model = spec.params.model
         if not model.hls_header:

@@ -22,8 +22,8 @@ TB_SAMPLES = 4
 
 def write_hls(model, cfg) -> Path:
     """Generate every HLS node's sources under FINN's environment (its tcl bakes in FINN_DEPS)."""
-    from toolchain.vendor.environment import finn_environment, finn_variables, write_env_script
-    from toolchain.vendor.steps import deps_dir
+    from toolchain.vivado.environment import finn_environment, finn_variables, write_env_script
+    from toolchain.vivado.steps import deps_dir
 
     variables = finn_variables(cfg.out, deps_dir(cfg), None)
     write_env_script(cfg.out / "finn_env.sh", variables, None)
@@ -42,7 +42,7 @@ def _write_hls(model, cfg) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         op.set_nodeattr("code_gen_dir_ipgen", str(folder))
         op.code_generation_ipgen(model, cfg.board_info.part, clk_ns)
-        if node.op_type == "LIF_hls":
+        if node.op_type == "LIFLayer_hls":
             write_lif_testbench(op, model, folder, cfg.board_info.part, clk_ns)
     return root
 

@@ -15,7 +15,7 @@ from .base import NeuronModel, Param, float_membrane, integrate_and_fire, quanti
 
 
 @register
-class CubaLIF(NeuronModel):
+class CubaLIFModel(NeuronModel):
     __doc__ = __doc__
     name = "cubalif"
     states = ("membrane", "current")

@@ -13,7 +13,7 @@ from .base import NeuronModel, leak, register
 
 
 @register
-class LI(NeuronModel):
+class LIModel(NeuronModel):
     __doc__ = __doc__
     name = "li"
     spiking = False

@@ -14,7 +14,7 @@ from .base import NeuronModel, float_membrane, integrate_and_fire, register
 
 
 @register
-class LIF(NeuronModel):
+class LIFModel(NeuronModel):
     __doc__ = __doc__
     name = "lif"
     nir = ("LIF", "IF")

@@ -1,8 +1,8 @@
 """Steps that need AMD's tools: HLS synthesis + stitched IP (Vitis HLS, Vivado), and the bitstream.
 
 Before any tool runs, everything FINN will need is resolved and checked, so a missing piece stops the
-build with its name and fix instead of deep inside a Vivado log: the install (``toolchain.vendor.tools``),
-FINN's dependencies and the environment FINN's command line would set (``toolchain.vendor.environment``).
+build with its name and fix instead of deep inside a Vivado log: the install (``toolchain.vivado.tools``),
+FINN's dependencies and the environment FINN's command line would set (``toolchain.vivado.environment``).
 Without them these steps raise ToolNotFound, and the runner reports what was done and the command that
 finishes the build. What Vivado writes stays in the build folder: ``BUILD_DIR/bitstream/``.
 """
@@ -17,14 +17,14 @@ from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.fsutil import write_json
-from toolchain.vendor.environment import (
+from toolchain.vivado.environment import (
     check_deps,
     default_deps_dir,
     finn_environment,
     finn_variables,
     write_env_script,
 )
-from toolchain.vendor.tools import find_tools
+from toolchain.vivado.tools import find_tools
 
 BITSTREAM_DIR = "bitstream"
 
@@ -47,7 +47,7 @@ def tool_errors(what: str):
 def vendor_context(model, cfg, board_files: bool):
     """Tools, dependencies and FINN's environment for a vendor step (checked before anything runs)."""
     deps = deps_dir(cfg)
-    need_hlslib = any(n.op_type != "LIF_hls" and n.op_type.endswith("_hls") for n in model.graph.node)
+    need_hlslib = any(n.op_type != "LIFLayer_hls" and n.op_type.endswith("_hls") for n in model.graph.node)
     problems, tools = [], None
     try:
         tools = find_tools(cfg.vivado)

@@ -1,7 +1,7 @@
-"""``LIF_hls``: the HLS backend of the LIF HW op. It only emits code (STYLE.md rule 1).
+"""``LIFLayer_hls``: the HLS backend of the LIFLayer HW op. It only emits code (STYLE.md rule 1).
 
 For FINN's PrepareIP / HLSSynthIP it fills FINN's ipgen template (top function, pragmas) and writes
-the rendered config header and ``lif.hpp`` into the node's code_gen_dir, which FINN's tcl puts on the
+the rendered config header and ``neuron_layer.hpp`` into the node's code_gen_dir, which FINN's tcl puts on the
 include path. Its ``cppsim`` mode does not use FINN's cppsim (that links Vitis libraries and
 finn-hlslib): it compiles this project's own C-simulation driver with g++ against the open ap_int
 headers (toolchain.hls.csim) and streams the node's input through it.
@@ -16,14 +16,14 @@ import numpy as np
 from finn.custom_op.fpgadataflow.hlsbackend import HLSBackend
 
 from toolchain import assets
-from toolchain.custom_op.fpgadataflow.lif import LIF
+from toolchain.custom_op.fpgadataflow.lif_layer import LIFLayer
 from toolchain.fsutil import write_text
 from toolchain.hls.csim import compile_folder, run_csim, write_sources
 
 
-class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
+class LIFLayer_hls(LIFLayer, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
     def get_nodeattr_types(self):
-        attrs = LIF.get_nodeattr_types(self)
+        attrs = LIFLayer.get_nodeattr_types(self)
         attrs.update(HLSBackend.get_nodeattr_types(self))
         return attrs
 
@@ -48,7 +48,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
         style = self.membrane_style()
         self.code_gen_dict["$GLOBALS$"] = [
             f"#define QSNN_MEM_{style.upper()}",
-            '#include "lif.hpp"',
+            '#include "neuron_layer.hpp"',
             f'#include "{self.onnx_node.name}_config.hpp"',
         ]
 
@@ -84,7 +84,7 @@ class LIF_hls(LIF, HLSBackend):  # noqa: N801 - FINN's naming rule: <op>_hls
             return self.execute_cppsim(context, graph)
         if mode == "rtlsim":
             return HLSBackend.execute_node(self, context, graph)
-        return LIF.execute_node(self, context, graph)
+        return LIFLayer.execute_node(self, context, graph)
 
     def execute_cppsim(self, context, graph):
         node = self.onnx_node

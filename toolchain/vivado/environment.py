@@ -24,7 +24,7 @@ from pathlib import Path
 
 from toolchain.errors import ToolNotFound
 from toolchain.fsutil import write_text
-from toolchain.vendor.tools import VendorTools
+from toolchain.vivado.tools import VendorTools
 
 # what each board's Zynq project reads from FINN_DEPS/board_files (FINN's custom_zynq_shell_template);
 # the Xilinx boards' files ship with Vivado

@@ -97,10 +97,10 @@ def test_make_bitstream_under_the_doubles_runs_every_generated_script(demo_run, 
     # every HLS node of the dataflow graph went through HLS synthesis with the board's part
     hls_runs = [line.split()[-1] for line in log if line.startswith("vitis_hls RUN")]
     names = {Path(p).stem.removeprefix("hls_syn_") for p in hls_runs}
-    assert {"LIF_hls_0", "LIF_hls_1", "MVAU_hls_0", "MVAU_hls_1"} <= names
+    assert {"LIFLayer_hls_0", "LIFLayer_hls_1", "MVAU_hls_0", "MVAU_hls_1"} <= names
     assert all(line.endswith("xc7z020clg400-1") for line in log if line.startswith("vitis_hls set_part"))
     # our own kernels passed g++ -fsyntax-only with the include folders the tcl gave
-    assert sum(line.startswith("vitis_hls SYNTAX_OK") and "top_LIF_hls" in line for line in log) >= 2
+    assert sum(line.startswith("vitis_hls SYNTAX_OK") and "top_LIFLayer_hls" in line for line in log) >= 2
     # Vivado ran the stitched-IP scripts and then FINN's Zynq project, up to the bitstream run
     assert any(line.startswith("vivado RUN") and line.endswith("make_project.tcl") for line in log)
     assert any(line.startswith("vivado RUN") and line.endswith("ip_config.tcl") for line in log)
@@ -114,7 +114,7 @@ def test_make_bitstream_under_the_doubles_runs_every_generated_script(demo_run, 
 
 
 def test_vivado_2025_uses_vitis_run(tmp_path, doubles_env):
-    from toolchain.vendor.tools import find_tools
+    from toolchain.vivado.tools import find_tools
 
     tools = find_tools(str(fake_install(tmp_path, "2025.1")))
     assert tools.hls_command == "vitis-run" and tools.version == (2025, 1)
@@ -123,7 +123,7 @@ def test_vivado_2025_uses_vitis_run(tmp_path, doubles_env):
 
 
 def test_vivado_option_must_name_an_install(tmp_path):
-    from toolchain.vendor.tools import find_tools
+    from toolchain.vivado.tools import find_tools
 
     with pytest.raises(ToolNotFound, match="no bin/vivado there"):
         find_tools(str(tmp_path))
@@ -134,7 +134,7 @@ def generated_hls_tcl(demo_run, tmp_path, doubles_env):
     """The HLS tcl of one LIF layer as the flow generates it, with the environment FINN's CLI sets."""
     out = tmp_path / "gen"
     assert main(build_args(demo_run, out, "--until", "hls", "--finn-deps", str(finn_deps(tmp_path)))) == 0
-    tcl = out / "hls" / "LIF_hls_0" / "hls_syn_LIF_hls_0.tcl"
+    tcl = out / "hls" / "LIFLayer_hls_0" / "hls_syn_LIFLayer_hls_0.tcl"
     env = dict(os.environ)
     for line in (out / "finn_env.sh").read_text().splitlines():
         if line.startswith("export ") and "PATH" not in line:
@@ -153,7 +153,7 @@ def test_the_hls_double_accepts_the_generated_script(generated_hls_tcl):
     tcl, env = generated_hls_tcl
     r = run_double(tcl, env)
     assert r.returncode == 0, r.stderr
-    assert (tcl.parent / "project_LIF_hls_0" / "sol1" / "impl" / "ip" / "DOUBLE_NOT_TOOL_OUTPUT.txt").is_file()
+    assert (tcl.parent / "project_LIFLayer_hls_0" / "sol1" / "impl" / "ip" / "DOUBLE_NOT_TOOL_OUTPUT.txt").is_file()
 
 
 def test_of_the_test_unset_finn_custom_hls_fails(generated_hls_tcl):
@@ -172,14 +172,14 @@ def test_of_the_test_a_wrong_part_fails(generated_hls_tcl):
 
 def test_of_the_test_a_missing_top_function_fails(generated_hls_tcl):
     tcl, env = generated_hls_tcl
-    tcl.write_text(tcl.read_text().replace('set config_toplevelfxn "LIF_hls_0"', 'set config_toplevelfxn "nope"'))
+    tcl.write_text(tcl.read_text().replace('set config_toplevelfxn "LIFLayer_hls_0"', 'set config_toplevelfxn "nope"'))
     r = run_double(tcl, env)
     assert r.returncode != 0 and "top function 'nope'" in r.stderr
 
 
 def test_of_the_test_bad_cpp_fails(generated_hls_tcl):
     tcl, env = generated_hls_tcl
-    top = tcl.parent / "top_LIF_hls_0.cpp"
+    top = tcl.parent / "top_LIFLayer_hls_0.cpp"
     top.write_text(top.read_text() + "\nthis is not C++;\n")
     r = run_double(tcl, env)
     assert r.returncode != 0 and "g++ -fsyntax-only rejects" in r.stderr

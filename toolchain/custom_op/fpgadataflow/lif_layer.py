@@ -1,4 +1,5 @@
-"""FINN HW op ``LIF``: a streaming layer of fixed-point LIF neurons (abstract op; backends emit code).
+"""FINN HW op ``LIFLayer`` (made from the QONNX ``LIF`` op by InferLIFLayer): a streaming layer of
+fixed-point LIF neurons (abstract op; backends emit code).
 
 Stream in: per time step t, the integer accumulators of the layer's neurons (the MVAU's output), PE per
 beat; stream out: their spikes, PE per beat. Per sample the layer sees T frames; membranes live on chip
@@ -48,7 +49,7 @@ PIPELINE_DEPTH = 4
 CONTROL_LUTS = 40
 
 
-class LIF(HWCustomOp):
+class LIFLayer(HWCustomOp):
     """Streaming fixed-point LIF layer: (N, T, C) accumulators + bias -> (N, T, C) spikes."""
 
     def get_nodeattr_types(self):
@@ -167,7 +168,7 @@ class LIF(HWCustomOp):
     def check_folding(self):
         if self.pe < 1 or self.channels % self.pe != 0:
             raise QsnnError(
-                f"LIF node '{self.onnx_node.name}': PE={self.pe} must divide NumChannels="
+                f"LIFLayer node '{self.onnx_node.name}': PE={self.pe} must divide NumChannels="
                 f"{self.channels}; choose a divisor of {self.channels}"
             )
 
@@ -185,7 +186,7 @@ class LIF(HWCustomOp):
 
     def execute_cppsim(self, context, graph):
         raise QsnnError(
-            f"LIF node '{self.onnx_node.name}': cppsim needs the LIF_hls backend (run SpecializeLayers first)"
+            f"LIFLayer node '{self.onnx_node.name}': cppsim needs the LIFLayer_hls backend (run SpecializeLayers first)"
         )
 
     # -- estimates ------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@
 //   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
 //      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (leak), or its top k bits (input shift k)
 // Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
-#ifndef QSNN_LIF_HPP
-#define QSNN_LIF_HPP
+#ifndef QSNN_NEURON_LAYER_HPP
+#define QSNN_NEURON_LAYER_HPP
 
 #include <ap_int.h>
 #include <hls_stream.h>
@@ -198,4 +198,4 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
 
 }  // namespace qsnn
 
-#endif  // QSNN_LIF_HPP
+#endif  // QSNN_NEURON_LAYER_HPP
