@@ -10,7 +10,7 @@ import torch
 
 from toolchain.cli import main
 from toolchain.config import DataConfig
-from toolchain.flow.config import BuildConfig
+from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 
 snn = pytest.importorskip("snntorch", reason="snntorch (requirements/pins.txt) is not installed")
@@ -647,7 +647,7 @@ def test_export_writes_a_neuron_without_decay_among_leaky_ones_with_a_finite_tau
     in an LI readout, is written as beta = 1 - 2^-(F+2), which import rounds back to 2^F at F fraction bits."""
     from tests.helpers import random_net
     from toolchain.models import SpikingNet
-    from toolchain.nir_io import to_graph
+    from toolchain.nir_io.writer import to_graph
 
     cfg, _ = random_net()
     cfg.neuron.per_neuron, cfg.model.readout, cfg.data.steps = True, "membrane", 8
@@ -662,3 +662,27 @@ def test_export_writes_a_neuron_without_decay_among_leaky_ones_with_a_finite_tau
         beta = 1.0 - 1e-4 / np.asarray(node.tau, dtype=np.float64)
         assert abs(beta[0] - (1 - 2.0**-10)) < 1e-9 and round(beta[0] * 256) == 256
         assert np.allclose(beta[1:], 0.9375)
+
+
+def test_import_quantizes_through_trainings_ptq(snntorch_model, tmp_path, monkeypatch):
+    """One post-training quantization for `qsnn train --scheme ptq` and `qsnn import` (they drifted once: import
+    did not freeze stochastic weights): import must call training's, and its weights are then on the grid."""
+    import toolchain.train as train
+
+    calls = []
+    real = train.post_training_quantize
+
+    def spy(fnet, cfg, ds):
+        calls.append(cfg.quant.rounding)
+        return real(fnet, cfg, ds)
+
+    monkeypatch.setattr(train, "post_training_quantize", spy)
+    path, _ = snntorch_model
+    m = _import(path, tmp_path / "st", "--weight-bits", "4", "--membrane-bits", "16", "--rounding", "stochastic")
+    assert calls == ["stochastic"] and m["mismatches"] == 0
+    from toolchain.runs import load_run
+
+    _, net, _ = load_run(tmp_path / "st")
+    for syn in net.synapses:
+        w = syn.op.weight.detach().numpy() / float(syn.weight_scale())
+        assert np.allclose(w, np.round(w), atol=1e-4) and np.abs(w).max() <= 7  # frozen onto the 4-bit grid

@@ -59,7 +59,7 @@ def add_train_options(p: argparse.ArgumentParser, grid=False, only=None, default
         meta = dict(f.metadata)
         meta["help"] = helps.get(f.name, meta["help"])
         if only is not None and f.name not in only:
-            p.set_defaults(**{dest(f): f.default})
+            p.set_defaults(**{dest(f): (not f.default) if meta.get("invert") else f.default})
             continue
         if section not in groups:
             title = TITLES[section] + (" (comma-separated lists: the grid)" if grid and section == "quant" else "")

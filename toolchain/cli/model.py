@@ -94,9 +94,9 @@ def cmd_export(a):
             check_output(path, flag, "file")
     cfg, net, _ = load_run(a.run_dir)
     if a.nir is not None:
-        from toolchain import nir_io
+        from toolchain.nir_io.writer import write
 
-        nir_io.write(net, cfg, a.nir, a.dt)
+        write(net, cfg, a.nir, a.dt)
         print(f"wrote {a.nir}: NIR graph of {len(net.synapses)} layers (dt {a.dt:g} s)")
         if a.out is None:
             return 0
@@ -113,7 +113,7 @@ def cmd_export(a):
 
 def cmd_import(a):
     from toolchain.data import get
-    from toolchain.nir_io import import_run
+    from toolchain.nir_io.importer import import_run
 
     get(a.dataset)
     check_output(a.out, "--out")

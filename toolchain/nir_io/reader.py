@@ -1,37 +1,8 @@
-"""NIR in and out: ``qsnn import MODEL.nir`` makes a run directory from a network trained elsewhere (snnTorch,
-Norse, Sinabs, ... write NIR), and ``qsnn export RUN --nir OUT.nir`` writes a run back as NIR.
-
-The graph is read and written by the ``nir`` package; what is written here is the mapping between NIR's
-continuous-time nodes and this project's discrete network, which no library does.
-
-Conventions (NIR does not record them; the options of ``qsnn import`` set them):
-
-- Time: a neuron node is discretised by forward Euler with step ``dt`` (``--dt``, default 1e-4, the step
-  snnTorch's exporter assumes). LIF ``tau dv/dt = (v_leak - v) + R I`` becomes ``v <- beta v + g I`` with
-  ``beta = 1 - dt / tau`` and input gain ``g = R dt / tau``; IF ``dv/dt = R I`` becomes ``v <- v + R dt I``.
-  CubaLIF adds ``J <- alpha J + (w_in dt / tau_syn) S`` with ``alpha = 1 - dt / tau_syn`` before the membrane.
-  The gains are folded into the synapse before them (exactly, per neuron).
-- Reset: NIR's neurons reset *to* ``v_reset`` (= 0 here): ``--reset zero``, the default, and what snnTorch's
-  own importer builds. snnTorch's default reset by subtraction is not recorded in NIR: pass ``--reset subtract``
-  for such a network (a graph ``qsnn export`` wrote carries its reset in the neuron nodes' metadata). NIR fires
-  on ``v > v_threshold``; this project fires on ``v >= theta`` (DESIGN.md), which differs only when the membrane
-  equals the threshold exactly.
-- Data: the graph's input is one sample in PyTorch's channel-first layout ((C, H, W), (C, L) or (F,)), scaled as
-  the project feeds its first layer: ``x_int / 2^bits`` (unsigned) or ``x_int / 2^(bits - 1)`` (signed), the same
-  value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
-  to the project's channels-last order.
-- Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
-  group), each followed by one neuron node (LIF, IF, CubaLIF; LI as the last, a membrane readout), with Scale nodes
-  folded into the synapse before them and Flatten between the conv and dense parts; a SumPool2d / AvgPool2d after the
-  last conv layer folds exactly into the dense layer after it (a pool is linear). The readout is the last layer's
-  spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's alpha); thresholds
-  and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per channel in conv
-  layers), else the run has one of each.
-"""
+"""A NIR graph read into the project's layers (the conventions: toolchain/nir_io/__init__.py); refused, naming
+the node, where it is not a chain this project builds."""
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +10,8 @@ import numpy as np
 from toolchain.errors import QsnnError
 from toolchain.golden import neurons
 
-DEFAULT_DT = 1e-4  # snnTorch's export_to_nir writes tau = dt / (1 - beta) with this dt
+from .conventions import DEFAULT_DT, channels_last_perm
+
 # the neuron nodes: those the registered neuron models import (toolchain/golden/neurons: LIF, IF, CubaLIF)
 NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
 SUPPORTED = (
@@ -272,16 +244,6 @@ def _fold_gain(layer, gain) -> None:
     layer["bias"] = layer["bias"] * gain
 
 
-def _channels_last_perm(shape_cf) -> np.ndarray:
-    """Index map from a channels-last flatten to the channel-first flatten of the same tensor: element k of the
-    channels-last vector is element perm[k] of the channel-first one."""
-    shape_cf = tuple(int(s) for s in shape_cf)
-    if len(shape_cf) < 2:
-        return np.arange(int(np.prod(shape_cf)))
-    idx = np.arange(int(np.prod(shape_cf))).reshape(shape_cf)
-    return np.moveaxis(idx, 0, -1).reshape(-1)
-
-
 def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
     """A NIR file as the project's layers and network-wide configuration (``_network``). ``sample_shape`` is the
     dataset's channels-last sample shape."""
@@ -310,7 +272,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             src = flat_from if flat_from is not None else cf
             if pooled is not None:  # the pool folds exactly into this layer: weights over the unpooled neurons
                 w, src, pooled = _unpool(w, pooled), pooled["in"], None
-            w = w[:, _channels_last_perm(src)]
+            w = w[:, channels_last_perm(src)]
             b = np.asarray(node.bias, dtype=np.float64) if kind == "Affine" else np.zeros(w.shape[0])
             pending = {"name": name, "kind": "dense", "weight": w, "bias": b.copy()}
             cf, flat_from = (w.shape[0],), None
@@ -430,236 +392,3 @@ def _network(layers) -> dict:
         "model": "lif" if first["alpha"] is None else "cubalif",
         "params": {} if first["alpha"] is None else {"alpha": first["alpha"]},
     }
-
-
-def load_into(net, network) -> None:
-    """Copy the NIR layers' weights and biases into a float SpikingNet of the same structure."""
-    import torch
-
-    if len(net.synapses) != len(network["layers"]):
-        raise QsnnError(
-            f"NIR: {len(network['layers'])} layers, but the network built for the dataset has {len(net.synapses)}"
-        )
-    with torch.no_grad():
-        for syn, layer in zip(net.synapses, network["layers"]):
-            w = torch.from_numpy(layer["weight"]).to(syn.op.weight.dtype)
-            if tuple(w.shape) != tuple(syn.op.weight.shape):
-                raise QsnnError(
-                    f"NIR node '{layer['name']}': weight {tuple(w.shape)} does not fit the dataset's layer "
-                    f"{tuple(syn.op.weight.shape)}; does the dataset match the network?"
-                )
-            syn.op.weight.copy_(w)
-            syn.bias.copy_(torch.from_numpy(layer["bias"]).to(syn.bias.dtype))
-        for lif, layer in zip(net.neurons, network["layers"]):  # --per-neuron: the NIR values, per channel
-            for vector, values in ((lif.theta, layer["threshold"]), (lif.beta, layer["beta"])):
-                if vector is not None:
-                    vector.copy_(torch.from_numpy(np.asarray(values)).to(vector.dtype))
-
-
-# -- out -------------------------------------------------------------------------------------------------
-def to_graph(net, cfg, dt=DEFAULT_DT):
-    """A trained SpikingNet as a NIR graph. A quantized network is written as the real values its integer model
-    computes (weights W_int * s / s_in, biases b_int * s, thresholds theta * s * 2^k: exact, the scales are powers
-    of two); its beta is beta_int / 2^F. What NIR cannot say: the rounding of the leak product, the saturation at the
-    membrane width, and reset by subtraction (kept in each neuron node's metadata)."""
-    import nir
-
-    from toolchain.models.lif import real_beta
-
-    if not cfg.model.spiking:
-        raise QsnnError("a non-spiking reference network has no NIR form; export a spiking run")
-    if any(tuple(p) != (1, 1) for p in net.pools):
-        raise QsnnError("NIR 1.0 has no max-pool node: a conv network trained with --pool > 1 cannot be written as NIR")
-    golden = net.to_golden() if net.quantized else None
-    nodes, order = {}, []
-    shape = tuple(net.shape)
-    sequence = len(shape) == 2
-    cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
-    nodes["input"] = nir.Input(input_type=np.array(cf))
-    order.append("input")
-    prev_cf = cf
-    for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
-        if golden is not None:
-            layer = golden.layers[k]
-            s = float(layer.scale)
-            w = layer.weight.astype(np.float64) * s / syn.in_scale
-            b = layer.bias.astype(np.float64) * s
-            p = layer.neuron
-            one = 2.0**p.beta_frac_bits
-            thr = np.asarray(p.thresholds or p.threshold, dtype=np.float64) * s * 2.0**p.input_shift
-            beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": np.asarray(p.beta_ints or p.beta_int) / one}
-            beta = np.asarray(beta[p.leak_mode], dtype=np.float64)
-            reset, frac_bits = p.reset, p.beta_frac_bits
-            alpha = p.alpha_int / one if p.neuron_model == "cubalif" else None
-        else:
-            w = syn.op.weight.detach().numpy().astype(np.float64)
-            b = syn.bias.detach().numpy().astype(np.float64)
-            n = lif.neuron
-            thr = n.threshold if lif.theta is None else lif.theta.detach().numpy().astype(np.float64)
-            beta = real_beta(n) if lif.beta is None else lif.beta.detach().clamp(0, 1).numpy().astype(np.float64)
-            thr, beta, reset, frac_bits = np.asarray(thr), np.asarray(beta), n.reset, n.beta_frac_bits
-            alpha = n.param("alpha") if n.model == "cubalif" else None
-        out = w.shape[0]
-        if syn.kind == "dense":
-            if len(prev_cf) > 1:  # the project's flatten is channels-last; NIR's is channel-first
-                nodes[f"flatten{k}"] = nir.Flatten(input_type={"input": np.array(prev_cf)}, start_dim=0)
-                order.append(f"flatten{k}")
-                w_cf = np.empty_like(w)
-                w_cf[:, _channels_last_perm(prev_cf)] = w
-                w = w_cf
-            nodes[f"fc{k}"] = nir.Affine(weight=w.astype(np.float32), bias=b.astype(np.float32))
-            order.append(f"fc{k}")
-            prev_cf = (out,)
-        else:
-            if sequence:
-                node = nir.Conv1d(None, w[:, :, 0, :].astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
-                length = prev_cf[-1] - w.shape[3] + 1
-                prev_cf = (out, length)
-            else:
-                node = nir.Conv2d(None, w.astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
-                prev_cf = (out, prev_cf[1] - w.shape[2] + 1, prev_cf[2] - w.shape[3] + 1)
-            nodes[f"conv{k}"] = node
-            order.append(f"conv{k}")
-        size = prev_cf
-        meta = {"reset": reset, "dt": dt, "written_by": "qsnn-pynq"}
-        ones = np.ones(size, dtype=np.float32)
-
-        per_neuron = functools.partial(_over_neurons, size=size)
-        if np.any(beta >= 1.0) and (np.any(beta < 1.0) or not lif.model.spiking):
-            # NIR has no infinite tau: a neuron without decay among leaky ones (or in an LI layer) is written with
-            # beta = 1 - 2^-(F+2), which import rounds back to 1 at F fraction bits (nearest rounding)
-            beta = np.where(beta >= 1.0, 1.0 - 2.0 ** -(frac_bits + 2), beta)
-        with np.errstate(divide="ignore"):  # an all-IF layer's tau is not written
-            tau = per_neuron(dt / (1.0 - beta))
-        if not lif.model.spiking:  # the LI readout: tau dv/dt = -v + R I
-            nodes[f"lif{k}"] = nir.LI(tau=tau, r=tau / dt, v_leak=0 * ones, metadata=meta)
-        elif alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
-            if np.any(beta >= 1.0) or alpha >= 1.0:
-                raise QsnnError(
-                    "a CubaLIF network without decay (beta or alpha = 1) has no NIR form (its tau is infinite)"
-                )
-            tau_s = dt / (1.0 - alpha)
-            nodes[f"lif{k}"] = nir.CubaLIF(
-                tau_syn=ones * tau_s,
-                tau_mem=tau,
-                r=tau / dt,
-                v_leak=0 * ones,
-                v_threshold=per_neuron(thr),
-                v_reset=0 * ones,
-                w_in=ones * (tau_s / dt),
-                metadata=meta,
-            )
-        elif np.all(beta >= 1.0):
-            nodes[f"lif{k}"] = nir.IF(r=ones / dt, v_threshold=per_neuron(thr), v_reset=0 * ones, metadata=meta)
-        else:
-            nodes[f"lif{k}"] = nir.LIF(
-                tau=tau,
-                r=tau / dt,
-                v_leak=0 * ones,
-                v_threshold=per_neuron(thr),
-                v_reset=0 * ones,
-                metadata=meta,
-            )
-        order.append(f"lif{k}")
-    nodes["output"] = nir.Output(output_type=np.array(prev_cf))
-    order.append("output")
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])))
-
-
-def _over_neurons(v, size) -> np.ndarray:
-    """A scalar, or one value per channel (conv) / neuron (dense), over a layer's neurons of ``size`` (channel
-    first), as float32."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.broadcast_to(v if v.ndim == 0 else v.reshape((-1,) + (1,) * (len(size) - 1)), size).astype(np.float32)
-
-
-def write(net, cfg, out, dt=DEFAULT_DT) -> Path:
-    """Write ``net`` as NIR to ``out`` atomically (a temporary file in the same folder, then renamed)."""
-    import nir
-
-    from toolchain.fsutil import atomic_path
-
-    out = Path(out)
-    graph = to_graph(net, cfg, dt)
-    with atomic_path(out) as tmp:
-        nir.write(str(tmp), graph)
-    return out
-
-
-# -- import ------------------------------------------------------------------------------------------------
-def import_run(
-    path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, progress=True, reset_from_graph=False
-) -> dict:
-    """Read ``path`` (NIR), quantize it post-training by ``cfg`` (its quantization, data and training options; the
-    model and neuron options are taken from the graph), fine-tune with QAT for ``finetune_epochs`` if asked, and
-    write a run directory at ``out``, as ``qsnn train`` does. With ``reset_from_graph`` the reset is the one the
-    neuron nodes' metadata records (``qsnn export`` writes it), if they agree on one. Returns the run's metrics."""
-    import time
-
-    import torch
-
-    from toolchain.data import load_dataset
-    from toolchain.fsutil import sha256_file
-    from toolchain.runs import build_model
-    from toolchain.train import (
-        auto_membrane_bits,
-        calibrate,
-        check_thresholds,
-        fit,
-        post_training_quantize,
-        quantize_from,
-        save_run,
-    )
-
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not force:
-        raise QsnnError(f"run directory {out} exists and is not empty; choose another --out or pass --force")
-    ds = load_dataset(cfg.data)
-    network = read_network(path, ds.shape, dt)
-    m, n = cfg.model, cfg.neuron
-    m.arch, m.hidden, m.fc, m.kernel, m.pool, m.spiking = (
-        network["arch"],
-        network["hidden"],
-        network["fc"],
-        network["kernel"],
-        1,
-        True,
-    )
-    n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
-    n.model, n.params, n.per_neuron = network["model"], network["params"], network["per_neuron"]
-    if reset_from_graph and network["reset"]:
-        n.reset = network["reset"]
-    if m.readout == "membrane" or (network["readout"] == "membrane" and m.readout != "count"):
-        fix = (
-            "an LI node: leave --readout out, the run reads out its membrane"
-            if network["readout"] == "membrane"
-            else "spiking neurons: use --readout count or first-spike (membrane needs an LI node last)"
-        )
-        raise QsnnError(f"--readout {m.readout}: the graph ends in {fix}")
-    m.readout = "membrane" if network["readout"] == "membrane" else m.readout  # spikes: count or first-spike
-    cfg.quant.scheme = "ptq" if finetune_epochs == 0 else "qat"
-    cfg.train.epochs = finetune_epochs
-    auto = cfg.quantized and cfg.quant.membrane_bits == "auto"
-    if auto:
-        cfg.quant.membrane_bits = 32  # a probe; the narrowest width is chosen from the imported weights below
-    cfg.validate()
-    t0 = time.perf_counter()
-    torch.manual_seed(cfg.train.seed)
-    fnet = build_model(cfg, ds, quantized=False)
-    load_into(fnet, network)
-    info, history, net = {}, [], fnet
-    if cfg.quantized:
-        net = quantize_from(fnet, cfg, ds)
-        if auto:  # the narrowest membrane that holds the imported thresholds
-            cfg.quant.membrane_bits = auto_membrane_bits(net.eval())
-            net = quantize_from(fnet, cfg, ds)
-        check_thresholds(net)
-        if finetune_epochs:  # QAT from the imported weights, as `qsnn train --init-from` starts from a float run
-            net = fit(net, cfg, ds, finetune_epochs, desc="qat fine-tune", history=history, progress=progress)
-            info["calibration_saturation"] = calibrate(net, cfg, ds)
-        else:  # training's post-training quantization: one path for both
-            net, info["calibration_saturation"] = post_training_quantize(fnet, cfg, ds)
-    info["train_time_s"] = time.perf_counter() - t0
-    info["scheme"] = cfg.quant.scheme if cfg.quantized else "float"
-    source = {"nir": str(Path(path).resolve()), "sha256": sha256_file(path), "dt": dt}
-    return save_run(cfg, ds, net, out, info, history, fnet if cfg.quantized else None, source=source)
