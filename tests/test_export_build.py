@@ -133,7 +133,7 @@ def test_doubling_pe_halves_cycles(demo_run, tmp_path):
         )
     for layer in ("MVAU_hls_0", "MVAU_hls_1"):
         assert cycles[1][layer] == cycles[0][layer] / 2
-    from toolchain.custom_op.fpgadataflow.lif import PIPELINE_DEPTH
+    from toolchain.custom_op.fpgadataflow.lif_layer import PIPELINE_DEPTH
 
     fill = PIPELINE_DEPTH / 8  # the LIF's fixed pipeline depth, spread over T = 8 steps
     for layer in ("LIFLayer_hls_0", "LIFLayer_hls_1"):
@@ -243,11 +243,11 @@ def hw_lif(channels, pe, **attrs):
     from qonnx.custom_op.registry import getCustomOp
 
     node = helper.make_node(
-        "LIF",
+        "LIFLayer",
         ["x", "b"],
         ["y"],
         domain="finn.custom_op.fpgadataflow",
-        name="LIF_est",
+        name="LIFLayer_est",
         backend="fpgadataflow",
         NumChannels=channels,
         PE=pe,
