@@ -406,18 +406,76 @@ def test_a_report_folder_taken_by_a_file_is_refused_before_work(command, swept, 
     assert _tree(sweep) == before
 
 
-def test_unwritable_output_folder_and_unreadable_checkpoint(demo_run, tmp_path, capsys):
+def _without_privileges(argv):
+    """`qsnn argv` in a subprocess for which permission bits hold: as root, with every capability dropped
+    (setpriv), since root's CAP_DAC_OVERRIDE would read and write through them. Returns (exit code, stderr)."""
     import os
+    import subprocess
+    import sys
 
+    prefix = []
     if os.geteuid() == 0:
-        pytest.skip("running as root: permission bits do not stop root, so there is no permission error to provoke")
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    _clean_error(["build", str(demo_run), "--out", str(locked / "b")], capsys, "permission denied")
-    run = tmp_path / "run"
-    shutil.copytree(demo_run, run)
-    (run / "model.pt").chmod(0o000)
-    _clean_error(["eval", str(run)], capsys, "cannot be read (permission denied)")
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip(
+                "running as root without setpriv (util-linux): no way to drop the capabilities that "
+                "override permission bits"
+            )
+        prefix = [setpriv, "--bounding-set=-all", "--inh-caps=-all"]
+    cmd = [*prefix, sys.executable, "-m", "toolchain.cli", *map(str, argv)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return r.returncode, r.stderr.strip().splitlines()
+
+
+@pytest.fixture(scope="module")
+def locked_copies(demo_run, built, tmp_path_factory):
+    """A copy of the demo run and of its build, to lock parts of."""
+    top = tmp_path_factory.mktemp("perm")
+    shutil.copytree(demo_run, top / "run")
+    shutil.copytree(built, top / "build")
+    cfg = json.loads((top / "build" / "build_config.json").read_text())
+    cfg["run_dir"] = str(top / "run")
+    (top / "build" / "build_config.json").write_text(json.dumps(cfg))
+    return top
+
+
+PERMISSION_CASES = {  # name -> (what to lock: a file made unreadable, or None: the folder made read-only; argv; words)
+    "eval: model.pt unreadable": ("run/model.pt", ["eval", "{top}/run"], "cannot be read (permission denied)"),
+    "export: model.pt unreadable": (
+        "run/model.pt",
+        ["export", "{top}/run", "--out", "{other}/m.onnx"],
+        "cannot be read (permission denied)",
+    ),
+    "deploy: golden.npz unreadable": (
+        "run/golden.npz",
+        ["deploy", "{top}/build", "--out", "{other}/x.zip"],
+        "cannot be read (permission denied)",
+    ),
+    "build: --out in a read-only folder": (None, ["build", "{top}/run", "--out", "{top}/b2"], "permission denied"),
+    "export: --out in a read-only folder": (None, ["export", "{top}/run", "--out", "{top}/m.onnx"], "permission"),
+    "deploy: --out in a read-only folder": (None, ["deploy", "{top}/build", "--out", "{top}/x.zip"], "permission"),
+    "train: --out in a read-only folder": (None, ["train", "--out", "{top}/r2", *QUICK], "permission denied"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(PERMISSION_CASES))
+def test_unreadable_inputs_and_unwritable_outputs(case, locked_copies, tmp_path):
+    """Where the permission bits hold: one error line naming the problem, exit 2, nothing written."""
+    lock, argv, words = PERMISSION_CASES[case]
+    top = locked_copies
+    target = top / lock if lock else top
+    mode = target.stat().st_mode
+    before = _tree(top)
+    target.chmod(0o000 if lock else 0o555)
+    try:
+        code, err = _without_privileges([a.format(top=top, other=tmp_path) for a in argv])
+    finally:
+        target.chmod(mode)
+    assert code == 2, f"{case}: exit {code}; stderr: {err[-3:]}"
+    assert err and err[-1].startswith("error:") and words in err[-1], err[-3:]
+    assert not any("Traceback" in line for line in err)
+    assert _tree(top) == before and not any(tmp_path.iterdir())
 
 
 def test_a_build_state_missing_a_steps_record_is_damaged_not_a_keyerror(demo_run, built, tmp_path, capsys):
@@ -448,3 +506,14 @@ def test_a_sweep_that_fails_on_what_every_point_shares_stops_before_any_point(tm
     argv = ["sweep", "--out", str(out), "--dataset", "radioml2016", "--data-path", str(data), *QUICK]
     _clean_error([*argv, "--weight-bits", "2,4", "--no-estimate"], capsys, "--trust-pickle")
     assert not out.exists(), "no point may have started"
+
+
+def test_a_build_state_with_a_record_of_another_version_is_refused(demo_run, built, tmp_path, capsys):
+    build = tmp_path / "b"
+    shutil.copytree(built, build)
+    state = json.loads((build / "build_state.json").read_text())
+    state["bitstream_dir"] = "/somewhere"  # a record this version's BuildState does not have
+    (build / "build_state.json").write_text(json.dumps(state))
+    before = (build / "build_state.json").read_bytes()
+    line = _clean_error(["build", str(demo_run), "--out", str(build), "--from", "fold"], capsys, "bitstream_dir")
+    assert "damaged or from another version" in line and (build / "build_state.json").read_bytes() == before

@@ -26,7 +26,7 @@ from toolchain import assets
 from toolchain.data import load_dataset
 from toolchain.errors import QsnnError
 from toolchain.flow.build_config import PIPELINE, BuildConfig
-from toolchain.fsutil import atomic_path, check_output, read_json, require_keys
+from toolchain.fsutil import atomic_path, check_output, read_json
 from toolchain.golden import GoldenModel
 from toolchain.runs import tool_versions
 
@@ -58,18 +58,18 @@ def stream_format(model) -> dict:
 FINAL_GRAPH_STEPS = [s.name for s in reversed(PIPELINE) if s.folded]  # latest first
 
 
-def _final_model(build: Path, state: dict):
+def _final_model(build: Path, state):
     """The folded HW graph of the build as it stands (the latest such step done), never a stale file."""
     from toolchain.flow.runner import load_step_model
 
-    done = [s for s in FINAL_GRAPH_STEPS if s in state["steps_done"]]
+    done = [s for s in FINAL_GRAPH_STEPS if s in state.steps_done]
     if not done:
         raise QsnnError(f"{build} has no folded model; run 'qsnn build RUN_DIR --out {build} --until estimate' first")
     return load_step_model(build, state, done[0])
 
 
 def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
-    from toolchain.flow.runner import run_identity
+    from toolchain.flow.runner import load_state, run_identity
     from toolchain.runs import run_record
 
     build = Path(build_dir)
@@ -78,19 +78,18 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     fix = f"is {build} a build directory made by 'qsnn build'? Re-run the build"
     bcfg = read_json(build / "build_config.json", "build configuration", fix)
     report = read_json(build / "report.json", "build report", fix)
-    state = read_json(build / "build_state.json", "build state", fix)
-    require_keys(state, ("run", "verification", "steps_done"), build / "build_state.json", "build state", fix)
+    state = load_state(build, fix)
     try:
         cfg = BuildConfig(**bcfg)
     except TypeError as e:
         raise QsnnError(f"build configuration {build / 'build_config.json'} is damaged ({e}); {fix}") from None
     run_dir = Path(cfg.run_dir)
-    if state["run"] != run_identity(run_dir):
+    if state.run != run_identity(run_dir):
         raise QsnnError(
             f"{build} was built from another golden model than {run_dir} holds now (retrained?); its "
             f"verification does not hold: re-run 'qsnn build {run_dir} --out {build}'"
         )
-    stale = [k for k, v in state["verification"].items() if v.get("golden_sha256") != state["run"]["golden_sha256"]]
+    stale = [k for k, v in state.verification.items() if v.get("golden_sha256") != state.run.get("golden_sha256")]
     if stale:
         raise QsnnError(f"{build}: verification {', '.join(stale)} was made against another golden model; {fix}")
     run_cfg, run_meta = run_record(run_dir)
@@ -122,7 +121,7 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "stream": stream,
         "estimate": {k: v for k, v in (report.get("estimate") or {}).items() if k != "per_layer"},
-        "verification": state["verification"],
+        "verification": state.verification,
         "config": run_meta["config"],
         "dataset": run_meta["dataset"],
         "bitfile": bit,

@@ -11,14 +11,14 @@ def build_report(cfg, state) -> dict:
         "board": b.name,
         "part": b.part,
         "clock_mhz": cfg.clock_mhz,
-        "steps_per_sample": state.get("steps_per_sample"),
-        "estimate": state.get("estimate"),
+        "steps_per_sample": state.steps_per_sample,
+        "estimate": state.estimate,
         "backend": cfg.backend,
-        "verification": state.get("verification", {}),
-        "synthesis": state.get("synthesis"),
-        "timings_s": state.get("timings", {}),
-        "steps_done": state.get("steps_done", []),
-        "artifacts": {k: v for k, v in state.items() if k.endswith("_dir") or k.endswith("_path")},
+        "verification": state.verification,
+        "synthesis": state.synthesis,
+        "timings_s": state.timings,
+        "steps_done": state.steps_done,
+        "artifacts": state.artifacts,
     }
 
 

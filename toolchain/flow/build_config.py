@@ -1,10 +1,10 @@
-"""Typed, JSON-serialisable build configuration (``qsnn build``)."""
+"""Typed, JSON-serialisable build configuration (``qsnn build``), the step registry and the build state."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolchain.boards import get_board
@@ -46,6 +46,73 @@ PIPELINE = (
 )
 STEP = {s.name: s for s in PIPELINE}
 STEPS = [s.name for s in PIPELINE]
+
+
+@dataclass
+class BuildState:
+    """What a build folder records in build_state.json: the run it was made from (the run folder and the hash of
+    its golden model), the steps done with their timings and the hashes of the models they saved, the ladder
+    levels checked, and each step's declared outputs (``Step.outputs``; None: not made)."""
+
+    run: dict
+    steps_done: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)  # step -> sha256 of BUILD_DIR/intermediate/NN_step.onnx
+    verification: dict = field(default_factory=dict)  # ladder level -> {mismatches, samples, hashes, ...}
+    steps_per_sample: int | None = None
+    estimate: dict | None = None
+    hls_dir: str | None = None
+    rtl_dir: str | None = None
+    rtl_network: dict | None = None
+    synthesis: dict | None = None
+    ip_dir: str | None = None
+    bitfile_path: str | None = None
+    hwh_path: str | None = None
+    reports_dir: str | None = None
+
+    def has(self, output: str) -> bool:
+        """Whether a step's declared output is there ("verification.<level>": that ladder level)."""
+        section, _, level = output.partition(".")
+        return level in self.verification if section == "verification" else getattr(self, output) is not None
+
+    def drop(self, output: str) -> None:
+        section, _, level = output.partition(".")
+        if section == "verification":
+            self.verification.pop(level, None)
+        else:
+            setattr(self, output, None)
+
+    @property
+    def artifacts(self) -> dict[str, str]:
+        """The folders and files the steps made: {name: path}."""
+        return {k: v for k, v in self.to_dict().items() if k.endswith(("_dir", "_path"))}
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d, where, fix) -> BuildState:
+        """The state a build_state.json holds; a missing, unknown or mistyped record is a QsnnError naming it."""
+        if not isinstance(d, dict):
+            raise QsnnError(f"build state {where} is damaged (not a JSON object); {fix}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        missing = [k for k in ("run", "verification", "timings", "steps_done") if k not in d]
+        if unknown or missing:
+            what = f"lacks {missing}" if missing else f"has unknown records {unknown}"
+            raise QsnnError(f"build state {where} {what} (damaged or from another version); {fix}")
+        kinds = {"run": dict, "steps_done": list, "timings": dict, "models": dict, "verification": dict}
+        bad = [k for k, kind in kinds.items() if k in d and not isinstance(d[k], kind)]
+        if bad:
+            raise QsnnError(f"build state {where} is damaged ({', '.join(bad)} of the wrong type); {fix}")
+        return cls(**d)
+
+
+_UNDECLARED = {o for s in PIPELINE for o in s.outputs if not o.startswith("verification.")} - {
+    f.name for f in dataclasses.fields(BuildState)
+}
+if _UNDECLARED:
+    raise RuntimeError(f"steps declare outputs that BuildState does not hold: {sorted(_UNDECLARED)}")
 
 
 @dataclass

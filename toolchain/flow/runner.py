@@ -19,17 +19,13 @@ from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.estimate.build_report import build_report, write_reports
-from toolchain.flow.build_config import STEP, STEPS, BuildConfig
+from toolchain.flow.build_config import STEP, STEPS, BuildConfig, BuildState
 from toolchain.flow.steps import STEP_FUNCTIONS
-from toolchain.fsutil import atomic_path, load_onnx, read_json, require_keys, sha256_file, write_json
+from toolchain.fsutil import atomic_path, load_onnx, read_json, sha256_file, write_json
 
 
 def _model_path(cfg, step):
     return cfg.out / "intermediate" / f"{STEPS.index(step):02d}_{step}.onnx"
-
-
-def _fresh_state(cfg) -> dict:
-    return {"run": run_identity(cfg.run_dir), "verification": {}, "timings": {}, "steps_done": []}
 
 
 def run_identity(run_dir) -> dict:
@@ -41,55 +37,53 @@ def run_identity(run_dir) -> dict:
     return {"dir": str(Path(run_dir).resolve()), "golden_sha256": sha256_file(Path(run_dir) / "golden.npz")}
 
 
-def _load_state(cfg) -> dict:
-    f = cfg.out / "build_state.json"
+def load_state(out, fix) -> BuildState:
+    """A build folder's state, read through its schema."""
+    f = Path(out) / "build_state.json"
+    return BuildState.from_dict(read_json(f, "build state", fix), f, fix)
+
+
+def _load_state(cfg) -> BuildState:
     if cfg.start == "export":
-        return _fresh_state(cfg)
+        return BuildState(run=run_identity(cfg.run_dir))
     fix = f"start from export ('qsnn build {cfg.run_dir} --out {cfg.out}')"
+    f = cfg.out / "build_state.json"
     if not f.is_file():
         raise QsnnError(f"--from {cfg.start}: no earlier build in {cfg.out} (build_state.json missing); {fix}")
-    state = read_json(f, "build state", fix)
-    require_keys(state, ("run", "verification", "timings", "steps_done"), f, "build state", fix)
-    ok = isinstance(state["verification"], dict) and isinstance(state["timings"], dict)
-    if not ok or not isinstance(state["steps_done"], list) or not isinstance(state["run"], dict):
-        raise QsnnError(f"build state {f} is damaged; {fix}")
+    state = load_state(cfg.out, fix)
     now = run_identity(cfg.run_dir)
-    if state["run"] != now:
+    if state.run != now:
         raise QsnnError(
-            f"--from {cfg.start}: {cfg.out} was built from {state['run'].get('dir')} (golden model "
-            f"{str(state['run'].get('golden_sha256'))[:12]}), not from {now['dir']} ({now['golden_sha256'][:12]}); "
+            f"--from {cfg.start}: {cfg.out} was built from {state.run.get('dir')} (golden model "
+            f"{str(state.run.get('golden_sha256'))[:12]}), not from {now['dir']} ({now['golden_sha256'][:12]}); "
             f"its results do not hold for this run: {fix}, or use another --out"
         )
-    if cfg.previous_step(cfg.start) not in state["steps_done"]:
+    if cfg.previous_step(cfg.start) not in state.steps_done:
         raise QsnnError(f"--from {cfg.start} needs step '{cfg.previous_step(cfg.start)}' done in {cfg.out}; {fix}")
-    for step in state["steps_done"]:  # read through the step declarations: what each kept step left must be there
+    for step in state.steps_done:  # read through the step declarations: what each kept step left must be there
         if step not in STEP:
             raise QsnnError(f"build state {f} names an unknown step {step!r} (damaged or from another version); {fix}")
         if STEPS.index(step) >= STEPS.index(cfg.start):
             continue  # dropped and re-run
         for key in STEP[step].outputs:
-            section, _, level = key.partition(".")
-            if (level not in state["verification"]) if section == "verification" else (key not in state):
+            if not state.has(key):
                 raise QsnnError(
                     f"build state {f} lacks {key!r} of step '{step}' (damaged or from another version); {fix}"
                 )
     return state
 
 
-def _invalidate(cfg, state) -> None:
+def _invalidate(cfg, state: BuildState) -> None:
     """Drop every result of the steps from cfg.start on: they are re-run, or reported as not run."""
     import shutil
 
     later = STEPS[STEPS.index(cfg.start) :]
-    state["steps_done"] = [s for s in state["steps_done"] if s not in later]
+    state.steps_done = [s for s in state.steps_done if s not in later]
     for step in later:
         for key in STEP[step].outputs:
-            if key.startswith("verification."):
-                state["verification"].pop(key.split(".", 1)[1], None)
-            else:
-                state.pop(key, None)
-        state["timings"].pop(step, None)
-        state.setdefault("models", {}).pop(step, None)
+            state.drop(key)
+        state.timings.pop(step, None)
+        state.models.pop(step, None)
         _model_path(cfg, step).unlink(missing_ok=True)
         if STEP[step].folder:
             shutil.rmtree(cfg.out / STEP[step].folder, ignore_errors=True)
@@ -100,7 +94,7 @@ def load_step_model(out, state, step):
     path = Path(out) / "intermediate" / f"{STEPS.index(step):02d}_{step}.onnx"
     fix = f"re-run the build from '{step}'"
     model = load_onnx(path, f"the model of step '{step}'", fix)
-    if sha256_file(path) != (state.get("models") or {}).get(step):
+    if sha256_file(path) != state.models.get(step):
         raise QsnnError(f"{path} does not match the hash recorded when step '{step}' saved it (modified?); {fix}")
     return model
 
@@ -131,22 +125,22 @@ def run_build(cfg: BuildConfig, log="stderr") -> dict:
         except (ToolNotFound, ToolFailed) as e:
             _finish(cfg, state)
             raise type(e)(_stopped_message(cfg, step, state, e)) from None
-        state["timings"][step] = round(time.perf_counter() - t0, 3)
-        state["steps_done"] = [s for s in state["steps_done"] if s != step] + [step]
+        state.timings[step] = round(time.perf_counter() - t0, 3)
+        state.steps_done = [s for s in state.steps_done if s != step] + [step]
         with atomic_path(_model_path(cfg, step)) as tmp:
             model.save(str(tmp))
-        state.setdefault("models", {})[step] = sha256_file(_model_path(cfg, step))
+        state.models[step] = sha256_file(_model_path(cfg, step))
         _finish(cfg, state)
     return build_report(cfg, state)
 
 
 def _finish(cfg, state):
-    write_json(cfg.out / "build_state.json", state)
+    write_json(cfg.out / "build_state.json", state.to_dict())
     write_reports(cfg.out, build_report(cfg, state))
 
 
 def _stopped_message(cfg, step, state, err) -> str:
-    done = ", ".join(state["steps_done"]) or "none"
+    done = ", ".join(state.steps_done) or "none"
     cmd = [
         "qsnn",
         "build",

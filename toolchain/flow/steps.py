@@ -50,8 +50,8 @@ def step_export(model, cfg, state):
     run_cfg, net, ds = load_run(cfg.run_dir)
     meta = run_record(cfg.run_dir)[1]["dataset"]
     model = export_model(net, run_cfg, meta, cfg.out / "model.onnx")
-    state["steps_per_sample"] = run_cfg.data.steps
-    state["verification"]["qonnx"] = verify.level(model, cfg, "qonnx")
+    state.steps_per_sample = run_cfg.data.steps
+    state.verification["qonnx"] = verify.level(model, cfg, "qonnx")
     return model
 
 
@@ -106,7 +106,7 @@ def step_hw(model, cfg, state):
         GiveUniqueNodeNames(),
     )
     check_ops(model, HW_OPS, "hardware", domain="finn.custom_op.fpgadataflow")
-    state["verification"]["finn_hw"] = verify.level(model, cfg, "finn_hw")
+    state.verification["finn_hw"] = verify.level(model, cfg, "finn_hw")
     return model
 
 
@@ -158,7 +158,7 @@ def step_fold(model, cfg, state):
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
 
     model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
-    steps = state["steps_per_sample"]
+    steps = state.steps_per_sample
     if cfg.folding:
         model = _quiet(model, ApplyConfig(read_folding(cfg.folding, model)))
     elif cfg.target_cycles:
@@ -243,7 +243,7 @@ def step_estimate(model, cfg, state):
     """Per-layer and total resources, cycles and latency at the board clock; writes report.json / .md."""
     from toolchain.estimate.hardware import estimate_model
 
-    state["estimate"] = estimate_model(model, cfg, state["steps_per_sample"])
+    state.estimate = estimate_model(model, cfg, state.steps_per_sample)
     return model
 
 
@@ -251,13 +251,13 @@ def step_hls(model, cfg, state):
     """Write each HLS node's top function and tcl (FINN's PrepareIP), ready for Vitis HLS."""
     from toolchain.hls.project import write_hls
 
-    state["hls_dir"] = str(write_hls(model, cfg))
+    state.hls_dir = str(write_hls(model, cfg))
     return model
 
 
 def step_csim(model, cfg, state):
     """Level 4: every LIF node in g++ C-simulation, MVAU in Python (finn-hlslib is not here)."""
-    state["verification"]["hls_csim"] = verify.level(model, cfg, "hls_csim")
+    state.verification["hls_csim"] = verify.level(model, cfg, "hls_csim")
     return model
 
 
@@ -268,8 +268,8 @@ def step_rtl(model, cfg, state):
     folder = (cfg.out / "rtl").resolve()
     for node in model.graph.node:
         getCustomOp(node).set_nodeattr("code_gen_dir_ipgen", str(folder))
-    state["rtl_network"] = write_network(model, folder, cfg.event_driven)
-    state["rtl_dir"] = str(folder)
+    state.rtl_network = write_network(model, folder, cfg.event_driven)
+    state.rtl_dir = str(folder)
     return model
 
 
@@ -277,13 +277,13 @@ def step_synth(model, cfg, state):
     """Yosys synth_xilinx of every layer and of the whole network: post-synthesis counts (no place & route)."""
     from toolchain.rtl.synth import synthesize_network
 
-    state["synthesis"] = synthesize_network(cfg.out / "rtl", state["rtl_network"])
+    state.synthesis = synthesize_network(cfg.out / "rtl", state.rtl_network)
     return model
 
 
 def step_rtlsim(model, cfg, state):
     """RTL level: the whole network in Verilator with backpressure, spike counts against the golden model."""
-    state["verification"]["rtl_sim"] = verify.rtl_level(model, cfg, state)
+    state.verification["rtl_sim"] = verify.rtl_level(model, cfg, state)
     return model
 
 

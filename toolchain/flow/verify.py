@@ -181,9 +181,9 @@ def rtl_level(model, cfg, state) -> dict:
     from toolchain.fsutil import sha256_file
     from toolchain.rtl.sim import build, run
 
-    net = state["rtl_network"]
+    net = state.rtl_network
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
-    binary = build(Path(state["rtl_dir"]), net)
+    binary = build(Path(state.rtl_dir), net)
     stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
     x, expected, kind = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
     outputs, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))

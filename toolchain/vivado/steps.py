@@ -75,7 +75,7 @@ def synthesize_ip(model, cfg, state):
         model = model.transform(PrepareIP(cfg.board_info.part, clk_ns))
         model = model.transform(HLSSynthIP())
         model = model.transform(CreateStitchedIP(cfg.board_info.part, clk_ns))
-    state["ip_dir"] = model.get_metadata_prop("vivado_stitch_proj")
+    state.ip_dir = model.get_metadata_prop("vivado_stitch_proj")
     return model
 
 
@@ -85,7 +85,8 @@ def build_bitstream(model, cfg, state):
 
     with vendor_context(model, cfg, board_files=True), tool_errors("Vivado wrote no bitstream"):
         model = model.transform(ZynqBuild(platform=cfg.board, period_ns=1000.0 / cfg.clock_mhz))
-    state.update(collect_bitstream(model, cfg, state))
+    for key, path in collect_bitstream(model, cfg, state).items():
+        setattr(state, key, path)
     return model
 
 
@@ -117,7 +118,7 @@ def collect_bitstream(model, cfg, state) -> dict:
             "board": cfg.board,
             "part": cfg.board_info.part,
             "clock_mhz": cfg.clock_mhz,
-            "estimate": state.get("estimate"),
+            "estimate": state.estimate,
             "tool_versions": tool_versions(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         },
