@@ -168,7 +168,9 @@ def step_fold(model, cfg, state):
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
         model = _quiet(model, UseRTLBackend(cfg.event_driven))
     check_folding(model)
-    save_folding(model, cfg.out / "folding.json")
+    save_folding(model, cfg.out / "folding.json")  # named as --folding finds the nodes: before the RTL names
+    if cfg.backend == "rtl":  # RTL nodes named by their own op (MVAUSynapse_rtl_0, LIFLayer_rtl_0), not the HLS one
+        model = _quiet(model, GiveUniqueNodeNames())
     if cfg.backend == "hls":  # width converters where a consumer takes another width (FINN's own)
         model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
     check_stream_widths(model)

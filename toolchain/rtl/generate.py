@@ -145,26 +145,37 @@ def synapse_spec(node, model, event: bool = False) -> SynapseSpec:
     )
 
 
-def write_layer(node, model, folder: Path, event: bool = False) -> dict:
-    """Write one layer's wrapper (and a copy of its core) into folder; returns its stream description."""
+def _pad(bits: int) -> int:
+    """A stream's TDATA width as FINN and Vivado's AXI-Stream take it: whole bytes."""
+    return -(-bits // 8) * 8
+
+
+def _ports(in_w: int, out_w: int) -> dict:
+    return {"in_width": in_w, "out_width": out_w, "in_pad": _pad(in_w), "out_pad": _pad(out_w)}
+
+
+def write_layer(node, model, folder: Path, event: bool = False, module: str | None = None) -> dict:
+    """Write one layer's wrapper (and a copy of its core) into folder; returns its stream description. The
+    wrapper's module and file are named ``module`` (default: the node's name), which FINN's RTL ops keep in
+    ``gen_top_module``, so a node renamed later (FINN's partitioning does) still finds its files."""
     op = getCustomOp(node)
+    module = module or node.name
     folder.mkdir(parents=True, exist_ok=True)
     if node.op_type.startswith("LIF"):
         spec = op.layer_spec(model.get_initializer(node.input[1]))
-        write_text(folder / f"{node.name}.v", assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec)))
+        ports = _ports(spec.pe * spec.in_bits, op.get_outstream_width())
+        text = assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec), module=module, **ports)
         core_file = core("lif")
-        in_w, out_w = spec.pe * spec.in_bits, op.get_outstream_width()
     elif node.op_type.startswith("MVAU"):
         spec = synapse_spec(node, model, event)
-        write_text(
-            folder / f"{node.name}.v", assets.render("rtl_templates", "synapse/synapse_layer.v.j2", **spec.context())
-        )
+        ports = _ports(spec.simd * spec.in_bits, spec.pe * spec.acc_bits)
+        text = assets.render("rtl_templates", "synapse/synapse_layer.v.j2", **spec.context(), module=module, **ports)
         core_file = core("synapse")
-        in_w, out_w = spec.simd * spec.in_bits, spec.pe * spec.acc_bits
     else:
         raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
+    write_text(folder / f"{module}.v", text)
     write_text(folder / core_file.name, core_file.read_text())
-    return {"name": node.name, "in_width": in_w, "out_width": out_w, "files": [f"{node.name}.v", core_file.name]}
+    return {"name": node.name, "module": module, **ports, "files": [f"{module}.v", core_file.name]}
 
 
 def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top") -> dict:
@@ -200,10 +211,12 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     """One LIF layer as a whole "network" (accumulators in, spikes out): the RTL matrix test's unit."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / f"{spec.name}.v", assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec)))
-    write_text(folder / core("lif").name, core("lif").read_text())
     odt = output_datatype(spec.params)
-    layers = [{"name": spec.name, "in_width": spec.pe * spec.in_bits, "out_width": spec.pe * odt.bitwidth()}]
+    ports = _ports(spec.pe * spec.in_bits, spec.pe * odt.bitwidth())
+    text = assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec), module=spec.name, **ports)
+    write_text(folder / f"{spec.name}.v", text)
+    write_text(folder / core("lif").name, core("lif").read_text())
+    layers = [{"name": spec.name, "module": spec.name, **ports}]
     write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers))
     net = {
         "top": top,

@@ -13,20 +13,40 @@ class ProjectRTLBackend:
         return False
 
     def generate_hdl(self, model, fpgapart, clk):
+        """The wrapper (FINN's ports) and its core; the module takes the node's name now and keeps it in
+        ``gen_top_module``, as FINN's own RTL ops do, whatever the node is renamed to later."""
         from toolchain.rtl.generate import write_layer
 
         folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
-        write_layer(self.onnx_node, model, folder, event=self.event_driven())
+        self.set_nodeattr("gen_top_module", self.onnx_node.name)
+        write_layer(self.onnx_node, model, folder, event=self.event_driven(), module=self.onnx_node.name)
         self.set_nodeattr("ipgen_path", str(folder))
         self.set_nodeattr("ip_path", str(folder))
 
     def get_rtl_file_list(self, abspath=False):
+        from toolchain.errors import QsnnError
         from toolchain.rtl.generate import CORES
 
-        names = [f"{self.onnx_node.name}.v", Path(CORES[self.CORE]).name]
+        module = self.get_nodeattr("gen_top_module")
+        if not module:
+            raise QsnnError(f"{self.onnx_node.name}: no Verilog generated yet (run FINN's HDL generation first)")
+        names = [f"{module}.v", Path(CORES[self.CORE]).name]
         folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
         return [folder / n for n in names] if abspath else names
 
     def code_generation_ipi(self):
         files = [f"add_files -norecurse {f}" for f in self.get_rtl_file_list(abspath=True)]
-        return [*files, f"create_bd_cell -type module -reference {self.onnx_node.name} {self.onnx_node.name}"]
+        module = self.get_nodeattr("gen_top_module")
+        return [*files, f"create_bd_cell -type module -reference {module} {self.onnx_node.name}"]
+
+    def execute_node(self, context, graph):
+        """Python execution (the abstract op's). FINN's per-node rtlsim needs Vivado's xsim; this project
+        simulates the whole RTL network in Verilator instead, so that mode is refused, never faked."""
+        if self.get_nodeattr("exec_mode") == "rtlsim":
+            from toolchain.errors import QsnnError
+
+            raise QsnnError(
+                f"{self.onnx_node.name}: FINN's node-by-node rtlsim needs Vivado's xsim; the RTL network is simulated "
+                "whole in Verilator: qsnn build RUN --backend rtl --until rtlsim"
+            )
+        return super().execute_node(context, graph)

@@ -59,6 +59,3 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
             return 0
         lane = products * math.ceil((p.membrane_bits + p.beta_frac_bits + 3) / 25)
         return self.pe * (lane + (9 if p.rounding == "stochastic" else 0))
-
-    def execute_node(self, context, graph):
-        return LIFLayer.execute_node(self, context, graph)  # the whole network is simulated at once (toolchain.rtl)
