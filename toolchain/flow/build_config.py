@@ -41,8 +41,8 @@ PIPELINE = (
     Step("rtl", "rtl", ("rtl_dir", "rtl_network"), folder="rtl", folded=True),
     Step("synth", "rtl", ("synthesis",), folded=True),
     Step("rtlsim", "rtl", ("verification.rtl_sim",), folded=True),
-    Step("ip", "hls", ("ip_dir",)),
-    Step("bitstream", "hls", ("bitfile_path", "hwh_path", "reports_dir"), folder="bitstream"),
+    Step("ip", outputs=("ip_dir",)),
+    Step("bitstream", outputs=("bitfile_path", "hwh_path", "reports_dir"), folder="bitstream"),
 )
 STEP = {s.name: s for s in PIPELINE}
 STEPS = [s.name for s in PIPELINE]

@@ -269,7 +269,7 @@ def step_rtl(model, cfg, state):
 
     folder = (cfg.out / "rtl").resolve()
     for node in model.graph.node:
-        getCustomOp(node).set_nodeattr("code_gen_dir_ipgen", str(folder))
+        getCustomOp(node).record_hdl(folder)  # FINN's RTL contract: where its code is, its module's name
     state.rtl_network = write_network(model, folder, cfg.event_driven)
     state.rtl_dir = str(folder)
     return model

@@ -18,10 +18,15 @@ class ProjectRTLBackend:
         from toolchain.rtl.generate import write_layer
 
         folder = Path(self.get_nodeattr("code_gen_dir_ipgen"))
-        self.set_nodeattr("gen_top_module", self.onnx_node.name)
         write_layer(self.onnx_node, model, folder, event=self.event_driven(), module=self.onnx_node.name)
-        self.set_nodeattr("ipgen_path", str(folder))
-        self.set_nodeattr("ip_path", str(folder))
+        self.record_hdl(folder)
+
+    def record_hdl(self, folder):
+        """Record where this layer's Verilog is (written by toolchain.rtl.generate under the node's current
+        name): FINN's code_gen_dir_ipgen / ipgen_path / ip_path, and the module in gen_top_module."""
+        for attr in ("code_gen_dir_ipgen", "ipgen_path", "ip_path"):
+            self.set_nodeattr(attr, str(folder))
+        self.set_nodeattr("gen_top_module", self.onnx_node.name)
 
     def get_rtl_file_list(self, abspath=False):
         from toolchain.errors import QsnnError
