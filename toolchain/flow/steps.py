@@ -81,7 +81,7 @@ def step_streamline(model, cfg, state):
 
 
 def step_hw(model, cfg, state):
-    """MatMul -> MVAU, LIF -> HW LIF, Im2Col -> ConvolutionInputGenerator, MaxPool -> window + Pool; level 3.
+    """MatMul -> MVAU, LIF -> LIFLayer, Im2Col -> ConvolutionInputGenerator, MaxPool -> window + Pool; level 3.
 
     MVAUs take spikes as BINARY (integers on the first layer), integer weights and no activation; FINN's own
     InferPool / InferConvInpGen lower the conv graph's sliding windows."""
