@@ -338,7 +338,8 @@ class RunConfig:
                 f"{', '.join(declared) or 'none'}"
             )
         for name, value in n.params.items():
-            declared[name].check(name, value)
+            prm = declared[name]
+            _float_range(f"--{name.replace('_', '-')}", value, prm.lo, prm.hi, f"a number in {prm.lo:g}..{prm.hi:g}")
         if t.init_from is not None and (not self.quantized or q.scheme != "qat" or t.prune > 0):
             raise QsnnError(
                 "--init-from starts quantization-aware training from a float run: use it with --weight-bits 1..16, "

@@ -27,15 +27,7 @@ class Param:
     default: float
     lo: float
     hi: float
-    help: str
-
-    def check(self, name: str, value) -> float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-        if not ok or not self.lo <= value <= self.hi:
-            raise QsnnError(
-                f"--{name.replace('_', '-')} {value!r} is out of range; use a number in {self.lo:g}..{self.hi:g}"
-            )
-        return float(value)
+    help: str  # range-checked by the run config (toolchain.config)
 
 
 def register(cls):
