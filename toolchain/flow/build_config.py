@@ -9,6 +9,7 @@ from pathlib import Path
 
 from toolchain.boards import get_board
 from toolchain.errors import QsnnError
+from toolchain.fsutil import require_keys
 
 UNSAFE_PATH = re.compile(r"""[\s$\[\]{}\\"';&|<>`()*?]""")
 BACKENDS = ("hls", "rtl")
@@ -95,12 +96,12 @@ class BuildState:
         """The state a build_state.json holds; a missing, unknown or mistyped record is a QsnnError naming it."""
         if not isinstance(d, dict):
             raise QsnnError(f"build state {where} is damaged (not a JSON object); {fix}")
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - set(known))
-        missing = [k for k in ("run", "verification", "timings", "steps_done") if k not in d]
-        if unknown or missing:
-            what = f"lacks {missing}" if missing else f"has unknown records {unknown}"
-            raise QsnnError(f"build state {where} {what} (damaged or from another version); {fix}")
+        require_keys(d, ("run", "verification", "timings", "steps_done"), where, "build state", fix)
+        unknown = sorted(set(d) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise QsnnError(
+                f"build state {where} has unknown records {unknown} (damaged or from another version); {fix}"
+            )
         kinds = {"run": dict, "steps_done": list, "timings": dict, "models": dict, "verification": dict}
         bad = [k for k, kind in kinds.items() if k in d and not isinstance(d[k], kind)]
         if bad:
