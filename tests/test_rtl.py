@@ -120,6 +120,39 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     print("dense", d["cycles_per_inference"], "event-driven", e["cycles_per_inference"])
 
 
+@needs_verilator
+@pytest.mark.slow
+def test_fifos_sized_in_verilator_let_the_unfolded_demo_run_at_its_slowest_layer(demo_run, tmp_path):
+    """PE = SIMD = 1: the hidden synapse (1,428 cycles a step) stalls the LIF layer before it while it computes,
+    so the first synapse (8,512 cycles a step) waits without a FIFO there. The measured FIFO lets it run: one
+    sample per bottleneck interval, the estimate's T * max_l c_l (an independent formula)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    out = tmp_path / "b"
+    r = run_build(
+        BuildConfig(run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="rtlsim", verify_samples=40),
+        log=None,
+    )
+    edges = r["fifos"]["edges"]
+    assert {k: e["depth"] for k, e in edges.items() if e["depth"]}.keys() == {"LIFLayer_rtl_0"}
+    depth = edges["LIFLayer_rtl_0"]["depth"]
+    assert depth > 2 and edges["LIFLayer_rtl_0"]["consumer"] == "MVAUSynapse_rtl_1"
+    # the graph FINN stitches holds that FIFO, FINN's own op, at that depth, between those two layers
+    model = ModelWrapper(str(next((out / "intermediate").glob("*_fifos.onnx"))))
+    fifos = [n for n in model.graph.node if n.op_type == "StreamingFIFO_rtl"]
+    assert len(fifos) == 1 and model.find_producer(fifos[0].input[0]).name == "LIFLayer_rtl_0"
+    assert model.find_consumer(fifos[0].output[0]).name == "MVAUSynapse_rtl_1"
+    assert getCustomOp(fifos[0]).get_nodeattr("depth") == depth
+    v = r["verification"]["rtl_sim"]
+    assert v["mismatches"] == 0 and v["without_fifos"]["mismatches"] == 0
+    assert v["fifo_peaks"][0] <= depth  # the real FIFO (finn-rtllib's fifo.sv) held at most its depth
+    bottleneck = r["estimate"]["cycles_per_step"] * r["steps_per_sample"]
+    assert abs(v["interval_cycles"] - bottleneck) <= 0.01 * bottleneck
+    assert v["without_fifos"]["interval_cycles"] > v["interval_cycles"]  # the stalls the FIFO removes
+    print("interval", v["interval_cycles"], "without FIFOs", v["without_fifos"]["interval_cycles"], "depth", depth)
+
+
 def test_rtl_steps_need_the_rtl_backend(demo_run, tmp_path):
     from toolchain.errors import QsnnError
 

@@ -164,6 +164,42 @@ def bench_rtl_784(work: Path) -> dict:
     return out
 
 
+def bench_fifos(demo: Path, work: Path) -> list[dict]:
+    """The demo network in RTL simulation with the measured FIFOs and with the layers chained directly: the
+    steady-state interval (throughput) of each, folded as the demo builds it and fully unfolded."""
+    rows = []
+    for target in (64, None):
+        r = _build(demo, work / f"fifo_{target}", "rtlsim", backend="rtl", target_cycles=target, verify_samples=100)
+        v, f = r["verification"]["rtl_sim"], r["fifos"]
+        chain = v.get("without_fifos", {"interval_cycles": v["interval_cycles"], "mismatches": v["mismatches"]})
+        rows.append(
+            {
+                "target_cycles_per_step": target,
+                "depths": {k: e["depth"] for k, e in f["edges"].items() if e["depth"]},
+                "interval_cycles": v["interval_cycles"],
+                "interval_cycles_without_fifos": chain["interval_cycles"],
+                "latency_cycles_mean": v["latency_cycles_mean"],
+                "mismatches": v["mismatches"] + chain["mismatches"],
+                "samples": v["samples"],
+                "clock_mhz": r["clock_mhz"],
+            }
+        )
+    return rows
+
+
+def print_fifos(rows: list[dict]) -> None:
+    print("== FIFOs between the RTL layers (demo network, Verilator, 100 samples back to back) ==")
+    for r in rows:
+        tgt = "PE=SIMD=1" if r["target_cycles_per_step"] is None else f"target {r['target_cycles_per_step']} cyc/step"
+        depths = ", ".join(f"after {k}: {d}" for k, d in r["depths"].items()) or "none needed"
+        with_f, without = r["interval_cycles"], r["interval_cycles_without_fifos"]
+        print(
+            f"{tgt:>22}: FIFOs {depths}; one sample every {with_f:,.0f} cycles with them "
+            f"({r['clock_mhz'] * 1e6 / with_f:,.0f} samples/s), {without:,.0f} without: throughput ratio "
+            f"{without / with_f:.2f}x (simulation); {r['mismatches']} mismatches"
+        )
+
+
 def print_rtl_784(rt: dict) -> None:
     print("== 784-128-10 spiking MLP through the RTL backend (rate-encoded MNIST subset, 4-bit weights, T=8) ==")
     print(
@@ -210,6 +246,7 @@ def main(argv=None) -> int:
         cs = bench_csim(work / "csim")
         sp = bench_spiker_plus(work)
         rt = bench_rtl_784(work)
+        ff = bench_fifos(demo, work)
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
     print(
         f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
@@ -248,10 +285,18 @@ def main(argv=None) -> int:
         "qsnn counts LUTs"
     )
     print_rtl_784(rt)
+    print_fifos(ff)
     if a.out:
         Path(a.out).write_text(
             json.dumps(
-                {"execution": ex, "csim": cs, "build": build["timings_s"], "spiker_plus": sp, "rtl_784": rt},
+                {
+                    "execution": ex,
+                    "csim": cs,
+                    "build": build["timings_s"],
+                    "spiker_plus": sp,
+                    "rtl_784": rt,
+                    "fifos": ff,
+                },
                 indent=2,
                 default=str,
             )

@@ -16,6 +16,7 @@ def build_report(cfg, state) -> dict:
         "backend": cfg.backend,
         "verification": state.verification,
         "synthesis": state.synthesis,
+        "fifos": state.fifos,
         "timings_s": state.timings,
         "steps_done": state.steps_done,
         "artifacts": state.artifacts,
@@ -59,12 +60,28 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {v['samples']} | {v['mismatches']} | {v['note']} |")
     rtl = report.get("verification", {}).get("rtl_sim")
     if rtl:
+        mhz = report["clock_mhz"]
         lines += [
             "",
-            f"RTL simulation: {rtl['cycles_per_inference']:.0f} cycles per inference without stalls "
-            f"({'event-driven' if rtl['event_driven'] else 'dense'} synapses; first inference "
-            f"{rtl['first_inference_cycles']} cycles); the estimate above is a formula.",
+            f"RTL simulation (Verilator, {'event-driven' if rtl['event_driven'] else 'dense'} synapses, samples "
+            f"back to back without stalls): one sample every {rtl['interval_cycles']:,.0f} cycles "
+            f"({mhz * 1e6 / rtl['interval_cycles']:,.0f} samples/s at {mhz} MHz); latency per sample "
+            f"{rtl['latency_cycles_mean']:,.0f} cycles mean, {rtl['latency_cycles_max']:,} max (the first "
+            f"{rtl['first_inference_cycles']:,}). The estimate above is a formula.",
         ]
+        chain = rtl.get("without_fifos")
+        if chain:
+            lines.append(
+                f"Without the FIFOs (the layers chained directly): one sample every {chain['interval_cycles']:,.0f} "
+                f"cycles; the FIFOs give {chain['interval_cycles'] / rtl['interval_cycles']:.2f}x the throughput."
+            )
+    fifos = report.get("fifos")
+    if fifos:
+        lines += ["", f"## FIFOs between the RTL layers ({fifos['rule']}; {fifos['samples']} samples)", ""]
+        lines += ["| after | before | peak occupancy | depth | FINN estimate LUT / BRAM_18K |", "|---|---|---|---|---|"]
+        for name, e in fifos["edges"].items():
+            est = f"{e['estimate']['LUT']} / {e['estimate']['BRAM_18K']}" if e.get("estimate") else "-"
+            lines.append(f"| {name} | {e['consumer']} | {e['peak']} | {e['depth'] or 'none'} | {est} |")
     syn = report.get("synthesis")
     if syn:
         lines += [
@@ -79,6 +96,9 @@ def markdown(report: dict) -> str:
                 f"| {name} | {c['LUT']:,} | {c['FF']:,} | {c['CARRY4']} | {c['LUTRAM']} | {c['RAMB18']} | "
                 f"{c['RAMB36']} | {c['DSP48E1']} |"
             )
+        if syn.get("fifos_not_counted"):
+            names = ", ".join(syn["fifos_not_counted"])
+            lines += ["", f"Not in these counts: {names} (the FIFO table gives FINN's estimate)."]
     lines += ["", f"Backend: {report.get('backend', 'hls')}", "", "## Build time per step (s)", ""]
     lines += [f"- {k}: {v:.2f}" for k, v in report.get("timings_s", {}).items()]
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ PIPELINE = (
     Step("hls", "hls", ("hls_dir",), folder="hls", folded=True),
     Step("csim", "hls", ("verification.hls_csim",), folder="csim", folded=True),
     Step("rtl", "rtl", ("rtl_dir", "rtl_network"), folder="rtl", folded=True),
+    Step("fifos", "rtl", ("fifos",), folded=True),
     Step("synth", "rtl", ("synthesis",), folded=True),
     Step("rtlsim", "rtl", ("verification.rtl_sim",), folded=True),
     Step("ip", outputs=("ip_dir",)),
@@ -65,6 +66,7 @@ class BuildState:
     hls_dir: str | None = None
     rtl_dir: str | None = None
     rtl_network: dict | None = None
+    fifos: dict | None = None
     synthesis: dict | None = None
     ip_dir: str | None = None
     bitfile_path: str | None = None

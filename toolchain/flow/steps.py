@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from pathlib import Path
 
 from finn.transformation.general import ApplyConfig
 from qonnx.core.modelwrapper import ModelWrapper
@@ -272,6 +273,22 @@ def step_rtl(model, cfg, state):
         getCustomOp(node).record_hdl(folder)  # FINN's RTL contract: where its code is, its module's name
     state.rtl_network = write_network(model, folder, cfg.event_driven)
     state.rtl_dir = str(folder)
+    return model
+
+
+def step_fifos(model, cfg, state):
+    """FIFOs between the RTL layers (FINN's StreamingFIFO_rtl) as deep as their peak occupancy in Verilator over
+    the test vectors (toolchain/rtl/fifos.py says the rule); the network's top rewritten with them."""
+    from toolchain.rtl.fifos import size_fifos
+    from toolchain.rtl.generate import write_network
+    from toolchain.vivado.environment import finn_environment, finn_variables
+    from toolchain.vivado.steps import deps_dir
+
+    folder = Path(state.rtl_dir)
+    x = verify.test_inputs(cfg, state.rtl_network)
+    with finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None):  # FINN's FIFO finds finn-rtllib so
+        model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.event_driven, cfg.board_info.part)
+        state.rtl_network = write_network(model, folder, cfg.event_driven)
     return model
 
 

@@ -174,31 +174,51 @@ def level(model, cfg, name: str) -> dict:
     }
 
 
+def test_inputs(cfg, net: dict) -> np.ndarray:
+    """The encoded test vectors a build verifies with, shaped (N, T, features) as the RTL harness streams them."""
+    stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
+    x = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)[0]
+    return x.reshape(len(x), net["steps"], -1)
+
+
 def rtl_level(model, cfg, state) -> dict:
-    """Level 5: the whole network's RTL in Verilator over the test vectors; measured cycles beside the estimate."""
+    """Level 5: the whole network's RTL in Verilator over the test vectors, with random stalls on both streams;
+    then without stalls: latency per sample and the steady-state interval (throughput), with the FIFOs and,
+    for comparison, with the layers chained directly (the same Verilog without the FIFO nodes)."""
     import hashlib
 
     from toolchain.fsutil import sha256_file
-    from toolchain.rtl.sim import build, run
+    from toolchain.rtl.generate import write_network
+    from toolchain.rtl.sim import build, run, timing
 
     net = state.rtl_network
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     binary = build(Path(state.rtl_dir), net)
     stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
     x, expected, kind = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
-    outputs, stats = run(binary, net, x.reshape(len(x), net["steps"], -1))
-    counts = readout(outputs, kind)
-    bad = int(np.sum(np.any(counts != expected, axis=1)))
-    # the same vectors without stalls: the cycles the hardware needs when the streams never wait
-    _, free = run(binary, net, x.reshape(len(x), net["steps"], -1), in_stall=0, out_stall=0)
-    return {
+    x = x.reshape(len(x), net["steps"], -1)
+    outputs, stats = run(binary, net, x)
+    bad = int(np.sum(np.any(readout(outputs, kind) != expected, axis=1)))
+    _, free = run(binary, net, x, in_stall=0, out_stall=0)  # the cycles when the streams never wait
+    result = {
         "mismatches": bad,
         "samples": int(len(x)),
         "note": NOTES["rtl_sim"],
         "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
         "graph_sha256": graph,
         "cycles_per_inference": free["cycles"] / len(x),
-        "first_inference_cycles": free["first_sample_done"] - free["first_in"] + 1,
+        "first_inference_cycles": free["done"][0] - free["start"][0] + 1,
         "cycles_with_stalls": stats["cycles"],
         "event_driven": net["event"],
+        **timing(free),
+        "fifo_peaks": free["fifo_maxcount"],
     }
+    if net["fifos"]:
+        folder = Path(state.rtl_dir) / "without_fifos"
+        chain = write_network(model, folder, net["event"], fifos=False)
+        chain_out, chain_free = run(build(folder, chain), chain, x, in_stall=0, out_stall=0)
+        result["without_fifos"] = {
+            "mismatches": int(np.sum(np.any(readout(chain_out, kind) != expected, axis=1))),
+            **timing(chain_free),
+        }
+    return result

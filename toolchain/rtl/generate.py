@@ -154,6 +154,45 @@ def _ports(in_w: int, out_w: int) -> dict:
     return {"in_width": in_w, "out_width": out_w, "in_pad": _pad(in_w), "out_pad": _pad(out_w)}
 
 
+# Verilator (5.048) cannot evaluate a constant function returning an unpacked struct (verilator/verilator#3826,
+# #6053), which finn-rtllib's fifo.sv declares for its address split (two ints). Packed, the struct holds the same
+# values, so the simulation copy packs it; Vivado gets FINN's own file (its code_generation_ipi names finn-rtllib).
+UNPACKED_STRUCT = "typedef struct {"
+
+
+def verilator_compatible(path: Path) -> str:
+    """A finn-rtllib source as this project simulates it in Verilator (the one change above, or none)."""
+    text = path.read_text()
+    if path.name != "fifo.sv":
+        return text
+    if text.count(UNPACKED_STRUCT) != 1:
+        raise QsnnError(
+            f"{path}: expected one '{UNPACKED_STRUCT}' (finn-rtllib's FIFO as qsnn-pynq knows it), found "
+            f"{text.count(UNPACKED_STRUCT)}: this FINN version's FIFO needs a look before Verilator simulates it"
+        )
+    return text.replace(UNPACKED_STRUCT, "typedef struct packed {")
+
+
+def write_fifo(node, model, folder: Path) -> dict:
+    """A FIFO between two layers: FINN's own StreamingFIFO_rtl (its generate_hdl writes the wrapper, around
+    finn-rtllib's fifo.sv, or fifo_gauge.sv, FINN's unbounded occupancy gauge, when FINN_SIMULATION is
+    defined); the shared sources are copied beside it so the folder simulates on its own."""
+    op = getCustomOp(node)
+    op.set_nodeattr("code_gen_dir_ipgen", str(folder))
+    op.generate_hdl(model, None, None)  # FINN's FIFO uses neither the part nor the clock
+    files = [Path(f) for f in op.get_rtl_file_list(abspath=True)]
+    for f in files[1:]:
+        write_text(folder / f.name, verilator_compatible(f))
+    width = op.get_instream_width()
+    return {
+        "name": node.name,
+        "module": op.get_nodeattr("gen_top_module"),
+        **_ports(width, width),
+        "depth": int(op.get_nodeattr("depth")),
+        "files": [f.name for f in files],
+    }
+
+
 def write_layer(node, model, folder: Path, event: bool = False, module: str | None = None) -> dict:
     """Write one layer's wrapper (and a copy of its core) into folder; returns its stream description. The
     wrapper's module and file are named ``module`` (default: the node's name), which FINN's RTL ops keep in
@@ -178,14 +217,24 @@ def write_layer(node, model, folder: Path, event: bool = False, module: str | No
     return {"name": node.name, "module": module, **ports, "files": [f"{module}.v", core_file.name]}
 
 
-def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top") -> dict:
-    """Every layer, the top level chaining them and the Verilator harness; returns the network description."""
+def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top", defines=(), fifos=True) -> dict:
+    """Every layer (and FIFO node; ``fifos=False``: the layers chained without them), the top level and the
+    Verilator harness; returns the network description (``defines``: Verilog macros its simulation takes)."""
     folder = Path(folder)
-    layers = [write_layer(n, model, folder, event) for n in model.graph.node]
+    folder.mkdir(parents=True, exist_ok=True)
+    layers = []
+    for n in model.graph.node:
+        if n.op_type.startswith("StreamingFIFO"):
+            if fifos:
+                layers.append({**write_fifo(n, model, folder), "fifo": sum("fifo" in x for x in layers)})
+        else:
+            layers.append(write_layer(n, model, folder, event))
     for a, b in zip(layers, layers[1:]):
         if a["out_width"] != b["in_width"]:
             raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
-    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers))
+    fifo_layers = [x for x in layers if "fifo" in x]
+    top_text = assets.render("rtl_templates", "top.v.j2", top=top, layers=layers, fifos=fifo_layers)
+    write_text(folder / f"{top}.v", top_text)
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt, odt = first.get_input_datatype(0), last.get_output_datatype()
     net = {
@@ -201,6 +250,8 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
         "out_bits": odt.bitwidth(),
         "out_signed": int(odt.signed()),
         "event": bool(event),
+        "fifos": len(fifo_layers),
+        "defines": list(defines),
     }
     write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
     write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
@@ -217,7 +268,7 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     write_text(folder / f"{spec.name}.v", text)
     write_text(folder / core("lif").name, core("lif").read_text())
     layers = [{"name": spec.name, "module": spec.name, **ports}]
-    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers))
+    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers, fifos=[]))
     net = {
         "top": top,
         "layers": layers,
@@ -231,6 +282,8 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
         "out_bits": odt.bitwidth(),
         "out_signed": int(odt.signed()),
         "event": False,
+        "fifos": 0,
+        "defines": [],
     }
     write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
     return net

@@ -59,6 +59,7 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
         "-Wno-fatal",
         "-Wno-lint",
         "-Wno-style",
+        *(f"+define+{d}" for d in net.get("defines", ())),
         "--Mdir",
         "obj",
         "-o",
@@ -74,15 +75,17 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
     return binary
 
 
-def run(binary: Path, net: dict, x: np.ndarray, seed: int = 1, in_stall: int = 20, out_stall: int = 20):
+def run(binary: Path, net: dict, x: np.ndarray, seed=1, in_stall=20, out_stall=20, period=0):
     """Stream encoded inputs (N, T, F) through the simulated network -> (outputs (N, T, C): spikes, or an LI
-    readout's membranes; cycle stats)."""
+    readout's membranes; cycle stats: total ``cycles``, each sample's first input beat ``start`` and last output
+    beat ``done``, each FIFO's peak occupancy ``fifo_maxcount``). ``period``: sample k is offered no earlier
+    than cycle k * period (0: back to back)."""
     x = np.ascontiguousarray(np.asarray(x, dtype="<i8").reshape(len(x), net["steps"], net["features"]))
     with tempfile.TemporaryDirectory() as d:
         fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
         fin.write_bytes(x.tobytes())
         r = subprocess.run(
-            [str(binary), str(fin), str(fout), str(len(x)), str(seed), str(in_stall), str(out_stall)],
+            [str(binary), str(fin), str(fout), str(len(x)), str(seed), str(in_stall), str(out_stall), str(period)],
             capture_output=True,
             text=True,
         )
@@ -91,3 +94,13 @@ def run(binary: Path, net: dict, x: np.ndarray, seed: int = 1, in_stall: int = 2
         y = np.frombuffer(fout.read_bytes(), dtype="<i8").reshape(len(x), net["steps"], net["classes"])
     stats = json.loads(r.stdout.strip().splitlines()[-1])
     return y.astype(np.int64), stats
+
+
+def timing(stats: dict) -> dict:
+    """Latency and throughput from one run's per-sample cycles: ``latency`` (first input beat to last output
+    beat) mean and max, ``interval`` (cycles between successive samples' completions in the steady state,
+    the first sample's fill excluded)."""
+    start, done = np.asarray(stats["start"], dtype=np.int64), np.asarray(stats["done"], dtype=np.int64)
+    lat = done - start + 1
+    interval = float((done[-1] - done[0]) / (len(done) - 1)) if len(done) > 1 else float(lat[0])
+    return {"latency_cycles_mean": float(lat.mean()), "latency_cycles_max": int(lat.max()), "interval_cycles": interval}
