@@ -33,8 +33,9 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style), each
     registered neuron model (LIF, CubaLIF, the LI readout), per-layer and per-neuron threshold and beta, on random
     and saturating inputs with random stalls on both streams."""
+    from toolchain.custom_op.fpgadataflow.lif_layer import PIPELINE_DEPTH
     from toolchain.rtl.generate import write_lif_alone
-    from toolchain.rtl.sim import build, run
+    from toolchain.rtl.sim import build, run, timing
 
     leak, rounding, reset = MODES[k]
     b, channels, pe, style = SHAPES[k % len(SHAPES)]
@@ -73,8 +74,14 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     net = write_lif_alone(spec, tmp_path)
     x = rng.integers(-(1 << (in_bits - 1)), 1 << (in_bits - 1), (24, 5, channels))
     x[0], x[1] = (1 << (in_bits - 1)) - 1, -(1 << (in_bits - 1))  # saturate both ways
-    y, _ = run(build(tmp_path, net), net, x, seed=k + 1)
+    binary = build(tmp_path, net)
+    y, _ = run(binary, net, x, seed=k + 1)
     assert int(np.sum(y != run_neurons(x + spec.bias, p))) == 0
+    # the block's cycles against the op's estimate (LIFLayer.get_exp_cycles: T * C / PE beats, plus its fill):
+    # without stalls one sample every T * C / PE cycles, each within the estimate's fill
+    t = timing(run(binary, net, x, in_stall=0, out_stall=0)[1])
+    assert t["interval_cycles"] == spec.steps * (channels // pe)
+    assert t["latency_cycles_max"] <= spec.steps * (channels // pe) + PIPELINE_DEPTH
 
 
 @needs_verilator
