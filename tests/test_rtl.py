@@ -94,6 +94,9 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     )
     d = dense["verification"]["rtl_sim"]
     assert d["mismatches"] == 0 and d["samples"] == 360 and not d["event_driven"]
+    # simulated throughput against the estimate's formula: one sample per T * (the slowest layer's cycles a step)
+    bottleneck = dense["estimate"]["cycles_per_step"] * dense["steps_per_sample"]
+    assert abs(d["interval_cycles"] - bottleneck) <= 0.01 * bottleneck, (d["interval_cycles"], bottleneck)
     assert {"qonnx", "finn_hw", "rtl_sim"} == set(dense["verification"]) and dense["backend"] == "rtl"
     syn = dense["synthesis"]
     assert "no place and route" in syn["label"] and syn["network"]["LUT"] > 0
