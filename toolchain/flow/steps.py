@@ -285,7 +285,7 @@ def step_fifos(model, cfg, state):
     from toolchain.vivado.steps import deps_dir
 
     folder = Path(state.rtl_dir)
-    x = verify.test_inputs(cfg, state.rtl_network)
+    x = verify.rtl_vectors(cfg, state.rtl_network)[0]
     with finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None):  # FINN's FIFO finds finn-rtllib so
         model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.event_driven, cfg.board_info.part)
         state.rtl_network = write_network(model, folder, cfg.event_driven)

@@ -174,11 +174,11 @@ def level(model, cfg, name: str) -> dict:
     }
 
 
-def test_inputs(cfg, net: dict) -> np.ndarray:
-    """The encoded test vectors a build verifies with, shaped (N, T, features) as the RTL harness streams them."""
+def rtl_vectors(cfg, net: dict):
+    """golden_vectors of the build, the inputs shaped (N, T, features) as the RTL harness streams them."""
     stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
-    x = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)[0]
-    return x.reshape(len(x), net["steps"], -1)
+    x, expected, kind = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
+    return x.reshape(len(x), net["steps"], -1), expected, kind
 
 
 def rtl_level(model, cfg, state) -> dict:
@@ -194,14 +194,15 @@ def rtl_level(model, cfg, state) -> dict:
     net = state.rtl_network
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
     binary = build(Path(state.rtl_dir), net)
-    stamp = (Path(cfg.run_dir) / "golden.npz").stat().st_mtime_ns
-    x, expected, kind = golden_vectors(str(cfg.run_dir), cfg.verify_samples, stamp)
-    x = x.reshape(len(x), net["steps"], -1)
+    x, expected, kind = rtl_vectors(cfg, net)
+
+    def wrong(outputs) -> int:  # samples whose class scores differ from the golden model's
+        return int(np.sum(np.any(readout(outputs, kind) != expected, axis=1)))
+
     outputs, stats = run(binary, net, x)
-    bad = int(np.sum(np.any(readout(outputs, kind) != expected, axis=1)))
     _, free = run(binary, net, x, in_stall=0, out_stall=0)  # the cycles when the streams never wait
     result = {
-        "mismatches": bad,
+        "mismatches": wrong(outputs),
         "samples": int(len(x)),
         "note": NOTES["rtl_sim"],
         "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
@@ -218,7 +219,7 @@ def rtl_level(model, cfg, state) -> dict:
         chain = write_network(model, folder, net["event"], fifos=False)
         chain_out, chain_free = run(build(folder, chain), chain, x, in_stall=0, out_stall=0)
         result["without_fifos"] = {
-            "mismatches": int(np.sum(np.any(readout(chain_out, kind) != expected, axis=1))),
+            "mismatches": wrong(chain_out),
             **timing(chain_free),
         }
     return result

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from qonnx.custom_op.registry import getCustomOp
 
-from toolchain.rtl.generate import write_network
+from toolchain.rtl.generate import is_fifo, write_network
 from toolchain.rtl.sim import build, run, timing
 
 GAUGE_DEPTH = 1 << 16  # the attribute of the gauged FIFOs (the gauge itself is unbounded)
@@ -67,16 +67,16 @@ def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, 
     _, free = run(binary, net, x, in_stall=0, out_stall=0)
     interval = timing(free)["interval_cycles"]
     _, paced = run(binary, net, x, in_stall=0, out_stall=0, period=int(round(interval)))
-    fifo_nodes = [n for n in gauged.graph.node if n.op_type.startswith("StreamingFIFO")]
+    fifo_nodes = [n for n in gauged.graph.node if is_fifo(n)]
     edges = {}
-    for node, peak in zip(fifo_nodes, paced["fifo_maxcount"]):
+    for node, peak, peak_free in zip(fifo_nodes, paced["fifo_maxcount"], free["fifo_maxcount"]):
         producer, consumer = gauged.find_producer(node.input[0]), gauged.find_consumer(node.output[0])
-        edges[producer.name] = {"consumer": consumer.name, "peak": int(peak), "peak_back_to_back": None}
-    for node, peak in zip(fifo_nodes, free["fifo_maxcount"]):
-        edges[gauged.find_producer(node.input[0]).name]["peak_back_to_back"] = int(peak)
-    depths = {name: e["peak"] for name, e in edges.items() if e["peak"] > SHALLOW}
-    for name, e in edges.items():
-        e["depth"] = depths.get(name, 0)
+        edges[producer.name] = {
+            "consumer": consumer.name,
+            "peak": int(peak),
+            "peak_back_to_back": int(peak_free),
+            "depth": int(peak) if peak > SHALLOW else 0,
+        }
     record = {
         "rule": "peak occupancy of FINN's fifo_gauge with the samples paced at the network's interval; "
         f"none where it is {SHALLOW} or less",
@@ -84,12 +84,11 @@ def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, 
         "interval_cycles": interval,
         "edges": edges,
     }
-    model = with_fifos(model, depths, part)
-    for node in model.graph.node:  # what the FIFOs cost, as FINN estimates it (Yosys cannot read fifo.sv)
-        if node.op_type.startswith("StreamingFIFO"):
-            op = getCustomOp(node)
-            edges[model.find_producer(node.input[0]).name]["estimate"] = {
-                "LUT": int(op.lut_estimation(part)),
-                "BRAM_18K": int(op.bram_estimation(part)),
-            }
+    model = with_fifos(model, {name: e["depth"] for name, e in edges.items() if e["depth"]}, part)
+    for node in filter(is_fifo, model.graph.node):  # what each FIFO costs, as FINN estimates it (Yosys cannot read it)
+        op = getCustomOp(node)
+        edges[model.find_producer(node.input[0]).name]["estimate"] = {
+            "LUT": int(op.lut_estimation(part)),
+            "BRAM_18K": int(op.bram_estimation(part)),
+        }
     return model, record

@@ -173,6 +173,11 @@ def verilator_compatible(path: Path) -> str:
     return text.replace(UNPACKED_STRUCT, "typedef struct packed {")
 
 
+def is_fifo(node) -> bool:
+    """A FIFO node of FINN's (StreamingFIFO, or its _rtl backend), as FINN's InsertFIFO tells them."""
+    return node.op_type.startswith("StreamingFIFO")
+
+
 def write_fifo(node, model, folder: Path) -> dict:
     """A FIFO between two layers: FINN's own StreamingFIFO_rtl (its generate_hdl writes the wrapper, around
     finn-rtllib's fifo.sv, or fifo_gauge.sv, FINN's unbounded occupancy gauge, when FINN_SIMULATION is
@@ -224,7 +229,7 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
     folder.mkdir(parents=True, exist_ok=True)
     layers = []
     for n in model.graph.node:
-        if n.op_type.startswith("StreamingFIFO"):
+        if is_fifo(n):
             if fifos:
                 layers.append({**write_fifo(n, model, folder), "fifo": sum("fifo" in x for x in layers)})
         else:
