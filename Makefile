@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEB_PACKAGES := dataset-fashion-mnist iverilog yosys verilator clang-format tcl8.6 postgresql
+DEB_PACKAGES := dataset-fashion-mnist iverilog yosys verilator clang-format tcl8.6 postgresql ccache
 RUN ?= runs/demo
 MODEL ?= $(RUN)
 BOARD ?= Pynq-Z2
@@ -69,7 +69,7 @@ csim: install
 # The demo network through the RTL backend: Verilator simulation (0 mismatches expected) and Yosys counts (here).
 rtlsim: install
 	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo
-	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo-rtl --backend rtl --until rtlsim --target-cycles 64
+	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo-rtl --backend rtl --until synth --target-cycles 64
 
 # Vitis HLS co-simulation of the demo network's LIF kernels (needs vitis_hls / vivado_hls).
 cosim: install

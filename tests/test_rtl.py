@@ -89,7 +89,7 @@ def test_rtl_lif_equals_golden(k, tmp_path):
 def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     out = tmp_path / "b"
     dense = run_build(
-        BuildConfig(run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="rtlsim", target_cycles=32),
+        BuildConfig(run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="synth", target_cycles=32),
         log=None,
     )
     d = dense["verification"]["rtl_sim"]
@@ -272,7 +272,7 @@ def test_cubalif_network_with_a_narrow_membrane_in_rtl(tmp_path):
     layers = GoldenModel.load(tmp_path / "run" / "golden.npz").layers
     assert all(layer.neuron.neuron_model == "cubalif" and layer.neuron.membrane_bits == 10 for layer in layers)
     state = run_build(
-        BuildConfig(run_dir=str(tmp_path / "run"), out_dir=str(tmp_path / "b"), backend="rtl", until="rtlsim"),
+        BuildConfig(run_dir=str(tmp_path / "run"), out_dir=str(tmp_path / "b"), backend="rtl", until="synth"),
         log=None,
     )
     assert {k: v["mismatches"] for k, v in state["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "rtl_sim": 0}

@@ -135,7 +135,7 @@ def bench_rtl_784(work: Path) -> dict:
         r = _build(
             run_dir,
             work / f"rtl784_{mode}",
-            "rtlsim",
+            "synth",
             backend="rtl",
             event_driven=event,
             target_cycles=392,

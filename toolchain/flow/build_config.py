@@ -41,8 +41,8 @@ PIPELINE = (
     Step("csim", "hls", ("verification.hls_csim",), folder="csim", folded=True),
     Step("rtl", "rtl", ("rtl_dir", "rtl_network"), folder="rtl", folded=True),
     Step("fifos", "rtl", ("fifos",), folded=True),
-    Step("synth", "rtl", ("synthesis",), folded=True),
     Step("rtlsim", "rtl", ("verification.rtl_sim",), folded=True),
+    Step("synth", "rtl", ("synthesis",), folded=True),  # after the simulation: what is counted was verified
     Step("ip", outputs=("ip_dir",)),
     Step("bitstream", outputs=("bitfile_path", "hwh_path", "reports_dir"), folder="bitstream"),
 )

@@ -26,7 +26,7 @@ from pathlib import Path
 from qonnx.custom_op.registry import getCustomOp
 
 from toolchain.rtl.generate import is_fifo, write_network
-from toolchain.rtl.sim import build, run, timing
+from toolchain.rtl.sim import build, measure
 
 GAUGE_DEPTH = 1 << 16  # the attribute of the gauged FIFOs (the gauge itself is unbounded)
 SHALLOW = 2  # FINN's InsertFIFO creates no FIFO this shallow
@@ -62,11 +62,10 @@ def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, 
     its FIFOs and the record: each FIFO's producer, consumer, peak and depth, and the intervals."""
     producers = interior_producers(model)
     gauged = with_fifos(model, dict.fromkeys(producers, GAUGE_DEPTH), part)
-    net = write_network(gauged, folder, event, defines=["FINN_SIMULATION"])
+    net = write_network(gauged, folder, event, defines=["FINN_SIMULATION"], part=part)
     binary = build(folder, net)
-    _, free = run(binary, net, x, in_stall=0, out_stall=0)
-    interval = timing(free)["interval_cycles"]
-    _, paced = run(binary, net, x, in_stall=0, out_stall=0, period=int(round(interval)))
+    figures, free, paced = measure(binary, net, x)
+    interval = figures["interval_cycles"]
     fifo_nodes = [n for n in gauged.graph.node if is_fifo(n)]
     edges = {}
     for node, peak, peak_free in zip(fifo_nodes, paced["fifo_maxcount"], free["fifo_maxcount"]):

