@@ -89,14 +89,18 @@ def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_build)
     assert lif0["folding"]["PE"] in (1, 2, 3, 6)  # PE divides the 6 channels, not the 216 neurons
 
 
-def test_conv1d_iq_sequences_to_csim_zero_mismatches(conv1d_run, tmp_path):
-    build(conv1d_run, tmp_path / "b", target_cycles=64)
+@pytest.mark.slow
+def test_conv1d_iq_sequences_to_csim_and_rtl_zero_mismatches(conv1d_run, tmp_path):
+    """Two Conv1d layers with a max-pool between them: C-sim, then the RTL network in Verilator."""
+    build(conv1d_run, tmp_path / "b", target_cycles=64, verify_samples=400)
     state, levels = _ladder(tmp_path / "b")
-    assert all(bad == 0 and n > 0 for bad, n in levels.values()), levels
+    assert all(bad == 0 and n == 400 for bad, n in levels.values()), levels
     from qonnx.core.modelwrapper import ModelWrapper
 
     model = ModelWrapper(str(tmp_path / "b" / "model.onnx"))
     assert model.get_tensor_shape(model.graph.input[0].name) == [1, 1, 128, 2]  # one frame, NHWC, 1 x L
+    rtl = rtl_build(conv1d_run, tmp_path / "r", target_cycles=64, verify_samples=300)
+    assert [layer["op"] for layer in rtl["estimate"]["per_layer"]].count("PoolSpikes_rtl") == 2
 
 
 def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, conv2d_build):
@@ -149,9 +153,41 @@ def test_conv_bundle_driver_self_test(conv2d_build, tmp_path):
             del sys.modules[name]
 
 
-def test_rtl_backend_refuses_conv_graphs_clearly(conv2d_run, tmp_path):
-    with pytest.raises(QsnnError, match="no sliding-window or pooling layer.*--backend hls"):
-        build(conv2d_run, tmp_path / "r", until="rtl", backend="rtl", target_cycles=16)
+def rtl_build(run_dir, out, until="rtlsim", **kw):
+    """The run through the RTL backend, checked against the golden model in Verilator (skipped without it)."""
+    try:
+        from toolchain.rtl.sim import verilator
+
+        verilator()
+    except Exception:  # noqa: BLE001
+        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")
+    state = build(run_dir, out, until=until, backend="rtl", **kw)
+    ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
+    # FINN's own sliding window (a conv's and a pool's), this project's synapse, LIF and spike pool
+    assert "ConvolutionInputGenerator_rtl" in ops and "PoolSpikes_rtl" in ops, ops
+    assert set(ops) <= {"ConvolutionInputGenerator_rtl", "MVAUSynapse_rtl", "LIFLayer_rtl", "PoolSpikes_rtl"}, ops
+    rtl = state["verification"]["rtl_sim"]
+    assert rtl["mismatches"] == 0 and rtl["samples"] >= 300, rtl  # with random stalls on both streams
+    if "without_fifos" in rtl:
+        assert rtl["without_fifos"]["mismatches"] == 0
+    # the simulated throughput is the estimate's: one sample per T x the slowest layer's cycles per frame
+    assert rtl["interval_cycles"] == state["estimate"]["cycles_per_step"] * state["steps_per_sample"]
+    return state
+
+
+@pytest.mark.slow
+def test_conv2d_network_in_rtl_with_fifos_and_yosys_counts(conv2d_run, tmp_path):
+    state = rtl_build(conv2d_run, tmp_path / "r", until="synth", target_cycles=16)
+    syn = state["synthesis"]
+    own = [layer["name"] for layer in state["estimate"]["per_layer"] if layer["op"] != "ConvolutionInputGenerator_rtl"]
+    assert set(syn["per_layer"]) == set(own) and all(syn["per_layer"][n]["LUT"] > 0 for n in own)
+    # the spike pool is an OR per lane: no DSPs, a few LUTs per lane
+    pool = next(n for n in own if n.startswith("PoolSpikes_rtl"))
+    assert syn["per_layer"][pool]["DSP48E1"] == 0 and syn["per_layer"][pool]["LUT"] < 64
+    # FINN's SystemVerilog (sliding windows, FIFOs) is left out of Yosys' counts and given FINN's estimate
+    windows = [n for n in syn["not_counted"] if n.startswith("ConvolutionInputGenerator_rtl")]
+    assert len(windows) == 2 and all(syn["not_counted"][n]["label"] == "FINN estimate" for n in windows)
+    assert "Not in these counts" in (tmp_path / "r" / "report.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -144,9 +144,11 @@ class UseSpikeMVAU(Transformation):
 
 
 class UseRTLBackend(Transformation):
-    """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIFLayer_rtl``, with the RTL
-    folding rule that needs no width converters: each LIF takes its producer's PE, and each synapse's SIMD is
-    its producer's PE (a divisor of its input size). ``event_driven`` marks the spike-input synapses."""
+    """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIFLayer_rtl``, a max-pool of
+    spikes -> ``PoolSpikes_rtl``, FINN's own sliding window (ConvolutionInputGenerator_rtl) kept; with the RTL
+    folding rule that needs no width converters: each node takes its producer's lanes (a synapse's and a sliding
+    window's SIMD, a LIF's and a pool's PE: divisors of what they fold, since the producer's lanes divide the
+    channels). ``event_driven`` marks the spike-input synapses."""
 
     def __init__(self, event_driven: bool = False):
         super().__init__()
@@ -161,24 +163,30 @@ class UseRTLBackend(Transformation):
                 node.op_type, node.domain = "MVAUSynapse_rtl", rtl
             elif node.op_type == "LIFLayer_hls":
                 node.op_type, node.domain = "LIFLayer_rtl", rtl
-            elif node.op_type.startswith(("ConvolutionInputGenerator", "Pool")):
-                raise QsnnError(
-                    f"the RTL backend has no sliding-window or pooling layer ({node.name}): its network top and "
-                    "simulation cover dense spiking networks; build conv networks with --backend hls"
-                )
-            elif not node.op_type.endswith("_rtl") or node.domain != rtl:
+            elif node.op_type == "Pool_hls":
+                node.op_type, node.domain = "PoolSpikes_rtl", rtl
+            elif node.op_type not in ("ConvolutionInputGenerator_rtl",) or node.domain != rtl:
                 raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
-        prev_pe = None
+        lanes = None
         for node in model.graph.node:
             op = getCustomOp(node)
             if node.op_type == "MVAUSynapse_rtl":
-                if prev_pe is not None:
-                    op.set_nodeattr("SIMD", prev_pe)
+                if lanes is not None:
+                    op.set_nodeattr("SIMD", lanes)
                 spikes = op.get_input_datatype(0) == DataType["BINARY"]
                 op.set_nodeattr("event_driven", int(self.event_driven and spikes))
-            elif prev_pe is not None:
-                op.set_nodeattr("PE", prev_pe)
-            prev_pe = op.get_nodeattr("PE")
+            elif node.op_type == "ConvolutionInputGenerator_rtl":
+                if lanes is not None:
+                    op.set_nodeattr("SIMD", lanes)
+                consumer = model.find_consumer(node.output[0])
+                whole = op.get_nodeattr("SIMD") == op.get_nodeattr("IFMChannels") and not op.get_nodeattr("depthwise")
+                # the whole window per beat only where FINN allows it and a synapse reads it (a pool reads one
+                # window position per beat)
+                if not whole or (consumer is not None and consumer.op_type == "PoolSpikes_rtl"):
+                    op.set_nodeattr("parallel_window", 0)
+            elif lanes is not None:
+                op.set_nodeattr("PE", lanes)
+            lanes = op.get_outstream_width() // op.get_output_datatype().bitwidth()
         return model, False
 
 

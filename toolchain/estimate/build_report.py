@@ -96,9 +96,13 @@ def markdown(report: dict) -> str:
                 f"| {name} | {c['LUT']:,} | {c['FF']:,} | {c['CARRY4']} | {c['LUTRAM']} | {c['RAMB18']} | "
                 f"{c['RAMB36']} | {c['DSP48E1']} |"
             )
-        if syn.get("fifos_not_counted"):
-            names = ", ".join(syn["fifos_not_counted"])
-            lines += ["", f"Not in these counts: {names} (the FIFO table gives FINN's estimate)."]
+        if syn.get("not_counted"):
+            est = {k: v for k, v in syn["not_counted"].items() if v}
+            names = ", ".join(
+                f"{k} ({est[k]['LUT']:,} LUT, {est[k]['BRAM_18K']} BRAM18 by FINN's estimate)" if k in est else k
+                for k in syn["not_counted"]
+            )
+            lines += ["", f"Not in these counts (FINN's SystemVerilog, which Yosys cannot read): {names}."]
     lines += ["", f"Backend: {report.get('backend', 'hls')}", "", "## Build time per step (s)", ""]
     lines += [f"- {k}: {v:.2f}" for k, v in report.get("timings_s", {}).items()]
     return "\n".join(lines) + "\n"

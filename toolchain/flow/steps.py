@@ -264,14 +264,24 @@ def step_csim(model, cfg, state):
     return model
 
 
+def finn_settings(cfg):
+    """FINN's settings for generating code outside the vendor steps (its RTL layers read finn-rtllib from them)."""
+    from toolchain.vivado.environment import finn_environment, finn_variables
+    from toolchain.vivado.steps import deps_dir
+
+    return finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None)
+
+
 def step_rtl(model, cfg, state):
     """RTL backend: each layer's Verilog (FINN's generate_hdl), the network's top level and its harness."""
-    from toolchain.rtl.generate import write_network
+    from toolchain.rtl.generate import FINN_RTL_LAYERS, write_network
 
     folder = (cfg.out / "rtl").resolve()
     for node in model.graph.node:
-        getCustomOp(node).record_hdl(folder)  # FINN's RTL contract: where its code is, its module's name
-    state.rtl_network = write_network(model, folder, cfg.event_driven)
+        if node.op_type not in FINN_RTL_LAYERS:  # FINN's own layers record theirs in generate_hdl
+            getCustomOp(node).record_hdl(folder)  # FINN's RTL contract: where its code is, its module's name
+    with finn_settings(cfg):
+        state.rtl_network = write_network(model, folder, cfg.event_driven, part=cfg.board_info.part)
     state.rtl_dir = str(folder)
     return model
 
@@ -281,14 +291,13 @@ def step_fifos(model, cfg, state):
     the test vectors (toolchain/rtl/fifos.py says the rule); the network's top rewritten with them."""
     from toolchain.rtl.fifos import size_fifos
     from toolchain.rtl.generate import write_network
-    from toolchain.vivado.environment import finn_environment, finn_variables
-    from toolchain.vivado.steps import deps_dir
 
     folder = Path(state.rtl_dir)
     x = verify.rtl_vectors(cfg, state.rtl_network)[0]
-    with finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None):  # FINN's FIFO finds finn-rtllib so
-        model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.event_driven, cfg.board_info.part)
-        state.rtl_network = write_network(model, folder, cfg.event_driven)
+    part = cfg.board_info.part
+    with finn_settings(cfg):
+        model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.event_driven, part)
+        state.rtl_network = write_network(model, folder, cfg.event_driven, part=part)
     return model
 
 
@@ -296,13 +305,14 @@ def step_synth(model, cfg, state):
     """Yosys synth_xilinx of every layer and of the whole network: post-synthesis counts (no place & route)."""
     from toolchain.rtl.synth import synthesize_network
 
-    state.synthesis = synthesize_network(cfg.out / "rtl", state.rtl_network)
+    state.synthesis = synthesize_network(cfg.out / "rtl", state.rtl_network, model, cfg.board_info.part)
     return model
 
 
 def step_rtlsim(model, cfg, state):
     """RTL level: the whole network in Verilator with backpressure, spike counts against the golden model."""
-    state.verification["rtl_sim"] = verify.rtl_level(model, cfg, state)
+    with finn_settings(cfg):  # the comparison without FIFOs writes FINN's layers again
+        state.verification["rtl_sim"] = verify.rtl_level(model, cfg, state)
     return model
 
 

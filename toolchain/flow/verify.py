@@ -183,13 +183,14 @@ def rtl_vectors(cfg, net: dict):
 
 def rtl_level(model, cfg, state) -> dict:
     """Level 5: the whole network's RTL in Verilator over the test vectors, with random stalls on both streams;
-    then without stalls: latency per sample and the steady-state interval (throughput), with the FIFOs and,
-    for comparison, with the layers chained directly (the same Verilog without the FIFO nodes)."""
+    then without stalls (toolchain.rtl.sim.measure): the steady-state interval (throughput) and the latency per
+    sample, with the FIFOs and, for comparison, with the layers chained directly (the same Verilog without the
+    FIFO nodes)."""
     import hashlib
 
     from toolchain.fsutil import sha256_file
     from toolchain.rtl.generate import write_network
-    from toolchain.rtl.sim import build, run, timing
+    from toolchain.rtl.sim import build, measure, run
 
     net = state.rtl_network
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
@@ -200,7 +201,7 @@ def rtl_level(model, cfg, state) -> dict:
         return int(np.sum(np.any(readout(outputs, kind) != expected, axis=1)))
 
     outputs, stats = run(binary, net, x)
-    _, free = run(binary, net, x, in_stall=0, out_stall=0)  # the cycles when the streams never wait
+    figures, free, _ = measure(binary, net, x)  # the cycles when the streams never wait
     result = {
         "mismatches": wrong(outputs),
         "samples": int(len(x)),
@@ -211,15 +212,15 @@ def rtl_level(model, cfg, state) -> dict:
         "first_inference_cycles": free["done"][0] - free["start"][0] + 1,
         "cycles_with_stalls": stats["cycles"],
         "event_driven": net["event"],
-        **timing(free),
+        **figures,
         "fifo_peaks": free["fifo_maxcount"],
     }
     if net["fifos"]:
         folder = Path(state.rtl_dir) / "without_fifos"
-        chain = write_network(model, folder, net["event"], fifos=False)
-        chain_out, chain_free = run(build(folder, chain), chain, x, in_stall=0, out_stall=0)
+        chain = write_network(model, folder, net["event"], fifos=False, part=cfg.board_info.part)
+        chain_binary = build(folder, chain)
         result["without_fifos"] = {
-            "mismatches": wrong(chain_out),
-            **timing(chain_free),
+            "mismatches": wrong(run(chain_binary, chain, x)[0]),
+            **measure(chain_binary, chain, x)[0],
         }
     return result

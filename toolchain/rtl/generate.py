@@ -23,7 +23,11 @@ from toolchain.errors import QsnnError
 from toolchain.fsutil import write_text
 from toolchain.golden import LEAK, RESET, ROUNDING
 
-CORES = {"lif": "lif/hdl/qsnn_lif.v", "synapse": "synapse/hdl/qsnn_synapse.v"}  # in rtl_templates/
+CORES = {  # in rtl_templates/
+    "lif": "lif/hdl/qsnn_lif.v",
+    "synapse": "synapse/hdl/qsnn_synapse.v",
+    "pool": "pool/hdl/qsnn_pool_or.v",
+}
 RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
 
 
@@ -178,24 +182,36 @@ def is_fifo(node) -> bool:
     return node.op_type.startswith("StreamingFIFO")
 
 
-def write_fifo(node, model, folder: Path) -> dict:
-    """A FIFO between two layers: FINN's own StreamingFIFO_rtl (its generate_hdl writes the wrapper, around
-    finn-rtllib's fifo.sv, or fifo_gauge.sv, FINN's unbounded occupancy gauge, when FINN_SIMULATION is
-    defined); the shared sources are copied beside it so the folder simulates on its own."""
+# FINN's own RTL layers in this backend: FIFOs between layers, and the sliding window of conv and pool layers
+FINN_RTL_LAYERS = ("StreamingFIFO_rtl", "ConvolutionInputGenerator_rtl")
+
+
+def write_finn_layer(node, model, folder: Path, part: str | None = None) -> dict:
+    """One of FINN's own RTL layers (FINN_RTL_LAYERS): FINN's generate_hdl writes its wrapper and top into
+    folder (a FIFO's wrapper is finn-rtllib's fifo.sv, or FINN's unbounded occupancy gauge fifo_gauge.sv when
+    FINN_SIMULATION is defined; a sliding window's is rendered from finn-rtllib/swg); the finn-rtllib sources
+    it names are copied beside them, so the folder simulates on its own."""
     op = getCustomOp(node)
+    if node.op_type == "ConvolutionInputGenerator_rtl" and op.get_nodeattr("dynamic_mode"):
+        raise QsnnError(f"{node.name}: the RTL backend builds fixed sliding windows (FINN's dynamic_mode is off)")
     op.set_nodeattr("code_gen_dir_ipgen", str(folder))
-    op.generate_hdl(model, None, None)  # FINN's FIFO uses neither the part nor the clock
+    op.generate_hdl(model, part, None)  # neither FINN's FIFO nor its sliding window uses the clock
     files = [Path(f) for f in op.get_rtl_file_list(abspath=True)]
-    for f in files[1:]:
-        write_text(folder / f.name, verilator_compatible(f))
-    width = op.get_instream_width()
-    return {
+    for f in files:
+        if f.parent.resolve() != folder.resolve():
+            write_text(folder / f.name, verilator_compatible(f))
+    module = op.get_nodeattr("gen_top_module")
+    layer = {
         "name": node.name,
-        "module": op.get_nodeattr("gen_top_module"),
-        **_ports(width, width),
-        "depth": int(op.get_nodeattr("depth")),
+        "module": module,
+        **_ports(op.get_instream_width(), op.get_outstream_width()),
         "files": [f.name for f in files],
+        # the plain-Verilog file defining the module's ports (Yosys reads FINN's layers as black boxes from it)
+        "wrapper": next(f.name for f in files if f.name in (f"{module}.v", f"{module}_wrapper.v")),
     }
+    if is_fifo(node):
+        layer["depth"] = int(op.get_nodeattr("depth"))
+    return layer
 
 
 def write_layer(node, model, folder: Path, event: bool = False, module: str | None = None) -> dict:
@@ -215,6 +231,13 @@ def write_layer(node, model, folder: Path, event: bool = False, module: str | No
         ports = _ports(spec.simd * spec.in_bits, spec.pe * spec.acc_bits)
         text = assets.render("rtl_templates", "synapse/synapse_layer.v.j2", **spec.context(), module=module, **ports)
         core_file = core("synapse")
+    elif node.op_type == "PoolSpikes_rtl":
+        op.check_spikes()
+        pe = op.get_nodeattr("PE")
+        ports = _ports(pe, pe)
+        ctx = {"name": node.name, "channels": op.get_nodeattr("Channels"), "k": op.window(), "pe": pe}
+        text = assets.render("rtl_templates", "pool/pool_layer.v.j2", **ctx, module=module, **ports)
+        core_file = core("pool")
     else:
         raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
     write_text(folder / f"{module}.v", text)
@@ -222,16 +245,23 @@ def write_layer(node, model, folder: Path, event: bool = False, module: str | No
     return {"name": node.name, "module": module, **ports, "files": [f"{module}.v", core_file.name]}
 
 
-def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top", defines=(), fifos=True) -> dict:
+def write_network(
+    model, folder: Path, event: bool = False, top: str = "qsnn_top", defines=(), fifos=True, part=None
+) -> dict:
     """Every layer (and FIFO node; ``fifos=False``: the layers chained without them), the top level and the
-    Verilator harness; returns the network description (``defines``: Verilog macros its simulation takes)."""
+    Verilator harness; returns the network description (``defines``: Verilog macros its simulation takes).
+    FINN's own layers (FINN_RTL_LAYERS) need FINN's settings (toolchain.vivado.environment.finn_environment)."""
+    from toolchain.custom_op.lif import graph_steps
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     layers = []
     for n in model.graph.node:
         if is_fifo(n):
             if fifos:
-                layers.append({**write_fifo(n, model, folder), "fifo": sum("fifo" in x for x in layers)})
+                layers.append({**write_finn_layer(n, model, folder, part), "fifo": sum("fifo" in x for x in layers)})
+        elif n.op_type in FINN_RTL_LAYERS:
+            layers.append(write_finn_layer(n, model, folder, part))
         else:
             layers.append(write_layer(n, model, folder, event))
     for a, b in zip(layers, layers[1:]):
@@ -242,14 +272,17 @@ def write_network(model, folder: Path, event: bool = False, top: str = "qsnn_top
     write_text(folder / f"{top}.v", top_text)
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt, odt = first.get_input_datatype(0), last.get_output_datatype()
+    steps = int(last.steps)  # the last node is a LIF layer
     net = {
         "top": top,
         "layers": layers,
-        "files": [f"{top}.v"] + sorted({f for layer in layers for f in layer["files"]}),
-        "steps": int(last.get_nodeattr("numInputVectors")[-1]),
-        "features": int(first.get_nodeattr("MW")),
+        # each file once, in the order the layers name them (SystemVerilog packages before their users)
+        "files": [f"{top}.v", *dict.fromkeys(f for layer in layers for f in layer["files"])],
+        "steps": steps,
+        # one time step's input: a dense graph runs all T steps at once, a conv graph one frame
+        "features": int(np.prod(first.get_normal_input_shape())) // graph_steps(model, steps),
         "classes": int(last.get_nodeattr("NumChannels")),
-        "in_lanes": int(first.get_nodeattr("SIMD")),
+        "in_lanes": first.get_instream_width() // idt.bitwidth(),
         "in_bits": idt.bitwidth(),
         "out_lanes": int(last.get_nodeattr("PE")),
         "out_bits": odt.bitwidth(),

@@ -90,16 +90,17 @@ def summarize(cells: dict) -> dict:
     }
 
 
-def synthesize_network(folder: Path, net: dict) -> dict:
+def synthesize_network(folder: Path, net: dict, model=None, part: str | None = None) -> dict:
     """One Yosys run over the whole network, hierarchy kept: each layer's counts (its wrapper, ROMs and
-    core) and the network's, from the same netlist. FINN's FIFOs (SystemVerilog that Yosys' reader does not
-    take) are read as black boxes from their wrappers and counted by FINN's estimate instead, so labelled."""
+    core) and the network's, from the same netlist. FINN's own layers (its FIFOs and sliding windows:
+    SystemVerilog that Yosys' reader does not take) are read as black boxes from their Verilog wrappers and
+    left out of the counts; with the graph (``model``), FINN's estimate of each is recorded beside, so labelled."""
     folder = Path(folder)
     top = net["top"]
-    fifos = [layer for layer in net["layers"] if "fifo" in layer]
-    fifo_files = {f for layer in fifos for f in layer["files"]}
-    logic = [f for f in net["files"] if f not in fifo_files]
-    boxes = "".join(f"read_verilog -lib {layer['files'][0]}; " for layer in fifos)
+    finn = [layer for layer in net["layers"] if "wrapper" in layer]
+    finn_files = {f for layer in finn for f in layer["files"]}
+    logic = [f for f in net["files"] if f not in finn_files]
+    boxes = "".join(f"read_verilog -lib {layer['wrapper']}; " for layer in finn)
     script = (
         f"{boxes}read_verilog -sv {' '.join(logic)}; synth_xilinx -family xc7 -noiopad -top {top}; "
         f"tee -q -o stat_{top}.txt stat"
@@ -111,12 +112,23 @@ def synthesize_network(folder: Path, net: dict) -> dict:
         raise QsnnError(f"Yosys failed on {top}; see {folder / f'yosys_{top}.log'}")
     modules = parse_modules(stat.read_text())
     per_layer = {
-        layer["name"]: summarize(expand(modules, layer["module"])) for layer in net["layers"] if "fifo" not in layer
+        layer["name"]: summarize(expand(modules, layer["module"])) for layer in net["layers"] if "wrapper" not in layer
     }
+    nodes = {n.name: n for n in model.graph.node} if model is not None else {}
     return {
         "label": LABEL,
         "part_family": "xc7",
         "per_layer": per_layer,
         "network": summarize(expand(modules, top)),
-        "fifos_not_counted": [layer["name"] for layer in fifos],
+        # FINN's layers, with FINN's estimate (not Yosys) where the graph was given
+        "not_counted": {layer["name"]: _finn_estimate(nodes.get(layer["name"]), part) for layer in finn},
     }
+
+
+def _finn_estimate(node, part) -> dict | None:
+    if node is None:
+        return None
+    from qonnx.custom_op.registry import getCustomOp
+
+    op = getCustomOp(node)
+    return {"label": "FINN estimate", "LUT": int(op.lut_estimation(part)), "BRAM_18K": int(op.bram_estimation(part))}
