@@ -73,7 +73,7 @@ def ternary_stochastic_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def conv_run(tmp_path_factory):
-    return _train(tmp_path_factory, "conv", model__arch="conv", model__hidden=(4,), train__epochs=1)
+    return _train(tmp_path_factory, "conv", model__arch="conv", model__hidden=(4,), model__pool=2, train__epochs=1)
 
 
 @pytest.fixture(scope="session")

@@ -489,13 +489,15 @@ def test_driver_on_damaged_bundles_raises_driver_errors(bundle, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_real_driver_against_the_simulated_rtl_network(pynq_python, demo_run, tmp_path):
+@pytest.mark.parametrize("network", ["demo_run", "conv_run"])
+def test_the_real_driver_against_the_simulated_rtl_network(pynq_python, network, request, tmp_path):
     """The bundle's driver, backend 'pynq', unchanged: PYNQ's device layer is replaced by one whose
-    accelerator is the network's RTL in Verilator (the build's compiled harness, with stalls)."""
+    accelerator is the network's RTL in Verilator (the build's compiled harness, with stalls); dense and conv."""
     out = tmp_path / "b"
+    run = request.getfixturevalue(network)
     report = run_build(
         BuildConfig(
-            run_dir=str(demo_run), out_dir=str(out), backend="rtl", until="rtlsim", target_cycles=64, verify_samples=30
+            run_dir=str(run), out_dir=str(out), backend="rtl", until="rtlsim", target_cycles=64, verify_samples=30
         ),
         log=None,
     )

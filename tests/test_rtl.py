@@ -84,6 +84,60 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     assert t["latency_cycles_max"] <= spec.steps * (channels // pe) + PIPELINE_DEPTH
 
 
+SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, event-driven
+    (32, 8, 4, 2, 1, False, 4, False),  # spikes: gated adds
+    (32, 8, 4, 2, 1, False, 4, True),  # spikes, silent chunks skipped
+    (18, 6, 9, 3, 8, False, 4, False),  # a direct-encoded first layer: uint8 x int4 products
+    (24, 10, 1, 5, 4, True, 3, False),  # signed inputs, one lane
+]
+
+
+def _exp_cycles(mw, mh, simd, pe):
+    """The op's own cycle estimate (MVAUSynapse_rtl.get_exp_cycles) for one frame."""
+    from onnx import helper
+    from qonnx.custom_op.registry import getCustomOp
+
+    import toolchain.custom_op.fpgadataflow  # noqa: F401
+
+    attrs = {"MW": mw, "MH": mh, "SIMD": simd, "PE": pe, "numInputVectors": [1]}
+    attrs |= {"inputDataType": "INT8", "weightDataType": "INT4", "outputDataType": "INT32"}
+    node = helper.make_node("MVAUSynapse_rtl", ["x", "w"], ["y"], domain="finn.custom_op.fpgadataflow.rtl", **attrs)
+    return getCustomOp(node).get_exp_cycles()
+
+
+@needs_verilator
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(len(SYNAPSES)))
+def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, tmp_path):
+    """The synapse core alone: every frame's accumulators equal numpy's x @ W.T (random weights and inputs, stalls
+    on both streams), and without stalls it takes the op's estimate per frame (dense) or fewer (event-driven on
+    sparse spikes)."""
+    from toolchain.rtl.generate import SynapseSpec, write_synapse_alone
+    from toolchain.rtl.sim import build, run, timing
+
+    mw, mh, simd, pe, in_bits, signed, w_bits, event = SYNAPSES[k]
+    rng = np.random.default_rng(100 + k)
+    w = rng.integers(-(1 << (w_bits - 1)), 1 << (w_bits - 1), (mh, mw))
+    lo, hi = (-(1 << (in_bits - 1)), 1 << (in_bits - 1)) if signed else (0, 1 << in_bits)
+    x = rng.integers(lo, hi, (40, 1, mw))
+    if in_bits == 1:
+        x[rng.random(x.shape) < 0.8] = 0  # 80 % silent inputs, as spike trains are
+    want = x[:, 0, :] @ w.T
+    acc_bits = int(np.abs(want).max()).bit_length() + 3
+    spec = SynapseSpec("S0", w, simd, pe, in_bits, signed, w_bits, acc_bits, event)
+    net = write_synapse_alone(spec, tmp_path)
+    binary = build(tmp_path, net)
+    y, _ = run(binary, net, x, seed=k + 1)
+    assert int(np.sum(y[:, 0, :] != want)) == 0
+    interval = timing(run(binary, net, x, in_stall=0, out_stall=0)[1])["interval_cycles"]
+    bound = _exp_cycles(mw, mh, simd, pe)
+    assert bound == mw // simd + (mh // pe) * (mw // simd + 2)  # load the frame, then each neuron fold
+    if event:
+        assert interval < bound, (interval, bound)
+    else:
+        assert interval == bound, (interval, bound)
+
+
 @needs_verilator
 @pytest.mark.slow
 def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):

@@ -8,6 +8,7 @@ only through ``--vivado``; nothing they write leaves that folder, and each folde
 saying it is not tool output.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -200,21 +201,27 @@ def lint_with_verilator(monkeypatch):
             monkeypatch.setenv(key, env[key])
 
 
+@pytest.mark.parametrize("network", ["demo_run", "conv_run"])
 def test_rtl_backend_bitstream_under_the_doubles_meets_the_stitching_contract(
-    demo_run, tmp_path, doubles_env, lint_with_verilator, capsys
+    network, request, tmp_path, doubles_env, lint_with_verilator, capsys
 ):
-    """`--backend rtl --until bitstream`: FINN stitches this project's RTL layers (and ZynqBuild its IODMAs)
-    into the Zynq project up to write_bitstream, with every module cell defined, linted and connected by the
-    ports FINN names."""
+    """`--backend rtl --until bitstream`, dense and conv: FINN stitches this project's RTL layers (with FINN's own
+    sliding windows, and ZynqBuild its IODMAs) into the Zynq project up to write_bitstream, with every module
+    cell defined, linted and connected by the ports FINN names."""
+    run = request.getfixturevalue(network)
     deps = finn_deps(tmp_path)
     vivado = fake_install(tmp_path)
     out = tmp_path / "build"
-    argv = build_args(demo_run, out, "--backend", "rtl", "--until", "bitstream", "--vivado", str(vivado))
+    argv = build_args(run, out, "--backend", "rtl", "--until", "bitstream", "--vivado", str(vivado))
     code = main([*argv, "--finn-deps", str(deps)])
     err = capsys.readouterr().err
     log = doubles_env.read_text().splitlines()
     assert not [line for line in log if " FAIL " in line], "\n".join(log[-20:])
-    modules = ["MVAUSynapse_rtl_0", "LIFLayer_rtl_0", "MVAUSynapse_rtl_1", "LIFLayer_rtl_1"]
+    layers = json.loads((out / "build_state.json").read_text())["rtl_network"]["layers"]
+    modules = [layer["module"] for layer in layers if not layer["module"].startswith("StreamingFIFO")]
+    conv = {"ConvolutionInputGenerator", "PoolSpikes"}  # FINN's sliding window, this project's spike pool
+    expected = {"MVAUSynapse", "LIFLayer"} | (conv if network == "conv_run" else set())
+    assert {m.rsplit("_", 2)[0] for m in modules} == expected, modules
     for m in modules:
         assert any(line.startswith("vivado create_bd_cell -type module -reference " + m) for line in log), m
         assert f"vivado LINT_OK {m}" in log

@@ -214,35 +214,43 @@ def write_finn_layer(node, model, folder: Path, part: str | None = None) -> dict
     return layer
 
 
+def _wrapper(folder: Path, name: str, module: str, kind: str, context: dict, ports: dict) -> dict:
+    """A layer's wrapper (rtl_templates/<kind>/<kind>_layer.v.j2, module ``module``) and a copy of its core."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = assets.render("rtl_templates", f"{kind}/{kind}_layer.v.j2", **context, module=module, **ports)
+    write_text(folder / f"{module}.v", text)
+    write_text(folder / core(kind).name, core(kind).read_text())
+    return {"name": name, "module": module, **ports, "files": [f"{module}.v", core(kind).name]}
+
+
+def lif_layer(spec: LayerSpec, folder: Path, module: str) -> dict:
+    odt = output_datatype(spec.params)
+    return _wrapper(
+        folder, spec.name, module, "lif", lif_context(spec), _ports(spec.pe * spec.in_bits, spec.pe * odt.bitwidth())
+    )
+
+
+def synapse_layer(spec: SynapseSpec, folder: Path, module: str) -> dict:
+    ports = _ports(spec.simd * spec.in_bits, spec.pe * spec.acc_bits)
+    return _wrapper(folder, spec.name, module, "synapse", spec.context(), ports)
+
+
 def write_layer(node, model, folder: Path, event: bool = False, module: str | None = None) -> dict:
     """Write one layer's wrapper (and a copy of its core) into folder; returns its stream description. The
     wrapper's module and file are named ``module`` (default: the node's name), which FINN's RTL ops keep in
     ``gen_top_module``, so a node renamed later (FINN's partitioning does) still finds its files."""
     op = getCustomOp(node)
     module = module or node.name
-    folder.mkdir(parents=True, exist_ok=True)
     if node.op_type.startswith("LIF"):
-        spec = op.layer_spec(model.get_initializer(node.input[1]))
-        ports = _ports(spec.pe * spec.in_bits, op.get_outstream_width())
-        text = assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec), module=module, **ports)
-        core_file = core("lif")
-    elif node.op_type.startswith("MVAU"):
-        spec = synapse_spec(node, model, event)
-        ports = _ports(spec.simd * spec.in_bits, spec.pe * spec.acc_bits)
-        text = assets.render("rtl_templates", "synapse/synapse_layer.v.j2", **spec.context(), module=module, **ports)
-        core_file = core("synapse")
-    elif node.op_type == "PoolSpikes_rtl":
+        return lif_layer(op.layer_spec(model.get_initializer(node.input[1])), folder, module)
+    if node.op_type.startswith("MVAU"):
+        return synapse_layer(synapse_spec(node, model, event), folder, module)
+    if node.op_type == "PoolSpikes_rtl":
         op.check_spikes()
         pe = op.get_nodeattr("PE")
-        ports = _ports(pe, pe)
         ctx = {"name": node.name, "channels": op.get_nodeattr("Channels"), "k": op.window(), "pe": pe}
-        text = assets.render("rtl_templates", "pool/pool_layer.v.j2", **ctx, module=module, **ports)
-        core_file = core("pool")
-    else:
-        raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
-    write_text(folder / f"{module}.v", text)
-    write_text(folder / core_file.name, core_file.read_text())
-    return {"name": node.name, "module": module, **ports, "files": [f"{module}.v", core_file.name]}
+        return _wrapper(folder, node.name, module, "pool", ctx, _ports(pe, pe))
+    raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
 
 
 def write_network(
@@ -264,20 +272,10 @@ def write_network(
             layers.append(write_finn_layer(n, model, folder, part))
         else:
             layers.append(write_layer(n, model, folder, event))
-    for a, b in zip(layers, layers[1:]):
-        if a["out_width"] != b["in_width"]:
-            raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
-    fifo_layers = [x for x in layers if "fifo" in x]
-    top_text = assets.render("rtl_templates", "top.v.j2", top=top, layers=layers, fifos=fifo_layers)
-    write_text(folder / f"{top}.v", top_text)
     first, last = getCustomOp(model.graph.node[0]), getCustomOp(model.graph.node[-1])
     idt, odt = first.get_input_datatype(0), last.get_output_datatype()
     steps = int(last.steps)  # the last node is a LIF layer
-    net = {
-        "top": top,
-        "layers": layers,
-        # each file once, in the order the layers name them (SystemVerilog packages before their users)
-        "files": [f"{top}.v", *dict.fromkeys(f for layer in layers for f in layer["files"])],
+    stream = {
         "steps": steps,
         # one time step's input: a dense graph runs all T steps at once, a conv graph one frame
         "features": int(np.prod(first.get_normal_input_shape())) // graph_steps(model, steps),
@@ -287,41 +285,55 @@ def write_network(
         "out_lanes": int(last.get_nodeattr("PE")),
         "out_bits": odt.bitwidth(),
         "out_signed": int(odt.signed()),
+    }
+    net = _assemble(folder, top, layers, stream, event=bool(event), defines=list(defines))
+    write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
+    return net
+
+
+def _assemble(folder: Path, top: str, layers: list, stream: dict, event=False, defines=()) -> dict:
+    """The top level chaining ``layers`` (already written into folder) and the Verilator harness streaming
+    ``stream`` (steps, features and classes per sample, lanes and bits of both ends); returns the description."""
+    for a, b in zip(layers, layers[1:]):
+        if a["out_width"] != b["in_width"]:
+            raise QsnnError(f"{a['name']} -> {b['name']}: {a['out_width']} bits out, {b['in_width']} bits in")
+    fifo_layers = [x for x in layers if "fifo" in x]
+    top_text = assets.render("rtl_templates", "top.v.j2", top=top, layers=layers, fifos=fifo_layers)
+    write_text(folder / f"{top}.v", top_text)
+    net = {
+        "top": top,
+        "layers": layers,
+        # each file once, in the order the layers name them (SystemVerilog packages before their users)
+        "files": [f"{top}.v", *dict.fromkeys(f for layer in layers for f in layer["files"])],
+        **stream,
         "event": bool(event),
         "fifos": len(fifo_layers),
         "defines": list(defines),
     }
     write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
-    write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
     return net
 
 
 def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dict:
     """One LIF layer as a whole "network" (accumulators in, spikes out): the RTL matrix test's unit."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    layer = lif_layer(spec, folder, spec.name)
     odt = output_datatype(spec.params)
-    ports = _ports(spec.pe * spec.in_bits, spec.pe * odt.bitwidth())
-    text = assets.render("rtl_templates", "lif/lif_layer.v.j2", **lif_context(spec), module=spec.name, **ports)
-    write_text(folder / f"{spec.name}.v", text)
-    write_text(folder / core("lif").name, core("lif").read_text())
-    layers = [{"name": spec.name, "module": spec.name, **ports}]
-    write_text(folder / f"{top}.v", assets.render("rtl_templates", "top.v.j2", top=top, layers=layers, fifos=[]))
-    net = {
-        "top": top,
-        "layers": layers,
-        "files": [f"{top}.v", f"{spec.name}.v", core("lif").name],
-        "steps": spec.steps,
-        "features": spec.channels,
-        "classes": spec.channels,
-        "in_lanes": spec.pe,
+    stream = {"steps": spec.steps, "features": spec.channels, "classes": spec.channels, "in_lanes": spec.pe}
+    stream |= {
         "in_bits": spec.in_bits,
         "out_lanes": spec.pe,
         "out_bits": odt.bitwidth(),
         "out_signed": int(odt.signed()),
-        "event": False,
-        "fifos": 0,
-        "defines": [],
     }
-    write_text(folder / "harness.cpp", assets.render("rtl_templates", "harness.cpp.j2", **net))
-    return net
+    return _assemble(folder, top, [layer], stream)
+
+
+def write_synapse_alone(spec: SynapseSpec, folder: Path, top: str = "qsnn_top") -> dict:
+    """One synaptic layer as a whole "network" (one frame of MW inputs in, MH accumulators out per sample): the
+    synapse block test's unit."""
+    folder = Path(folder)
+    layer = synapse_layer(spec, folder, spec.name)
+    stream = {"steps": 1, "features": spec.mw, "classes": spec.mh, "in_lanes": spec.simd, "in_bits": spec.in_bits}
+    stream |= {"out_lanes": spec.pe, "out_bits": spec.acc_bits, "out_signed": 1}
+    return _assemble(folder, top, [layer], stream, event=spec.event)
