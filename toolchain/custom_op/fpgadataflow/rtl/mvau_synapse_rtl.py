@@ -78,6 +78,3 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
 
     def event_driven(self) -> bool:
         return bool(self.get_nodeattr("event_driven"))
-
-    def execute_node(self, context, graph):
-        return MVAU.execute_node(self, context, graph)  # the whole network is simulated at once (toolchain.rtl)
