@@ -165,7 +165,7 @@ class UseRTLBackend(Transformation):
                 node.op_type, node.domain = "LIFLayer_rtl", rtl
             elif node.op_type == "Pool_hls":
                 node.op_type, node.domain = "PoolSpikes_rtl", rtl
-            elif node.op_type not in ("ConvolutionInputGenerator_rtl",) or node.domain != rtl:
+            elif node.op_type != "ConvolutionInputGenerator_rtl" or node.domain != rtl:  # FINN's own, kept
                 raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
         lanes = None
         for node in model.graph.node:

@@ -97,10 +97,9 @@ def markdown(report: dict) -> str:
                 f"{c['RAMB36']} | {c['DSP48E1']} |"
             )
         if syn.get("not_counted"):
-            est = {k: v for k, v in syn["not_counted"].items() if v}
             names = ", ".join(
-                f"{k} ({est[k]['LUT']:,} LUT, {est[k]['BRAM_18K']} BRAM18 by FINN's estimate)" if k in est else k
-                for k in syn["not_counted"]
+                f"{k} ({e['LUT']:,} LUT, {e['BRAM_18K']} BRAM18 by FINN's estimate)"
+                for k, e in syn["not_counted"].items()
             )
             lines += ["", f"Not in these counts (FINN's SystemVerilog, which Yosys cannot read): {names}."]
     lines += ["", f"Backend: {report.get('backend', 'hls')}", "", "## Build time per step (s)", ""]

@@ -20,19 +20,25 @@ from qonnx.custom_op.registry import getCustomOp
 RESOURCES = ("LUT", "FF", "BRAM_18K", "URAM", "DSP")
 
 
+def node_resources(node, fpgapart: str) -> dict[str, int]:
+    """One node's resources by its op's own estimate (FINN's ``node_res_estimation``): LUT, BRAM_18K, URAM, DSP."""
+    res = getCustomOp(node).node_res_estimation(fpgapart)
+    return {k: int(round(res.get(k, 0))) for k in ("LUT", "BRAM_18K", "URAM", "DSP")}
+
+
 def layer_estimate(node, fpgapart: str, steps: int) -> dict:
     op = getCustomOp(node)
-    res = op.node_res_estimation(fpgapart)
+    res = node_resources(node, fpgapart)
     cycles = int(op.get_exp_cycles())
     attrs = op.get_nodeattr_types()
     return {
         "name": node.name,
         "op": node.op_type,
-        "lut": int(round(res.get("LUT", 0))),
+        "lut": res["LUT"],
         "ff": int(op.ff_estimation()) if hasattr(op, "ff_estimation") else None,
-        "bram18": int(res.get("BRAM_18K", 0)),
-        "uram": int(res.get("URAM", 0)),
-        "dsp": int(res.get("DSP", 0)),
+        "bram18": res["BRAM_18K"],
+        "uram": res["URAM"],
+        "dsp": res["DSP"],
         "cycles_per_graph_run": cycles,
         "cycles_per_step": cycles / steps,
         "folding": {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in attrs},

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from qonnx.custom_op.registry import getCustomOp
 
+from toolchain.estimate.hardware import node_resources
 from toolchain.rtl.generate import is_fifo, write_network
 from toolchain.rtl.sim import build, measure
 
@@ -85,9 +86,5 @@ def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, 
     }
     model = with_fifos(model, {name: e["depth"] for name, e in edges.items() if e["depth"]}, part)
     for node in filter(is_fifo, model.graph.node):  # what each FIFO costs, as FINN estimates it (Yosys cannot read it)
-        op = getCustomOp(node)
-        edges[model.find_producer(node.input[0]).name]["estimate"] = {
-            "LUT": int(op.lut_estimation(part)),
-            "BRAM_18K": int(op.bram_estimation(part)),
-        }
+        edges[model.find_producer(node.input[0]).name]["estimate"] = node_resources(node, part)
     return model, record

@@ -90,11 +90,13 @@ def summarize(cells: dict) -> dict:
     }
 
 
-def synthesize_network(folder: Path, net: dict, model=None, part: str | None = None) -> dict:
+def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
     """One Yosys run over the whole network, hierarchy kept: each layer's counts (its wrapper, ROMs and
     core) and the network's, from the same netlist. FINN's own layers (its FIFOs and sliding windows:
     SystemVerilog that Yosys' reader does not take) are read as black boxes from their Verilog wrappers and
-    left out of the counts; with the graph (``model``), FINN's estimate of each is recorded beside, so labelled."""
+    left out of the counts; FINN's estimate of each (from the graph, ``model``) is recorded beside, so labelled."""
+    from toolchain.estimate.hardware import node_resources
+
     folder = Path(folder)
     top = net["top"]
     finn = [layer for layer in net["layers"] if "wrapper" in layer]
@@ -114,21 +116,12 @@ def synthesize_network(folder: Path, net: dict, model=None, part: str | None = N
     per_layer = {
         layer["name"]: summarize(expand(modules, layer["module"])) for layer in net["layers"] if "wrapper" not in layer
     }
-    nodes = {n.name: n for n in model.graph.node} if model is not None else {}
+    nodes = {n.name: n for n in model.graph.node}
     return {
         "label": LABEL,
         "part_family": "xc7",
         "per_layer": per_layer,
         "network": summarize(expand(modules, top)),
-        # FINN's layers, with FINN's estimate (not Yosys) where the graph was given
-        "not_counted": {layer["name"]: _finn_estimate(nodes.get(layer["name"]), part) for layer in finn},
+        # FINN's layers, with FINN's estimate (not Yosys)
+        "not_counted": {x["name"]: {"label": "FINN estimate", **node_resources(nodes[x["name"]], part)} for x in finn},
     }
-
-
-def _finn_estimate(node, part) -> dict | None:
-    if node is None:
-        return None
-    from qonnx.custom_op.registry import getCustomOp
-
-    op = getCustomOp(node)
-    return {"label": "FINN estimate", "LUT": int(op.lut_estimation(part)), "BRAM_18K": int(op.bram_estimation(part))}

@@ -5,9 +5,17 @@ from pathlib import Path
 
 class ProjectRTLBackend:
     """What this project's RTL layers share on top of FINN's RTLBackend: each writes its wrapper and a copy
-    of its core (``CORE`` in rtl_templates) through toolchain.rtl.generate, into code_gen_dir_ipgen."""
+    of its core (``CORE`` in rtl_templates) through toolchain.rtl.generate, into code_gen_dir_ipgen. ``ABSTRACT``
+    is the op it implements, whose shapes, datatypes and Python execution it keeps."""
 
     CORE = ""
+    ABSTRACT = None
+
+    def get_nodeattr_types(self):
+        """The abstract op's attributes and FINN's RTLBackend's (FINN's own _rtl ops join them the same way)."""
+        from finn.custom_op.fpgadataflow.rtlbackend import RTLBackend
+
+        return {**self.ABSTRACT.get_nodeattr_types(self), **RTLBackend.get_nodeattr_types(self)}
 
     def event_driven(self) -> bool:
         return False

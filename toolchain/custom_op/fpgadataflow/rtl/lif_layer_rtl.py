@@ -10,12 +10,7 @@ from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
 
 
 class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
-    CORE = "lif"
-
-    def get_nodeattr_types(self):
-        attrs = LIFLayer.get_nodeattr_types(self)
-        attrs.update(RTLBackend.get_nodeattr_types(self))
-        return attrs
+    CORE, ABSTRACT = "lif", LIFLayer
 
     # -- estimates of the RTL core, calibrated against Yosys synth_xilinx (xc7) over a matrix -----------------
     #   mode, B, C, PE, memory -> Yosys LUT / DSP48E1 (this formula):

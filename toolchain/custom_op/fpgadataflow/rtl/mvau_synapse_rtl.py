@@ -18,11 +18,10 @@ from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
 
 
 class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
-    CORE = "synapse"
+    CORE, ABSTRACT = "synapse", MVAU
 
     def get_nodeattr_types(self):
-        attrs = MVAU.get_nodeattr_types(self)
-        attrs.update(RTLBackend.get_nodeattr_types(self))
+        attrs = super().get_nodeattr_types()
         attrs["event_driven"] = ("i", False, 0, {0, 1})
         return attrs
 

@@ -18,12 +18,7 @@ from toolchain.errors import QsnnError
 
 
 class PoolSpikes_rtl(ProjectRTLBackend, Pool, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
-    CORE = "pool"
-
-    def get_nodeattr_types(self):
-        attrs = Pool.get_nodeattr_types(self)
-        attrs.update(RTLBackend.get_nodeattr_types(self))
-        return attrs
+    CORE, ABSTRACT = "pool", Pool
 
     def window(self) -> int:
         return int(np.prod(self.get_nodeattr("KernelSize")))
