@@ -71,6 +71,14 @@ def build_args(run, out, *extra):
     return ["build", str(run), "--out", str(out), "--target-cycles", "64", "--verify-samples", "20", *extra]
 
 
+def stitched_only_by_zynqbuild(log) -> bool:
+    """Every stitched-IP Vivado run (FINN's make_project.tcl) comes after ZynqBuild's first IODMA synthesis: the
+    ip step stitches nothing on the way to a bitstream (ZynqBuild stitches each partition itself)."""
+    first_dma = next(i for i, line in enumerate(log) if line.startswith("vitis_hls RUN") and "IODMA_hls" in line)
+    stitches = [i for i, line in enumerate(log) if line.startswith("vivado RUN") and line.endswith("make_project.tcl")]
+    return bool(stitches) and min(stitches) > first_dma
+
+
 def test_without_finn_hlslib_the_flow_stops_before_any_tool_naming_the_fetch_command(
     demo_run, tmp_path, doubles_env, capsys
 ):
@@ -85,6 +93,20 @@ def test_without_finn_hlslib_the_flow_stops_before_any_tool_naming_the_fetch_com
         "finn-hlslib" in err and "finn deps update --batch --dependency-path" in err and "stopped at step 'ip'" in err
     )
     assert not doubles_env.exists(), "no vendor tool may run when a dependency is missing"
+
+
+def test_until_ip_under_the_doubles_stitches_the_network_once(demo_run, tmp_path, doubles_env, capsys):
+    deps = finn_deps(tmp_path)
+    vivado = fake_install(tmp_path)
+    out = tmp_path / "build"
+    code = main(build_args(demo_run, out, "--until", "ip", "--vivado", str(vivado), "--finn-deps", str(deps)))
+    log = doubles_env.read_text().splitlines()
+    assert code == 0, capsys.readouterr().err
+    assert not [line for line in log if " FAIL " in line], "\n".join(log[-20:])
+    stitches = [line for line in log if line.startswith("vivado RUN") and line.endswith("make_project.tcl")]
+    assert len(stitches) == 1, stitches  # the whole graph, no partitions
+    ip_dir = Path(json.loads((out / "build_state.json").read_text())["ip_dir"])
+    assert ip_dir.name.startswith("vivado_stitch_proj") and (ip_dir / "make_project.tcl").is_file()
 
 
 def test_make_bitstream_under_the_doubles_runs_every_generated_script(demo_run, tmp_path, doubles_env, capsys):
@@ -103,7 +125,7 @@ def test_make_bitstream_under_the_doubles_runs_every_generated_script(demo_run, 
     # our own kernels passed g++ -fsyntax-only with the include folders the tcl gave
     assert sum(line.startswith("vitis_hls SYNTAX_OK") and "top_LIFLayer_hls" in line for line in log) >= 2
     # Vivado ran the stitched-IP scripts and then FINN's Zynq project, up to the bitstream run
-    assert any(line.startswith("vivado RUN") and line.endswith("make_project.tcl") for line in log)
+    assert stitched_only_by_zynqbuild(log)
     assert any(line.startswith("vivado RUN") and line.endswith("ip_config.tcl") for line in log)
     assert any(line.startswith("vivado launch_runs") and "write_bitstream" in line for line in log)
     # the doubles write no bitstream, so the flow stops there, honestly, and says so
@@ -228,6 +250,7 @@ def test_rtl_backend_bitstream_under_the_doubles_meets_the_stitching_contract(
     assert any(line.startswith("vivado get_bd_intf_pins") and "LIFLayer_rtl_0/in0_V" in line for line in log)
     hls_runs = [Path(line.split()[-1]).name for line in log if line.startswith("vitis_hls RUN")]
     assert hls_runs and all("IODMA_hls" in name for name in hls_runs), hls_runs  # only ZynqBuild's DMAs need HLS
+    assert stitched_only_by_zynqbuild(log)
     assert any(line.startswith("vivado launch_runs") and "write_bitstream" in line for line in log)
     assert code == 2 and "stopped at step 'bitstream'" in err and "no bitstream" in err
     assert not list(out.rglob("*.bit"))

@@ -317,7 +317,7 @@ def step_rtlsim(model, cfg, state):
 
 
 def step_ip(model, cfg, state):
-    """HLS synthesis of every node and FINN's stitched IP (needs Vitis HLS and Vivado)."""
+    """HLS synthesis of every node, and FINN's stitched IP when it is the last step (needs Vitis HLS and Vivado)."""
     from toolchain.vivado.steps import synthesize_ip
 
     return synthesize_ip(model, cfg, state)

@@ -65,17 +65,27 @@ def vendor_context(model, cfg, board_files: bool):
 
 
 def synthesize_ip(model, cfg, state):
-    """HLS synthesis of every HW node, then FINN's stitched IP (Vitis HLS + Vivado)."""
+    """HLS synthesis of every HW node (Vitis HLS), then FINN's stitched IP (Vivado) when the IP is what was asked
+    for (``--until ip``). On the way to a bitstream ZynqBuild stitches each of its partitions itself, reusing the
+    nodes' IP made here (FINN's HLSSynthIP skips a node whose IP exists), so a stitch here would be a Vivado run
+    whose result nothing reads."""
+    import os
+
     from finn.transformation.fpgadataflow.create_stitched_ip import CreateStitchedIP
     from finn.transformation.fpgadataflow.hlssynth_ip import HLSSynthIP
     from finn.transformation.fpgadataflow.prepare_ip import PrepareIP
+    from qonnx.custom_op.registry import getCustomOp
 
     clk_ns = 1000.0 / cfg.clock_mhz
     with vendor_context(model, cfg, board_files=False), tool_errors("HLS synthesis or IP stitching failed"):
         model = model.transform(PrepareIP(cfg.board_info.part, clk_ns))
         model = model.transform(HLSSynthIP())
-        model = model.transform(CreateStitchedIP(cfg.board_info.part, clk_ns))
-    state.ip_dir = model.get_metadata_prop("vivado_stitch_proj")
+        if cfg.until == "ip":
+            model = model.transform(CreateStitchedIP(cfg.board_info.part, clk_ns))
+    if cfg.until == "ip":
+        state.ip_dir = model.get_metadata_prop("vivado_stitch_proj")
+    else:  # the folder holding every node's IP
+        state.ip_dir = os.path.commonpath([getCustomOp(n).get_nodeattr("code_gen_dir_ipgen") for n in model.graph.node])
     return model
 
 
