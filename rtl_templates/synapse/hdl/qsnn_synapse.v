@@ -53,13 +53,20 @@ module qsnn_synapse #(
   assign out_tvalid = (state == EMIT);
   assign out_tdata = acc;
 
-  // lowest pending chunk (event-driven: the next active one; dense: the next one)
-  reg [SF_BITS-1:0] sel;
-  integer k;
-  always @* begin
-    sel = 0;
-    for (k = SF - 1; k >= 0; k = k - 1) if (pending[k]) sel = k;
-  end
+  // lowest pending chunk (event-driven: the next active one; dense: the next one): isolated by one carry chain,
+  // then encoded by OR trees (bit b of sel: any lowest[k] with bit b of k set), so the depth grows as log SF
+  wire [SF-1:0] lowest = pending & (~pending + 1'b1);
+  wire [SF_BITS-1:0] sel;
+  genvar b, c;
+  generate
+    for (b = 0; b < SF_BITS; b = b + 1) begin : enc
+      wire [SF-1:0] has_bit;
+      for (c = 0; c < SF; c = c + 1) begin : m
+        assign has_bit[c] = (c >> b) & 1;
+      end
+      assign sel[b] = |(lowest & has_bit);
+    end
+  endgenerate
   wire issue = (state == RUN) && (pending != 0);
   assign w_en = issue;
   assign w_addr = nf * SF + sel;
@@ -126,7 +133,7 @@ module qsnn_synapse #(
           end
         end
         RUN:  // the last chunk's accumulation lands in the cycle that sees nothing pending
-        if (pending != 0) pending <= pending & (pending - 1'b1);
+        if (pending != 0) pending <= pending & ~lowest;
         else state <= EMIT;
         EMIT:
         if (out_tready) begin
