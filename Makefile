@@ -10,6 +10,10 @@ MODEL ?= $(RUN)
 BOARD ?= Pynq-Z2
 NAME ?= $(notdir $(MODEL))
 BACKEND ?= hls
+# FINN's finn-hlslib for C-simulating FINN's own HLS nodes: a folder holding finn-hlslib/ (`finn deps update`
+# fetches one; these machines have a copy in ../shared/finn-deps). Empty: those nodes run in Python, named so.
+FINN_DEPS ?= $(wildcard ../shared/finn-deps)
+DEPS_FLAG := $(if $(FINN_DEPS),--finn-deps $(FINN_DEPS),)
 OUT_NAME := $(NAME)$(if $(filter rtl,$(BACKEND)),-rtl,)
 
 .PHONY: install system-deps demo test test-fast lint format csim cosim rtlsim bitstream bench clean
@@ -40,7 +44,7 @@ system-deps:
 demo: install
 	$(BIN)/qsnn train --dataset digits --weight-bits 4 --membrane-bits 16 --epochs 20 --out $(RUN) --force
 	$(BIN)/qsnn eval $(RUN) --integer
-	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo --until csim --target-cycles 64
+	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo --until csim --target-cycles 64 $(DEPS_FLAG)
 
 test: install
 	$(BIN)/python -m pytest -q

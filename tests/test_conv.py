@@ -117,11 +117,11 @@ def test_frames_never_mix_and_state_resets_per_sample(conv2d_run, conv2d_build):
 
     x = golden.encode(load_dataset(run_config(conv2d_run).data).x_test[:6])
     cfg = BuildConfig(run_dir=str(conv2d_run), out_dir=str(conv2d_build))
-    folded = verify.csim_model(ModelWrapper(str(conv2d_build / "intermediate" / "06_hls.onnx")), cfg)
-    for model in (ModelWrapper(str(conv2d_build / "model.onnx")), folded):
-        together = verify.class_scores(model, x, "together")
-        alone = np.concatenate([verify.class_scores(model, x[k : k + 1], "alone") for k in range(len(x))])
-        reversed_ = verify.class_scores(model, x[::-1], "reversed")[::-1]
+    folded, prepare, _ = verify.csim_model(ModelWrapper(str(conv2d_build / "intermediate" / "06_hls.onnx")), cfg)
+    for model, prep in ((ModelWrapper(str(conv2d_build / "model.onnx")), None), (folded, prepare)):
+        together = verify.class_scores(model, x, "together", prepare=prep)
+        alone = np.concatenate([verify.class_scores(model, x[k : k + 1], "alone", prepare=prep) for k in range(len(x))])
+        reversed_ = verify.class_scores(model, x[::-1], "reversed", prepare=prep)[::-1]
         assert np.array_equal(together, alone) and np.array_equal(together, reversed_)
         assert together.sum() > 0
 

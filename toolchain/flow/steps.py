@@ -168,12 +168,18 @@ def step_fold(model, cfg, state):
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * graph_steps(model, steps)))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
         model = _quiet(model, UseRTLBackend(cfg.event_driven))
+    elif not cfg.folding:
+        meet_hls_rules(model)
     check_folding(model)
     save_folding(model, cfg.out / "folding.json")  # named as --folding finds the nodes: before the RTL names
     if cfg.backend == "rtl":  # RTL nodes named by their own op (MVAUSynapse_rtl_0, LIFLayer_rtl_0), not the HLS one
         model = _quiet(model, GiveUniqueNodeNames())
-    if cfg.backend == "hls":  # width converters where a consumer takes another width (FINN's own)
-        model = _quiet(model, InsertDWC(), SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
+    if cfg.backend == "hls":  # width converters where a consumer takes another width (FINN's own), in HLS: what
+        model = _quiet(model, InsertDWC())  # the HLS backend ships is what level 4 compiles (finn-hlslib's)
+        for node in model.graph.node:
+            if node.op_type == "StreamingDataWidthConverter":
+                getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
+        model = _quiet(model, SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
     check_stream_widths(model)
     return model
 
@@ -205,8 +211,26 @@ def read_folding(path, model) -> dict:
     return folding
 
 
+def hls_min_simd(mw: int) -> int:
+    """The smallest SIMD that divides MW and meets FINN's HLS MVAU rule SIMD >= MW / 1024."""
+    return next(s for s in range(1, mw + 1) if mw % s == 0 and s * 1024 >= mw)
+
+
+def meet_hls_rules(model) -> None:
+    """Raise an HLS MVAU's SIMD to the smallest that FINN's code generation accepts (SIMD >= MW / 1024, which FINN
+    asserts only when it writes the node's HLS); a folding chosen by the project never breaks it."""
+    for node in model.graph.node:
+        if node.op_type.startswith("MVAU") and node.op_type.endswith("_hls"):
+            op = getCustomOp(node)
+            op.set_nodeattr("SIMD", max(op.get_nodeattr("SIMD"), hls_min_simd(op.get_nodeattr("MW"))))
+
+
 def check_folding(model) -> None:
-    """Every PE / SIMD divides what it folds (FINN's MVAU does not check this itself)."""
+    """Every PE / SIMD divides what it folds (FINN's MVAU does not check this itself), and meets what FINN asserts
+    only at code generation: an HLS MVAU's SIMD >= MW / 1024, a sliding window's SIMD dividing its channels, HLS
+    streams within FINN's widest ap_int (MAX_ALLOWED_AP_INT_W). A QsnnError names the node, the rule and the fix."""
+    from finn.util.basic import MAX_ALLOWED_AP_INT_W
+
     for node in model.graph.node:
         op = getCustomOp(node)
         if hasattr(op, "check_folding"):
@@ -218,6 +242,26 @@ def check_folding(model) -> None:
                 f, d = op.get_nodeattr(fold), op.get_nodeattr(dim)
                 if f < 1 or d % f:
                     raise QsnnError(f"{node.name}: {fold}={f} must divide {dim}={d}; choose a divisor of {d}")
+        if node.op_type.startswith("MVAU") and node.op_type.endswith("_hls"):
+            simd, mw = op.get_nodeattr("SIMD"), op.get_nodeattr("MW")
+            if simd * 1024 < mw:
+                raise QsnnError(
+                    f"{node.name}: SIMD={simd} breaks FINN's HLS MVAU rule SIMD >= MW / 1024 (MW={mw}); "
+                    f"use SIMD >= {hls_min_simd(mw)} (a divisor of {mw})"
+                )
+        if node.op_type.startswith("ConvolutionInputGenerator"):
+            simd, ch = op.get_nodeattr("SIMD"), op.get_nodeattr("IFMChannels")
+            if simd < 1 or ch % simd:
+                raise QsnnError(f"{node.name}: SIMD={simd} must divide its {ch} input channels (FINN's sliding window)")
+        if node.op_type.endswith("_hls"):
+            widest = max(op.get_instream_width(), op.get_outstream_width())
+            if "SIMD" in attrs and "PE" in attrs and node.op_type.startswith("MVAU"):
+                widest = max(widest, op.get_instream_width(1))  # the weight stream
+            if widest > MAX_ALLOWED_AP_INT_W:
+                raise QsnnError(
+                    f"{node.name}: a {widest}-bit stream exceeds FINN's widest HLS ap_int ({MAX_ALLOWED_AP_INT_W} "
+                    "bits); lower its PE / SIMD"
+                )
 
 
 def fold_lif(model, target_cycles):
@@ -259,7 +303,7 @@ def step_hls(model, cfg, state):
 
 
 def step_csim(model, cfg, state):
-    """Level 4: every LIF node in g++ C-simulation, MVAU in Python (finn-hlslib is not here)."""
+    """Level 4: every HLS node in g++ C-simulation (FINN's with finn-hlslib where found); the report names the rest."""
     state.verification["hls_csim"] = verify.level(model, cfg, "hls_csim")
     return model
 

@@ -2,8 +2,9 @@
 outputs: spike counts, final membrane or first spike) against the golden model's.
 
 Levels: ``qonnx`` (2: the exported graph through qonnx's execute_onnx), ``finn_hw`` (3: the FINN HW
-graph, each HW op's Python execution), ``hls_csim`` (4: LIF nodes in g++ C-simulation, FINN's MVAU in
-Python because finn-hlslib is absent). Inputs are the run's test set, encoded as the golden model does.
+graph, each HW op's Python execution), ``hls_csim`` (4: every HLS node in g++ C-simulation: the LIF kernel, and
+FINN's own nodes compiled from FINN's code against finn-hlslib where it is found, toolchain.hls.finn_csim; what is
+left in Python is named per node, with the reason). Inputs are the run's test set, encoded as the golden model does.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ NOTES = {
     "rtl_sim": "the whole network's Verilog (RTL backend) in Verilator, random stalls on both streams",
     "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
     "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
-    "hls_csim": "LIFLayer_hls nodes in g++ C-simulation (open ap_int headers); MVAU in Python: FINN's MVAU "
-    "cppsim needs finn-hlslib, which is absent here",
+    "hls_csim": "HLS nodes in g++ C-simulation (open ap_int headers): the LIF kernel, and FINN's own nodes "
+    "from FINN's cppsim code with finn-hlslib; nodes and python_why say which ran in C++ and why not",
 }
 
 
@@ -49,11 +50,11 @@ def golden_vectors(run_dir: str, samples: int | None, stamp: int):
     return golden.encode(x), golden.run(x), golden.readout
 
 
-def mismatches(model, run_dir, samples, desc: str) -> tuple[int, int]:
+def mismatches(model, run_dir, samples, desc: str, prepare=None) -> tuple[int, int]:
     """(samples whose class scores differ from the golden model's, samples checked)."""
     stamp = (Path(run_dir) / "golden.npz").stat().st_mtime_ns
     x, expected, kind = golden_vectors(str(run_dir), samples, stamp)
-    got = class_scores(model, x, desc, kind)
+    got = class_scores(model, x, desc, kind, prepare)
     return int(np.sum(np.any(got != expected, axis=1))), int(len(x))
 
 
@@ -83,8 +84,9 @@ def with_batch(model, n: int):
     return m
 
 
-def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count") -> np.ndarray:
-    """Execute the graph over all inputs in batches; returns the class scores (N, classes) by readout ``kind``."""
+def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count", prepare=None) -> np.ndarray:
+    """Execute the graph over all inputs in batches; returns the class scores (N, classes) by readout ``kind``.
+    ``prepare(model, rows)``, if given, readies each batched copy of the graph (code compiled for its batch)."""
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     in_shape = model.get_tensor_shape(iname)
     steps = x_encoded.shape[1]
@@ -100,6 +102,8 @@ def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count") -
         rows = n * steps if frames else n
         if rows not in batched:
             batched[rows] = with_batch(model, rows)
+            if prepare is not None:
+                prepare(batched[rows], rows)
         x = chunk.reshape((rows, *in_shape[1:])).astype(np.float32)
         out = execute_frames(batched[rows], x) if frames else execute_onnx(batched[rows], {iname: x})[oname]
         counts.append(readout(np.rint(out).astype(np.int64).reshape(n, steps, -1), kind))
@@ -136,13 +140,18 @@ def execute_frames(model, x: np.ndarray) -> np.ndarray:
 
 
 def csim_model(model, cfg):
-    """The folded HW graph with LIFLayer_hls nodes compiled for g++ C-simulation and every other node as its
-    abstract FINN op (Python execution: MVAU, width converters)."""
+    """The folded HW graph for level 4: LIFLayer_hls nodes compiled for g++ C-simulation, FINN's HLS nodes set to
+    cppsim where finn-hlslib is found (compiled per batch by the returned ``prepare``), every other node as its
+    abstract FINN op (Python execution). Returns (model, prepare or None, record): the record maps each node to
+    "cpp" or "python", says why for those in Python, and names the finn-hlslib compiled."""
+    from toolchain.hls import finn_csim
+    from toolchain.vivado.environment import fetch_command
+    from toolchain.vivado.steps import deps_dir
+
     m = copy.deepcopy(model)
-    for node in m.graph.node:
-        if node.op_type != "LIFLayer_hls" and node.op_type.endswith(("_hls", "_rtl")):
-            abstract = "MVAU" if node.op_type == "MVAUSpike_hls" else node.op_type.rsplit("_", 1)[0]
-            node.op_type, node.domain = abstract, "finn.custom_op.fpgadataflow"
+    deps = deps_dir(cfg)
+    hlslib = finn_csim.hlslib_record(deps)
+    nodes, why = {}, {}
     folder = Path(cfg.out) / "csim"
     for node in m.graph.node:
         if node.op_type == "LIFLayer_hls":
@@ -151,7 +160,29 @@ def csim_model(model, cfg):
             op.code_generation_cppsim(m)
             op.compile_singlenode_code()
             op.set_nodeattr("exec_mode", "cppsim")
-    return m
+            nodes[node.name] = "cpp"
+        elif node.op_type.endswith("_hls") and hlslib is not None:
+            getCustomOp(node).set_nodeattr("exec_mode", "cppsim")
+            nodes[node.name] = "cpp"
+        elif node.op_type.endswith(("_hls", "_rtl")):
+            if node.op_type.endswith("_rtl"):
+                why[node.name] = "an RTL node: FINN simulates RTL with Vivado's xsim only (FINN has no HLS variant)"
+            else:
+                why[node.name] = (
+                    f"finn-hlslib not found in {deps} (its {finn_csim.HLSLIB_HEADER}); pass --finn-deps DIR, or fetch "
+                    f"it: {fetch_command(deps)}"
+                )
+            finn_csim.abstract_op(node)
+            nodes[node.name] = "python"
+    prepare = None
+    if hlslib is not None and any(v == "cpp" and not n.startswith("LIFLayer") for n, v in nodes.items()):
+
+        def prepare(batched, rows):
+            left = finn_csim.prepare_graph(batched, folder / f"batch_{rows}", Path(hlslib["path"]))
+            nodes.update(dict.fromkeys(left, "python"))
+            why.update(left)
+
+    return m, prepare, {"nodes": nodes, "python_why": why, "finn_hlslib": hlslib}
 
 
 def level(model, cfg, name: str) -> dict:
@@ -162,15 +193,17 @@ def level(model, cfg, name: str) -> dict:
     from toolchain.fsutil import sha256_file
 
     graph = hashlib.sha256(model.model.SerializeToString()).hexdigest()
+    prepare, record = None, {}
     if name == "hls_csim":
-        model = csim_model(model, cfg)
-    bad, n = mismatches(model, cfg.run_dir, cfg.verify_samples, f"verify {name}")
+        model, prepare, record = csim_model(model, cfg)
+    bad, n = mismatches(model, cfg.run_dir, cfg.verify_samples, f"verify {name}", prepare)
     return {
         "mismatches": bad,
         "samples": n,
         "note": NOTES[name],
         "golden_sha256": sha256_file(Path(cfg.run_dir) / "golden.npz"),
         "graph_sha256": graph,
+        **record,
     }
 
 

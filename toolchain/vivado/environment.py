@@ -66,7 +66,7 @@ def fetch_command(deps: Path) -> str:
     return f"finn deps update --batch --dependency-path {shlex.quote(str(deps))}"
 
 
-def _git_head(folder: Path) -> str | None:
+def git_head(folder: Path) -> str | None:
     if not (folder / ".git").exists():
         return None
     try:
@@ -91,7 +91,7 @@ def check_deps(deps: Path, board: str | None = None, need_hlslib: bool = True) -
         if not lib.is_dir() or (header and not (lib / header).is_file()):
             missing.append(f"{name} ({header or 'folder'}, at FINN's pinned commit {pin[:12]})")
             continue
-        head = _git_head(lib)
+        head = git_head(lib)
         if head is not None and head != pin:
             raise ToolNotFound(
                 f"{lib} is at commit {head[:12]}, FINN 1.6.1 pins {pin[:12]}; update it with: {fetch_command(deps)}"

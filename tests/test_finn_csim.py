@@ -1,0 +1,210 @@
+"""FINN's own HLS nodes in C-simulation (toolchain.hls.finn_csim): FINN's cppsim code compiled with g++ against
+finn-hlslib (the copy in ../shared/finn-deps) and the open ap_int headers. Each node is checked against an
+independent numpy computation; whole builds (ladder level 4) against the golden model. Without that copy these
+tests skip, saying so."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+from qonnx.core.datatype import DataType
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.custom_op.registry import getCustomOp
+from qonnx.util.basic import qonnx_make_model
+
+from toolchain.cli import main
+from toolchain.flow.build_config import BuildConfig
+from toolchain.flow.runner import run_build
+from toolchain.hls import finn_csim
+
+FINN_DEPS = Path(__file__).resolve().parents[1].parent / "shared" / "finn-deps"
+HLSLIB = FINN_DEPS / "finn-hlslib"
+needs_hlslib = pytest.mark.skipif(
+    not (HLSLIB / "bnn-library.h").is_file(),
+    reason=f"needs finn-hlslib in {FINN_DEPS} (a plain copy for C-simulation; users fetch it with 'finn deps update')",
+)
+
+
+def mvau_model(mw, mh, simd, pe, idt, wdt, vectors, op_type="MVAU_hls"):
+    """One FINN MVAU node (no activation, weights streamed as FINN's internal_decoupled mode does)."""
+    odt = DataType["INT24"]
+    inp = helper.make_tensor_value_info("inp", TensorProto.FLOAT, [1, vectors, mw])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, vectors, mh])
+    node = helper.make_node(
+        op_type,
+        ["inp", "weights"],
+        ["out"],
+        name="MVAU_hls_0",
+        domain="finn.custom_op.fpgadataflow.hls",
+        backend="fpgadataflow",
+        MW=mw,
+        MH=mh,
+        SIMD=simd,
+        PE=pe,
+        inputDataType=idt.name,
+        weightDataType=wdt.name,
+        outputDataType=odt.name,
+        noActivation=1,
+        binaryXnorMode=0,
+        numInputVectors=[1, vectors],
+        mem_mode="internal_decoupled",
+        exec_mode="cppsim",
+    )
+    model = ModelWrapper(qonnx_make_model(helper.make_graph([node], "mvau", [inp], [out]), producer_name="test"))
+    rng = np.random.default_rng(mw * mh + simd)
+    w = rng.integers(wdt.min(), wdt.max() + 1, size=(mw, mh)).astype(np.float32)
+    model.set_initializer("weights", w)
+    model.set_tensor_datatype("inp", idt)
+    model.set_tensor_datatype("weights", wdt)
+    model.set_tensor_datatype("out", odt)
+    return model, w
+
+
+@needs_hlslib
+@pytest.mark.parametrize(
+    "mw, mh, simd, pe, idt, op_type",
+    [
+        (64, 32, 8, 4, "UINT8", "MVAU_hls"),  # the direct-encoded first layer: integer inputs
+        (36, 12, 6, 3, "INT4", "MVAU_hls"),
+        (128, 10, 16, 2, "BINARY", "MVAUSpike_hls"),  # spikes: this project's op on FINN's MVAU code
+        (4608, 16, 8, 1, "BINARY", "MVAUSpike_hls"),  # a conv net's flattened layer, SIMD >= MW / 1024
+    ],
+)
+def test_finn_mvau_in_cpp_equals_the_matrix_product(mw, mh, simd, pe, idt, op_type, tmp_path):
+    model, w = mvau_model(mw, mh, simd, pe, DataType[idt], DataType["INT4"], vectors=5, op_type=op_type)
+    finn_csim.prepare_graph(model, tmp_path, HLSLIB)
+    dt = DataType[idt]
+    x = np.random.default_rng(1).integers(dt.min(), dt.max() + 1, size=(1, 5, mw)).astype(np.float32)
+    got = execute_onnx(model, {"inp": x})["out"]
+    assert (tmp_path / "MVAU_hls_0" / "output_0.npy").is_file()  # FINN's binary ran and wrote its output
+    assert int(np.sum(got != x @ w)) == 0
+
+
+@needs_hlslib
+def test_one_binary_serves_every_folder_with_the_same_code(tmp_path):
+    """Compiled once per source: a second folder with the same node reuses the cached binary."""
+    first, _ = mvau_model(32, 8, 4, 2, DataType["UINT4"], DataType["INT4"], vectors=3)
+    second, _ = mvau_model(32, 8, 4, 2, DataType["UINT4"], DataType["INT4"], vectors=3)
+    finn_csim.prepare_graph(first, tmp_path / "a", HLSLIB)
+    finn_csim.prepare_graph(second, tmp_path / "b", HLSLIB)
+    runners = [Path(getCustomOp(m.graph.node[0]).get_nodeattr("executable_path")) for m in (first, second)]
+    assert (
+        runners[0] != runners[1]
+        and runners[0].read_text().split("exec")[-1] == runners[1].read_text().split("exec")[-1]
+    )
+
+
+@needs_hlslib
+def test_a_compile_error_names_its_log(tmp_path):
+    model, _ = mvau_model(32, 8, 4, 2, DataType["UINT4"], DataType["INT4"], vectors=3)
+    op = getCustomOp(model.graph.node[0])
+    op.set_nodeattr("code_gen_dir_cppsim", str(tmp_path))
+    op.code_generation_cppsim(model)
+    src = next(tmp_path.glob("*.cpp"))
+    src.write_text(src.read_text() + "\nthis is not C++;\n")
+    with pytest.raises(Exception, match="csim_compile.log"):
+        finn_csim.compile_node(op, HLSLIB)
+
+
+@needs_hlslib
+def test_demo_build_every_node_in_cpp_zero_mismatches(demo_run, tmp_path):
+    out = tmp_path / "b"
+    cfg = BuildConfig(run_dir=str(demo_run), out_dir=str(out), until="csim", target_cycles=64, finn_deps=str(FINN_DEPS))
+    report = run_build(cfg, log=None)
+    level = report["verification"]["hls_csim"]
+    assert level["mismatches"] == 0 and level["samples"] > 0
+    assert set(level["nodes"].values()) == {"cpp"} and not level["python_why"], level["nodes"]
+    kinds = {name.rsplit("_", 1)[0] for name in level["nodes"]}
+    assert {"MVAU_hls", "LIFLayer_hls"} <= kinds  # FINN's MVAUs (the spike one too) and the project's LIF
+    assert level["finn_hlslib"]["path"] == str(HLSLIB.resolve()) and level["finn_hlslib"]["revision"]
+    assert list((out / "csim").rglob("MVAU_hls_1/output_0.npy")), "FINN's spike MVAU binary did not run"
+
+
+@needs_hlslib
+def test_conv_build_runs_finn_nodes_in_cpp_and_names_those_left_in_python(conv_run, tmp_path):
+    out = tmp_path / "b"
+    cfg = BuildConfig(
+        run_dir=str(conv_run), out_dir=str(out), until="csim", finn_deps=str(FINN_DEPS), verify_samples=40
+    )
+    level = run_build(cfg, log=None)["verification"]["hls_csim"]
+    assert level["mismatches"] == 0
+    python = {n for n, where in level["nodes"].items() if where == "python"}
+    assert set(level["python_why"]) == python
+    for name in python:  # FINN has only an RTL sliding window; its pool's C++ needs a later finn-hlslib than the copy
+        why = level["python_why"][name]
+        if name.startswith("ConvolutionInputGenerator_rtl"):
+            assert "RTL node" in why
+        else:
+            assert name.startswith("Pool_hls") and "does not compile against the finn-hlslib" in why, (name, why)
+    assert {n.rsplit("_", 1)[0] for n, v in level["nodes"].items() if v == "cpp"} >= {"MVAU_hls", "LIFLayer_hls"}
+
+
+def test_without_finn_hlslib_the_report_names_the_nodes_left_in_python(demo_run, tmp_path):
+    empty = tmp_path / "deps"
+    empty.mkdir()
+    cfg = BuildConfig(
+        run_dir=str(demo_run), out_dir=str(tmp_path / "b"), until="csim", target_cycles=64, finn_deps=str(empty)
+    )
+    level = run_build(cfg, log=None)["verification"]["hls_csim"]
+    assert level["mismatches"] == 0 and level["finn_hlslib"] is None
+    assert {n for n, v in level["nodes"].items() if v == "cpp"} == {"LIFLayer_hls_0", "LIFLayer_hls_1"}
+    for name, why in level["python_why"].items():
+        assert "finn-hlslib not found" in why and "--finn-deps" in why, (name, why)
+
+
+@pytest.fixture(scope="module")
+def wide_conv_run(tmp_path_factory):
+    """A conv net whose dense layer takes 6 x 6 x 32 = 1152 inputs (above the 1024 of FINN's HLS MVAU rule)."""
+    from conftest import _train
+
+    return _train(tmp_path_factory, "wideconv", model__arch="conv", model__hidden=(32,), train__epochs=1)
+
+
+@pytest.mark.slow
+def test_a_folding_file_breaking_finn_s_hls_rule_is_refused_by_name(wide_conv_run, tmp_path, capsys):
+    """FINN asserts SIMD >= MW / 1024 only when it writes an MVAU's HLS; the project's own folding meets it, and a
+    --folding file that breaks it stops the build at the fold step with the node, the rule and the fix (exit 2,
+    no traceback)."""
+    out = tmp_path / "b"
+    assert main(["build", str(wide_conv_run), "--out", str(out), "--until", "hls", "--verify-samples", "5"]) == 0
+    folding = json.loads((out / "folding.json").read_text())
+    graph = ModelWrapper(str(out / "intermediate" / "05_estimate.onnx"))
+    wide = max(
+        (n for n in graph.graph.node if n.op_type.startswith("MVAU")), key=lambda n: getCustomOp(n).get_nodeattr("MW")
+    )
+    mw = getCustomOp(wide).get_nodeattr("MW")
+    assert mw > 1024 and folding[wide.name]["SIMD"] * 1024 >= mw  # the default folding raised SIMD to meet it
+    folding[wide.name]["SIMD"] = 1
+    bad = tmp_path / "folding.json"
+    bad.write_text(json.dumps(folding))
+    code = main(["build", str(wide_conv_run), "--out", str(tmp_path / "c"), "--until", "hls", "--folding", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert wide.name in err and "SIMD >= MW / 1024" in err and f"MW={mw}" in err
+
+
+@pytest.mark.parametrize("mw, mh", [(784, 512), (512, 10), (4608, 16), (9216, 64), (3, 8)])
+@pytest.mark.parametrize("target", [1, 10, 1000, 100_000])
+def test_folding_the_project_chooses_passes_finn_s_code_generation(mw, mh, target, tmp_path):
+    """FINN's SetFolding at a target, then the project's rules (meet_hls_rules, check_folding): FINN's own HLS code
+    generation of the node (what step hls runs) raises nothing, dense layers up to 784 x 512 and conv-sized inputs
+    up to 9,216, targets 1 to 10^5 cycles."""
+    from finn.transformation.fpgadataflow.set_folding import SetFolding
+
+    from toolchain.flow.steps import check_folding, meet_hls_rules
+    from toolchain.transform import UseSpikeMVAU
+    from toolchain.vivado.environment import finn_environment, finn_variables
+
+    model, _ = mvau_model(mw, mh, 1, 1, DataType["BINARY"], DataType["INT4"], vectors=8)
+    model.graph.node[0].op_type = "MVAU_hls"  # FINN's SetFolding folds FINN's own type
+    model = model.transform(SetFolding(target_cycles_per_frame=target)).transform(UseSpikeMVAU())  # as step fold
+    meet_hls_rules(model)
+    check_folding(model)
+    op = getCustomOp(model.graph.node[0])
+    op.set_nodeattr("code_gen_dir_ipgen", str(tmp_path))
+    with finn_environment(finn_variables(tmp_path, tmp_path, None), None):  # FINN's settings, as step hls has them
+        op.code_generation_ipgen(model, "xc7z020clg400-1", 10.0)
+    assert op.get_nodeattr("SIMD") * 1024 >= mw and (tmp_path / f"top_{model.graph.node[0].name}.cpp").is_file()
