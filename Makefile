@@ -90,4 +90,4 @@ bitstream: install
 		--until bitstream --name $(NAME)
 
 bench: install
-	$(BIN)/python -m toolchain.bench
+	$(BIN)/python -m toolchain.bench $(DEPS_FLAG)

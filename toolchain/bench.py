@@ -3,6 +3,8 @@
 1. golden integer model vs node-by-node QONNX execution (samples/s) on the demo network;
 2. LIF kernel g++ C-simulation vs the golden model (neuron updates/s), and the compile time;
 3. build time per step of the demo network (``qsnn build --until csim``);
+   whole-network simulation throughput: level 4 (every HLS node in g++ C-simulation, FINN's with finn-hlslib)
+   beside level 5 (the RTL network in Verilator), samples/s, on the same inputs;
 4. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
    100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
    on the same board (780 us per inference, 7,612 logic cells, 18 BRAM).
@@ -91,6 +93,38 @@ def bench_csim(folder: Path) -> dict:
         "csim_updates_per_s": x.size / t_csim,
         "golden_updates_per_s": x.size / t_golden,
         "compile_s": compile_s,
+    }
+
+
+def bench_sim_throughput(demo: Path, hls_build: Path, rtl_build: Path, finn_deps: str | None) -> dict:
+    """The demo network simulated whole, samples/s: the HLS graph at level 4 (C++ where finn-hlslib is found;
+    binaries compiled before the timed run) and the RTL network in Verilator back to back, no stalls."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    import toolchain.custom_op.fpgadataflow  # noqa: F401  (this project's HW ops, in FINN's registry)
+    from toolchain.flow import verify
+    from toolchain.flow.build_config import BuildConfig
+    from toolchain.rtl.sim import build, run
+
+    cfg = BuildConfig(run_dir=str(demo), out_dir=str(hls_build), finn_deps=finn_deps, verify_samples=360)
+    model = ModelWrapper(str(hls_build / "intermediate" / "07_csim.onnx"))
+    verify.level(model, cfg, "hls_csim")  # compiles (or finds cached) every binary
+    t0 = time.perf_counter()
+    hls = verify.level(model, cfg, "hls_csim")
+    t_hls = time.perf_counter() - t0
+    state = json.loads((rtl_build / "build_state.json").read_text())
+    net = state["rtl_network"]
+    binary = build(Path(state["rtl_dir"]), net)
+    x = verify.rtl_vectors(cfg, net)[0]
+    t0 = time.perf_counter()
+    run(binary, net, x, in_stall=0, out_stall=0)
+    t_rtl = time.perf_counter() - t0
+    return {
+        "samples": hls["samples"],
+        "hls_csim_samples_per_s": hls["samples"] / t_hls,
+        "hls_csim_nodes": hls["nodes"],
+        "hls_csim_mismatches": hls["mismatches"],
+        "rtl_sim_samples_per_s": len(x) / t_rtl,
     }
 
 
@@ -237,16 +271,18 @@ def main(argv=None) -> int:
     logging.getLogger("finn_logger").setLevel(logging.ERROR)  # nor FINN's folding notes
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
+    ap.add_argument("--finn-deps", default=None, help="FINN's dependency folder holding finn-hlslib (C-simulation)")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="qsnn_bench_") as d:
         work = Path(d)
         demo = _train(work / "demo", train__epochs=3)
-        build = _build(demo, work / "build", "csim")
+        build = _build(demo, work / "build", "csim", finn_deps=a.finn_deps)
         ex = bench_execution(demo, work / "build")
         cs = bench_csim(work / "csim")
         sp = bench_spiker_plus(work)
         rt = bench_rtl_784(work)
         ff = bench_fifos(demo, work)
+        st = bench_sim_throughput(demo, work / "build", work / "fifo_64", a.finn_deps)
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
     print(
         f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
@@ -267,6 +303,14 @@ def main(argv=None) -> int:
     print(
         f"{'total':>10}: {total:6.2f} s; verification: "
         + ", ".join(f"{k} {v['mismatches']} mismatches/{v['samples']}" for k, v in build["verification"].items())
+    )
+    cpp = sorted(n for n, v in st["hls_csim_nodes"].items() if v == "cpp")
+    print(f"== whole-network simulation (demo, {st['samples']} samples; simulation speed, not the hardware's) ==")
+    print(
+        f"level 4, HLS C-sim ({len(cpp)}/{len(st['hls_csim_nodes'])} nodes in C++, {st['hls_csim_mismatches']} "
+        f"mismatches): {st['hls_csim_samples_per_s']:,.0f} samples/s; level 5, RTL in Verilator: "
+        f"{st['rtl_sim_samples_per_s']:,.0f} samples/s; ratio C-sim/RTL "
+        f"{st['hls_csim_samples_per_s'] / st['rtl_sim_samples_per_s']:.2f}"
     )
     print("== 784-128-10 spiking MLP, 4-bit weights, 16-bit membrane, T=8, Pynq-Z2 @ 100 MHz (estimates) ==")
     print(
@@ -296,6 +340,7 @@ def main(argv=None) -> int:
                     "spiker_plus": sp,
                     "rtl_784": rt,
                     "fifos": ff,
+                    "simulation": st,
                 },
                 indent=2,
                 default=str,
