@@ -55,7 +55,13 @@ def with_fifos(model, depths: dict[str, int], part: str):
         m = m.transform(InsertFIFO(create_shallow_fifos=False))
     finally:
         finn_log.setLevel(level)
-    return m.transform(SpecializeLayers(part)).transform(GiveUniqueNodeNames())
+    m = m.transform(SpecializeLayers(part)).transform(GiveUniqueNodeNames())
+    if part.startswith("xc7"):  # 7-series parts have no URAM, which FINN's fifo.sv ladder picks for deep FIFOs
+        for node in m.graph.node:
+            op = getCustomOp(node)
+            if node.op_type.startswith("StreamingFIFO") and op.get_ram_style() == "ultra":
+                op.set_nodeattr("ram_style", "block")
+    return m
 
 
 def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, dict]:
