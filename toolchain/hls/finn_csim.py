@@ -54,7 +54,8 @@ def _includes(hlslib: Path) -> list[str]:
 
     standins = assets.folder("hls_templates") / "csim_standins"
     flags = ["-include", str(standins / "qsnn_csim_prelude.h")]
-    if "unflatten" not in (hlslib / "flatten.hpp").read_text():  # older finn-hlslib: FINN's npy2stream needs it
+    flatten = hlslib / "flatten.hpp"
+    if flatten.is_file() and "unflatten" not in flatten.read_text():  # older finn-hlslib: FINN's npy2stream needs it
         flags += ["-include", str(standins / "qsnn_unflatten.h")]
     folders = [
         Path(get_templates_folder()) / "npy2stream",
