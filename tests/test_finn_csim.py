@@ -16,6 +16,7 @@ from qonnx.custom_op.registry import getCustomOp
 from qonnx.util.basic import qonnx_make_model
 
 from toolchain.cli import main
+from toolchain.flow import verify
 from toolchain.flow.build_config import BuildConfig
 from toolchain.flow.runner import run_build
 from toolchain.hls import finn_csim
@@ -131,15 +132,34 @@ def test_conv_build_runs_finn_nodes_in_cpp_and_names_those_left_in_python(conv_r
     )
     level = run_build(cfg, log=None)["verification"]["hls_csim"]
     assert level["mismatches"] == 0
-    python = {n for n, where in level["nodes"].items() if where == "python"}
+    where = level["nodes"]
+    assert all(v == "verilator" for n, v in where.items() if n.startswith("ConvolutionInputGenerator_rtl"))
+    assert {n.rsplit("_", 1)[0] for n, v in where.items() if v == "cpp"} >= {"MVAU_hls", "LIFLayer_hls"}
+    python = {n for n, v in where.items() if v == "python"}
     assert set(level["python_why"]) == python
-    for name in python:  # FINN has only an RTL sliding window; its pool's C++ needs a later finn-hlslib than the copy
+    for name in python:  # FINN's pool code needs a later finn-hlslib than the copy here
         why = level["python_why"][name]
-        if name.startswith("ConvolutionInputGenerator_rtl"):
-            assert "RTL node" in why
-        else:
-            assert name.startswith("Pool_hls") and "does not compile against the finn-hlslib" in why, (name, why)
-    assert {n.rsplit("_", 1)[0] for n, v in level["nodes"].items() if v == "cpp"} >= {"MVAU_hls", "LIFLayer_hls"}
+        assert name.startswith("Pool_hls") and "does not compile against the finn-hlslib" in why, (name, why)
+
+    # the sliding window in Verilator against FINN's own Python execution of it, frame by frame, on random frames
+    model = ModelWrapper(str(out / "intermediate" / "07_csim.onnx"))
+    window = next(n for n in model.graph.node if n.op_type == "ConvolutionInputGenerator_rtl")
+    run = verify.window_runner(model, window.name, tmp_path / "w", cfg)
+    op = getCustomOp(window)
+    dt = op.get_input_datatype()
+    x = np.random.default_rng(3).integers(dt.min(), dt.max() + 1, (6, *op.get_normal_input_shape()[1:]))
+    got = run(x.astype(np.float32))
+    python = helper.make_node(
+        "ConvolutionInputGenerator", list(window.input), list(window.output), domain="finn.custom_op.fpgadataflow"
+    )
+    python.attribute.extend(window.attribute)
+    ref = []
+    for frame in x:
+        ctx = {window.input[0]: frame[None].astype(np.float32)}
+        ctx[window.output[0]] = np.zeros(op.get_normal_output_shape(), dtype=np.float32)
+        getCustomOp(python).execute_node(ctx, model.graph)
+        ref.append(ctx[window.output[0]][0])
+    assert got.shape == (6, *op.get_normal_output_shape()[1:]) and int(np.sum(got != np.stack(ref))) == 0
 
 
 def test_without_finn_hlslib_the_report_names_the_nodes_left_in_python(demo_run, tmp_path):

@@ -31,7 +31,8 @@ NOTES = {
     "qonnx": "exported QONNX graph, qonnx execute_onnx (LIF op's numpy execution)",
     "finn_hw": "FINN HW graph before specialization: MVAU and LIF Python execution",
     "hls_csim": "HLS nodes in g++ C-simulation (open ap_int headers): the LIF kernel, and FINN's own nodes "
-    "from FINN's cppsim code with finn-hlslib; nodes and python_why say which ran in C++ and why not",
+    "from FINN's cppsim code with finn-hlslib, FINN's RTL sliding windows in Verilator; nodes and python_why "
+    "say which ran where and why the rest ran in Python",
 }
 
 
@@ -86,7 +87,8 @@ def with_batch(model, n: int):
 
 def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count", prepare=None) -> np.ndarray:
     """Execute the graph over all inputs in batches; returns the class scores (N, classes) by readout ``kind``.
-    ``prepare(model, rows)``, if given, readies each batched copy of the graph (code compiled for its batch)."""
+    ``prepare(model, rows)``, if given, readies each batched copy of the graph (code compiled for its batch) and
+    returns the nodes run by a simulator instead, {node name: run(input) -> output}."""
     iname, oname = model.graph.input[0].name, model.graph.output[0].name
     in_shape = model.get_tensor_shape(iname)
     steps = x_encoded.shape[1]
@@ -94,7 +96,7 @@ def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count", p
     if frames and frames != steps:
         raise QsnnError(f"the graph's LIF nodes keep state over {frames} frames, the inputs have {steps} steps")
     counts = []
-    batched = {}
+    batched, runners = {}, {}
     step = max(1, BATCH // steps) if frames else BATCH
     for s in tqdm(range(0, len(x_encoded), step), desc=desc, unit="batch", leave=False, disable=None):
         chunk = x_encoded[s : s + step]
@@ -102,10 +104,13 @@ def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count", p
         rows = n * steps if frames else n
         if rows not in batched:
             batched[rows] = with_batch(model, rows)
-            if prepare is not None:
-                prepare(batched[rows], rows)
+            runners[rows] = prepare(batched[rows], rows) if prepare is not None else {}
         x = chunk.reshape((rows, *in_shape[1:])).astype(np.float32)
-        out = execute_frames(batched[rows], x) if frames else execute_onnx(batched[rows], {iname: x})[oname]
+        out = (
+            execute_frames(batched[rows], x, runners[rows])
+            if frames
+            else execute_onnx(batched[rows], {iname: x})[oname]
+        )
         counts.append(readout(np.rint(out).astype(np.int64).reshape(n, steps, -1), kind))
     return np.concatenate(counts)
 
@@ -114,10 +119,11 @@ def class_scores(model, x_encoded: np.ndarray, desc: str, kind: str = "count", p
 ONE_IMAGE_OPS = ("ConvolutionInputGenerator", "Im2Col")
 
 
-def execute_frames(model, x: np.ndarray) -> np.ndarray:
+def execute_frames(model, x: np.ndarray, runners=None) -> np.ndarray:
     """Execute a conv graph (one frame per run) over a batch of frames: each node by its own execution, as
     execute_onnx does, on the whole batch, except the sliding-window ops, which run frame by frame. The LIF
-    nodes see every frame of their samples at once and keep state over ``frame_steps`` of them."""
+    nodes see every frame of their samples at once and keep state over ``frame_steps`` of them. ``runners``: nodes
+    run by a simulator instead ({name: run(input batch) -> output batch})."""
     from qonnx.core.onnx_exec import execute_node
 
     graph = model.graph
@@ -125,6 +131,9 @@ def execute_frames(model, x: np.ndarray) -> np.ndarray:
     ctx[graph.input[0].name] = x
     opset = model.model.opset_import[0].version
     for node in graph.node:
+        if runners and node.name in runners:
+            ctx[node.output[0]] = runners[node.name](ctx[node.input[0]])
+            continue
         if not node.op_type.startswith(ONE_IMAGE_OPS):
             execute_node(node, ctx, graph, opset)
             continue
@@ -141,15 +150,17 @@ def execute_frames(model, x: np.ndarray) -> np.ndarray:
 
 def csim_model(model, cfg):
     """The folded HW graph for level 4: LIFLayer_hls nodes compiled for g++ C-simulation, FINN's HLS nodes set to
-    cppsim where finn-hlslib is found (compiled per batch by the returned ``prepare``), every other node as its
-    abstract FINN op (Python execution). Returns (model, prepare or None, record): the record maps each node to
-    "cpp" or "python", says why for those in Python, and names the finn-hlslib compiled."""
+    cppsim where finn-hlslib is found (compiled per batch by the returned ``prepare``), FINN's RTL sliding windows
+    in Verilator (FINN has no HLS one), every other node as its abstract FINN op (Python execution). Returns
+    (model, prepare or None, record): the record maps each node to "cpp", "verilator" or "python", says why for
+    those in Python, and names the finn-hlslib compiled."""
     from toolchain.hls import finn_csim
     from toolchain.vivado.environment import fetch_command
     from toolchain.vivado.steps import deps_dir
 
     m = copy.deepcopy(model)
     deps = deps_dir(cfg)
+    verilator, verilator_missing = _verilator()
     hlslib = finn_csim.hlslib_record(deps)
     nodes, why = {}, {}
     folder = Path(cfg.out) / "csim"
@@ -164,9 +175,12 @@ def csim_model(model, cfg):
         elif node.op_type.endswith("_hls") and hlslib is not None:
             getCustomOp(node).set_nodeattr("exec_mode", "cppsim")
             nodes[node.name] = "cpp"
+        elif node.op_type == "ConvolutionInputGenerator_rtl" and verilator is not None:
+            nodes[node.name] = "verilator"  # FINN has no HLS sliding window: its RTL one, in Verilator
+            finn_csim.abstract_op(node)
         elif node.op_type.endswith(("_hls", "_rtl")):
             if node.op_type.endswith("_rtl"):
-                why[node.name] = "an RTL node: FINN simulates RTL with Vivado's xsim only (FINN has no HLS variant)"
+                why[node.name] = f"an RTL node (FINN has no HLS variant): {verilator_missing}"
             else:
                 why[node.name] = (
                     f"finn-hlslib not found in {deps} (its {finn_csim.HLSLIB_HEADER}); pass --finn-deps DIR, or fetch "
@@ -174,15 +188,58 @@ def csim_model(model, cfg):
                 )
             finn_csim.abstract_op(node)
             nodes[node.name] = "python"
+    windows = {name: window_runner(model, name, folder / name, cfg) for name, v in nodes.items() if v == "verilator"}
     prepare = None
-    if hlslib is not None and any(v == "cpp" and not n.startswith("LIFLayer") for n, v in nodes.items()):
+    if windows or (hlslib is not None and any(v == "cpp" and not n.startswith("LIFLayer") for n, v in nodes.items())):
 
         def prepare(batched, rows):
-            left = finn_csim.prepare_graph(batched, folder / f"batch_{rows}", Path(hlslib["path"]))
-            nodes.update(dict.fromkeys(left, "python"))
-            why.update(left)
+            if hlslib is not None:
+                left = finn_csim.prepare_graph(batched, folder / f"batch_{rows}", Path(hlslib["path"]))
+                nodes.update(dict.fromkeys(left, "python"))
+                why.update(left)
+            return windows
 
     return m, prepare, {"nodes": nodes, "python_why": why, "finn_hlslib": hlslib}
+
+
+def _verilator():
+    """(Verilator's command, None) or (None, why it is missing)."""
+    from toolchain.errors import ToolNotFound
+    from toolchain.rtl.sim import verilator
+
+    try:
+        return verilator()[0], None
+    except ToolNotFound as e:
+        return None, str(e)
+
+
+def window_runner(model, name: str, folder: Path, cfg):
+    """FINN's RTL sliding window ``name`` of ``model``, alone in Verilator (random stalls on both streams): a
+    function from a batch of frames (rows, H, W, C) to their windows."""
+    from toolchain.flow.steps import finn_settings
+    from toolchain.rtl.generate import write_window_alone
+    from toolchain.rtl.sim import build, run
+
+    node = model.get_node_from_name(name)
+    with finn_settings(cfg):
+        net = write_window_alone(node, model, folder, cfg.board_info.part)
+    binary = build(folder, net)
+    op = getCustomOp(node)
+    out_shape = op.get_normal_output_shape()[1:]
+    k = int(np.prod(op.get_nodeattr("ConvKernelDim")))
+    ch, simd = op.get_nodeattr("IFMChannels"), op.get_nodeattr("SIMD")
+    # a depthwise window folded below its channels streams each channel fold's K positions together; the graph's
+    # tensors (FINN's op semantics, its Python execution: Im2Col) hold K positions x C channels
+    regroup = bool(op.get_nodeattr("depthwise")) and simd < ch
+
+    def execute(x):
+        y, _ = run(binary, net, np.rint(x).astype(np.int64).reshape(len(x), 1, -1))
+        y = y.reshape(len(x), *out_shape)
+        if regroup:
+            y = y.reshape(*y.shape[:-1], ch // simd, k, simd).swapaxes(-3, -2).reshape(y.shape)
+        return y.astype(np.float32)
+
+    return execute
 
 
 def level(model, cfg, name: str) -> dict:

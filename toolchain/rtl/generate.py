@@ -329,6 +329,20 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     return _assemble(folder, top, [layer], stream)
 
 
+def write_window_alone(node, model, folder: Path, part: str, top: str = "qsnn_top") -> dict:
+    """FINN's sliding window (ConvolutionInputGenerator_rtl) as a whole "network": one frame in (H x W x C), its
+    windows out (OH x OW x K x K x C) per sample, in stream order: level 4 simulates the HLS backend's windows."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    op = getCustomOp(node)
+    layer = write_finn_layer(node, model, folder, part)
+    bits, lanes = op.get_input_datatype().bitwidth(), op.get_nodeattr("SIMD")
+    stream = {"steps": 1, "features": int(np.prod(op.get_normal_input_shape())), "in_lanes": lanes, "in_bits": bits}
+    stream |= {"classes": int(np.prod(op.get_normal_output_shape())), "out_lanes": op.get_folded_output_shape()[-1]}
+    stream |= {"out_bits": bits, "out_signed": int(op.get_input_datatype().signed())}
+    return _assemble(folder, top, [layer], stream)
+
+
 def write_synapse_alone(spec: SynapseSpec, folder: Path, top: str = "qsnn_top") -> dict:
     """One synaptic layer as a whole "network" (one frame of MW inputs in, MH accumulators out per sample): the
     synapse block test's unit."""
