@@ -7,6 +7,8 @@ from toolchain.fsutil import check_output
 
 from .common import add_trust_pickle
 
+LEVEL4_WHERE = {"cpp": "C++", "verilator": "Verilator", "python": "Python"}  # verification.hls_csim.nodes
+
 
 def cmd_build(a):
     from toolchain.flow.build_config import BuildConfig
@@ -38,7 +40,10 @@ def cmd_build(a):
             f"fits: {'yes' if est['fit']['fits'] else 'NO'}"
         )
     for name, v in report["verification"].items():
-        print(f"verification {name}: {v['mismatches']} mismatches over {v['samples']} samples")
+        where = v.get("nodes", {})
+        ran = {shown: list(where.values()).count(kind) for kind, shown in LEVEL4_WHERE.items()}
+        ran = "; nodes: " + ", ".join(f"{n} in {shown}" for shown, n in ran.items() if n) if where else ""
+        print(f"verification {name}: {v['mismatches']} mismatches over {v['samples']} samples{ran}")
     if report.get("synthesis"):
         n = report["synthesis"]["network"]
         print(
