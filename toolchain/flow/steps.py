@@ -29,6 +29,7 @@ from toolchain.transform import (
     UseSpikeMVAU,
     check_stream_widths,
 )
+from toolchain.vivado.environment import finn_settings
 
 HW_OPS = {"MVAU", "LIFLayer", "ConvolutionInputGenerator", "Pool"}
 # a conv graph (one frame per run) adds Conv, MaxPool on spikes, the NHWC<->NCHW Transposes around them, Flatten
@@ -306,14 +307,6 @@ def step_csim(model, cfg, state):
     """Level 4: every HLS node in g++ C-simulation (FINN's with finn-hlslib where found); the report names the rest."""
     state.verification["hls_csim"] = verify.level(model, cfg, "hls_csim")
     return model
-
-
-def finn_settings(cfg):
-    """FINN's settings for generating code outside the vendor steps (its RTL layers read finn-rtllib from them)."""
-    from toolchain.vivado.environment import finn_environment, finn_variables
-    from toolchain.vivado.steps import deps_dir
-
-    return finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None)
 
 
 def step_rtl(model, cfg, state):

@@ -155,8 +155,7 @@ def csim_model(model, cfg):
     (model, prepare or None, record): the record maps each node to "cpp", "verilator" or "python", says why for
     those in Python, and names the finn-hlslib compiled."""
     from toolchain.hls import finn_csim
-    from toolchain.vivado.environment import fetch_command
-    from toolchain.vivado.steps import deps_dir
+    from toolchain.vivado.environment import deps_dir, fetch_command
 
     m = copy.deepcopy(model)
     deps = deps_dir(cfg)
@@ -216,9 +215,9 @@ def _verilator():
 def window_runner(model, name: str, folder: Path, cfg):
     """FINN's RTL sliding window ``name`` of ``model``, alone in Verilator (random stalls on both streams): a
     function from a batch of frames (rows, H, W, C) to their windows."""
-    from toolchain.flow.steps import finn_settings
     from toolchain.rtl.generate import write_window_alone
     from toolchain.rtl.sim import build, run
+    from toolchain.vivado.environment import finn_settings
 
     node = model.get_node_from_name(name)
     with finn_settings(cfg):

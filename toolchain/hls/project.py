@@ -22,8 +22,7 @@ TB_SAMPLES = 4
 
 def write_hls(model, cfg) -> Path:
     """Generate every HLS node's sources under FINN's environment (its tcl bakes in FINN_DEPS)."""
-    from toolchain.vivado.environment import finn_environment, finn_variables, write_env_script
-    from toolchain.vivado.steps import deps_dir
+    from toolchain.vivado.environment import deps_dir, finn_environment, finn_variables, write_env_script
 
     variables = finn_variables(cfg.out, deps_dir(cfg), None)
     write_env_script(cfg.out / "finn_env.sh", variables, None)

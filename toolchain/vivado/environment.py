@@ -62,6 +62,11 @@ def default_deps_dir() -> Path:
     return FINNSettings.init(flow_config=Path("unused.yaml"), auto_set_environment_vars=False).finn_deps
 
 
+def deps_dir(cfg) -> Path:
+    """The build's FINN dependency folder: --finn-deps, else FINN's own default."""
+    return Path(cfg.finn_deps) if cfg.finn_deps else default_deps_dir()
+
+
 def fetch_command(deps: Path) -> str:
     return f"finn deps update --batch --dependency-path {shlex.quote(str(deps))}"
 
@@ -161,3 +166,8 @@ def finn_environment(variables: dict[str, str], tools: VendorTools | None):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def finn_settings(cfg):
+    """FINN's settings for generating code outside the vendor steps (its RTL layers read finn-rtllib from them)."""
+    return finn_environment(finn_variables(cfg.out, deps_dir(cfg), None), None)

@@ -19,7 +19,7 @@ from toolchain.errors import QsnnError, ToolFailed, ToolNotFound
 from toolchain.fsutil import write_json
 from toolchain.vivado.environment import (
     check_deps,
-    default_deps_dir,
+    deps_dir,
     finn_environment,
     finn_variables,
     write_env_script,
@@ -27,10 +27,6 @@ from toolchain.vivado.environment import (
 from toolchain.vivado.tools import find_tools
 
 BITSTREAM_DIR = "bitstream"
-
-
-def deps_dir(cfg) -> Path:
-    return Path(cfg.finn_deps) if cfg.finn_deps else default_deps_dir()
 
 
 @contextmanager
