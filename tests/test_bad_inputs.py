@@ -160,6 +160,7 @@ def build_option_cases():
         "a-list": "[1]",
         "simd-7": json.dumps({"MVAU_hls_0": {"SIMD": 7, "PE": 1}}),
         "pe-3": json.dumps({"MVAU_hls_0": {"SIMD": 1, "PE": 3}}),
+        "stream-wider-than-finn-ap-int": json.dumps({"MVAU_hls_0": {"SIMD": 64, "PE": 128}}),  # 32,768-bit weights
         "pe-zero": json.dumps({"LIFLayer_hls_0": {"PE": 0}}),
         "pe-string": json.dumps({"LIFLayer_hls_0": {"PE": "four"}}),
         "unknown-node": json.dumps({"NoSuchNode": {"PE": 2}}),

@@ -256,7 +256,7 @@ def check_folding(model) -> None:
                 raise QsnnError(f"{node.name}: SIMD={simd} must divide its {ch} input channels (FINN's sliding window)")
         if node.op_type.endswith("_hls"):
             widest = max(op.get_instream_width(), op.get_outstream_width())
-            if "SIMD" in attrs and "PE" in attrs and node.op_type.startswith("MVAU"):
+            if node.op_type.startswith("MVAU"):
                 widest = max(widest, op.get_instream_width(1))  # the weight stream
             if widest > MAX_ALLOWED_AP_INT_W:
                 raise QsnnError(

@@ -179,7 +179,11 @@ def csim_model(model, cfg):
             finn_csim.abstract_op(node)
         elif node.op_type.endswith(("_hls", "_rtl")):
             if node.op_type.endswith("_rtl"):
-                why[node.name] = f"an RTL node (FINN has no HLS variant): {verilator_missing}"
+                why[node.name] = "an RTL node: " + (
+                    f"FINN has no HLS variant, and {verilator_missing}"
+                    if verilator_missing
+                    else "of FINN's RTL nodes level 4 simulates the sliding window only"
+                )
             else:
                 why[node.name] = (
                     f"finn-hlslib not found in {deps} (its {finn_csim.HLSLIB_HEADER}); pass --finn-deps DIR, or fetch "
@@ -189,7 +193,7 @@ def csim_model(model, cfg):
             nodes[node.name] = "python"
     windows = {name: window_runner(model, name, folder / name, cfg) for name, v in nodes.items() if v == "verilator"}
     prepare = None
-    if windows or (hlslib is not None and any(v == "cpp" and not n.startswith("LIFLayer") for n, v in nodes.items())):
+    if windows or hlslib is not None:
 
         def prepare(batched, rows):
             if hlslib is not None:

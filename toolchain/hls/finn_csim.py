@@ -77,12 +77,11 @@ def _compile(cmd: list[str], out: Path, log: Path, what: str) -> None:
     tmp.replace(out)
 
 
-def _cnpy_object(hlslib: Path, cache: Path, compiler: str | None) -> Path:
+def _cnpy_object(includes: list[str], cache: Path, compiler: str | None) -> Path:
     """FINN's cnpy.cpp (npy file reading), compiled once per cache."""
     from finn.templates import get_templates_folder
 
     src = Path(get_templates_folder()) / "npy2stream" / "cnpy.cpp"
-    includes = _includes(hlslib)
     digest = hashlib.sha256(src.read_bytes() + (src.parent / "cnpy.h").read_bytes() + " ".join(includes).encode())
     obj = cache / f"cnpy_{digest.hexdigest()[:20]}.o"
     if not obj.is_file():
@@ -102,13 +101,14 @@ def compile_node(op, hlslib: Path, compiler: str | None = None, cache: Path | No
         write_text(src, src.read_text().replace(f"{given.rstrip('/')}/", "").replace(f"{folder}/", ""))
     cache = Path(cache or cache_dir())
     cache.mkdir(parents=True, exist_ok=True, mode=0o700)
-    digest = hashlib.sha256(" ".join(CXXFLAGS + _includes(hlslib)).encode())
+    includes = _includes(hlslib)
+    digest = hashlib.sha256(" ".join(CXXFLAGS + includes).encode())
     for p in sorted(folder.glob("*.[ch]*")):  # .cpp, .h, .hpp: what g++ reads from the node's folder
         digest.update(p.name.encode() + p.read_bytes())
     binary = cache / f"finn_cppsim_{op.onnx_node.op_type}_{digest.hexdigest()[:20]}"
     if not binary.is_file():
-        obj = _cnpy_object(hlslib, cache, compiler)
-        cmd = [gxx(compiler), *CXXFLAGS, *_includes(hlslib), *map(str, sources), str(obj), "-lz"]
+        obj = _cnpy_object(includes, cache, compiler)
+        cmd = [gxx(compiler), *CXXFLAGS, *includes, *map(str, sources), str(obj), "-lz"]
         _compile(cmd, binary, folder / "csim_compile.log", f"FINN's {op.onnx_node.op_type} node {op.onnx_node.name}")
         write_text(binary.with_name(binary.name + ".sha256"), _digest_file(binary) + "\n")
     verified_binary(binary)
