@@ -4,6 +4,9 @@ independent numpy computation; whole builds (ladder level 4) against the golden 
 tests skip, saying so."""
 
 import json
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +231,108 @@ def test_folding_the_project_chooses_passes_finn_s_code_generation(mw, mh, targe
     with finn_environment(finn_variables(tmp_path, tmp_path, None), None):  # FINN's settings, as step hls has them
         op.code_generation_ipgen(model, "xc7z020clg400-1", 10.0)
     assert op.get_nodeattr("SIMD") * 1024 >= mw and (tmp_path / f"top_{model.graph.node[0].name}.cpp").is_file()
+
+
+def compile_testbench(folder: Path, exe: Path):
+    """g++ of a node's Vitis HLS project (FINN's top function + the project's testbench), as Vitis HLS's csim
+    compiles it, with the open ap_int headers and the project's stand-ins for Vitis's own headers."""
+    name = folder.name
+    cmd = [finn_csim.gxx(), *finn_csim.CXXFLAGS, *finn_csim._includes(HLSLIB), f"-I{folder}"]
+    cmd += [str(folder / f"top_{name}.cpp"), str(folder / f"tb_{name}.cpp"), "-o", str(exe)]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def run_testbench(folder: Path, exe: Path):
+    return subprocess.run([str(exe)], cwd=folder, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def hls_projects(demo_run, tmp_path_factory):
+    """The demo network to --until hls with finn-hlslib: a Vitis HLS project per node (FINN's two MVAUs, the
+    width converters that folding to 64 cycles needs, the two LIF layers)."""
+    out = tmp_path_factory.mktemp("hlsproj") / "b"
+    cfg = BuildConfig(run_dir=str(demo_run), out_dir=str(out), until="hls", target_cycles=64, finn_deps=str(FINN_DEPS))
+    run_build(cfg, log=None)
+    return out
+
+
+@needs_hlslib
+def test_every_hls_node_vitis_testbench_passes_under_gxx(hls_projects, tmp_path):
+    """Each node's Vitis HLS project, FINN's own top function driven by the testbench qsnn build wrote, runs in
+    g++: the outputs equal FINN's Python execution of the node (the LIF's: the golden model's) beat for beat."""
+    folders = sorted(p.parent for p in (hls_projects / "hls").glob("*/run_hls.tcl"))
+    kinds = {f.name.rsplit("_", 1)[0] for f in folders}
+    assert {"MVAU_hls", "LIFLayer_hls", "StreamingDataWidthConverter_hls"} <= kinds, kinds
+    assert len(folders) == len(list((hls_projects / "hls").glob("*/top_*.cpp")))  # every HLS node has a project
+    for folder in folders:
+        compile_testbench(folder, tmp_path / folder.name)
+        r = run_testbench(folder, tmp_path / folder.name)
+        assert r.returncode == 0 and f"{folder.name}: 0 mismatches over " in r.stdout, (folder.name, r.stdout)
+        tcl = (folder / "run_hls.tcl").read_text()
+        assert "csim_design" in tcl and "csynth_design" in tcl and "cosim_design" in tcl and "xc7z020clg400-1" in tcl
+        if not folder.name.startswith("LIFLayer"):
+            assert f"-I{HLSLIB.resolve()}" in tcl or f"-I{HLSLIB}" in tcl, tcl
+    mvau = next(f for f in folders if f.name == "MVAU_hls_1")  # the spike MVAU: its weights stream in on in1_V
+    assert (mvau / "tb_in1_V.hex").is_file()
+
+
+@needs_hlslib
+def test_of_the_test_a_node_testbench_fails_on_a_wrong_missing_or_extra_beat(hls_projects, tmp_path):
+    src = hls_projects / "hls" / "MVAU_hls_0"
+    folder = tmp_path / src.name
+    shutil.copytree(src, folder)
+    compile_testbench(folder, tmp_path / "tb")
+    expected = (folder / "tb_out0_V.hex").read_text().splitlines()
+    beat = int(expected[5], 16) ^ 1
+    wrong = [*expected[:5], f"0x{beat:0{len(expected[5]) - 2}x}", *expected[6:]]
+    (folder / "tb_out0_V.hex").write_text("\n".join(wrong) + "\n")
+    r = run_testbench(folder, tmp_path / "tb")
+    assert r.returncode == 1 and f"MVAU_hls_0: 1 mismatches over {len(expected)} output beats" in r.stdout, r.stdout
+    (folder / "tb_out0_V.hex").write_text("\n".join(expected[:-1]) + "\n")
+    r = run_testbench(folder, tmp_path / "tb")
+    assert r.returncode == 1 and f"{len(expected) - 1} beats, expected {len(expected)}" in r.stdout, r.stdout
+    (folder / "tb_out0_V.hex").write_text("\n".join(expected) + "\n")
+    inputs = (folder / "tb_in0_V.hex").read_text().splitlines()
+    (folder / "tb_in0_V.hex").write_text("\n".join(inputs[:-1]) + "\n")
+    r = run_testbench(folder, tmp_path / "tb")
+    assert r.returncode == 1 and "tb_in0_V.hex" in r.stdout, r.stdout
+
+
+MAX_POOL_TOP = """// test only: an independent max-pool over FINN's Pool_hls stream interface (not FINN's code)
+#include <ap_int.h>
+#include <hls_stream.h>
+#include <hls_vector.h>
+SIGNATURE {
+  for (unsigned o = 0; o < ISIZE / K; o++) {
+    auto acc = in0_V.read();
+    for (unsigned k = 1; k < K; k++) {
+      const auto v = in0_V.read();
+      for (unsigned i = 0; i < acc.size(); i++) if (v[i] CMP acc[i]) acc[i] = v[i];
+    }
+    out0_V.write(acc);
+  }
+}
+"""
+
+
+def test_a_vector_stream_testbench_agrees_with_an_independent_max_pool(conv_run, tmp_path):
+    """FINN's pool streams hls::vector beats, and its code needs a later finn-hlslib than the copy here, so its
+    testbench is checked with an independent max-pool behind the same signature: the vector packing of the
+    testbench and FINN's Python execution of the node (the expected beats) agree with it, and a min-pool fails."""
+    out = tmp_path / "b"
+    run_build(BuildConfig(run_dir=str(conv_run), out_dir=str(out), until="hls", verify_samples=20), log=None)
+    folder = next((out / "hls").glob("Pool_hls_*"))
+    top = folder / f"top_{folder.name}.cpp"
+    text = top.read_text()
+    signature = re.search(r"void \w+\(hls::stream<hls::vector<.*?\)", text).group(0)
+    sizes = "".join(re.findall(r"constexpr unsigned\s+\w+ = \d+;\n", text))
+    assert "ISIZE" in sizes and "K =" in sizes, text
+    for cmp, want in ((">", 0), ("<", None)):
+        top.write_text(sizes + MAX_POOL_TOP.replace("SIGNATURE", signature).replace("CMP", cmp))
+        compile_testbench(folder, tmp_path / f"tb{want}")
+        r = run_testbench(folder, tmp_path / f"tb{want}")
+        bad = int(re.search(r": (\d+) mismatches over (\d+) output beats", r.stdout).group(1))
+        if want == 0:
+            assert r.returncode == 0 and bad == 0, r.stdout
+        else:
+            assert r.returncode == 1 and bad > 0, r.stdout
