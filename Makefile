@@ -75,13 +75,14 @@ rtlsim: install
 	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo
 	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/demo-rtl --backend rtl --until synth --target-cycles 64
 
-# Vitis HLS co-simulation of the demo network's LIF kernels (needs vitis_hls / vivado_hls).
+# Vitis HLS csim, csynth and C/RTL co-simulation of every HLS node of the demo network (FINN's MVAU and width
+# converters with finn-hlslib, the LIF kernels), each against its testbench; needs Vitis HLS (VIVADO=DIR, else
+# XILINX_VIVADO, else PATH) and checks for it before building anything.
 cosim: install
-	@tool=$$(command -v vitis_hls || command -v vivado_hls || true); \
-	if [ -z "$$tool" ]; then echo "error: cosim needs AMD Vitis HLS: vitis_hls or vivado_hls not found on PATH" >&2; exit 2; fi; \
-	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo; \
-	$(BIN)/qsnn build $(RUN) --out build/cosim --until hls && \
-	for d in build/cosim/hls/LIFLayer_hls_*; do (cd $$d && $$tool -f run_hls.tcl) || exit 1; done
+	$(BIN)/qsnn cosim --check $(if $(VIVADO),--vivado $(VIVADO),)
+	test -f $(RUN)/golden.npz || $(MAKE) --no-print-directory demo
+	$(BIN)/qsnn build $(RUN) --board Pynq-Z2 --out build/cosim --until hls --target-cycles 64 $(DEPS_FLAG)
+	$(BIN)/qsnn cosim build/cosim $(if $(VIVADO),--vivado $(VIVADO),)
 
 # The full flow to a bitstream for a PYNQ board; without Vivado it does all it can and says what is missing.
 bitstream: install

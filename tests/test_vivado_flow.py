@@ -337,3 +337,92 @@ def test_the_stitching_contract_checks_fail_on_a_broken_design(case, tmp_path, d
     script.write_text(script.read_text().replace(f"-reference {module}", "-reference good"))
     ok = subprocess.run(["tclsh", str(DOUBLES / "stubs.tcl"), "vivado", str(script)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
+
+
+SHARED_DEPS = Path(__file__).resolve().parents[1].parent / "shared" / "finn-deps"
+
+
+@pytest.fixture
+def cosim_build(demo_run, tmp_path, doubles_env, monkeypatch):
+    """The demo network to --until hls with the real finn-hlslib (the copy in ../shared/finn-deps), and the
+    doubles' g++ C-simulation given the project's stand-ins for the Vitis headers finn-hlslib includes."""
+    from toolchain.hls.finn_csim import HLSLIB_HEADER, _includes
+
+    if not (SHARED_DEPS / "finn-hlslib" / HLSLIB_HEADER).is_file():
+        pytest.skip(f"needs finn-hlslib in {SHARED_DEPS} to compile FINN's nodes ('finn deps update' fetches one)")
+    out = tmp_path / "b"
+    assert main(build_args(demo_run, out, "--until", "hls", "--finn-deps", str(SHARED_DEPS))) == 0
+    monkeypatch.setenv("QSNN_CSIM_FLAGS", " ".join(_includes(SHARED_DEPS / "finn-hlslib")))
+    return out, fake_install(tmp_path), doubles_env
+
+
+def keep_only(build, names):
+    for folder in (build / "hls").iterdir():
+        if folder.is_dir() and folder.name not in names:
+            shutil.rmtree(folder)
+
+
+@pytest.mark.slow
+def test_cosim_under_the_doubles_runs_every_hls_node_through_csim_csynth_cosim(cosim_build, capsys):
+    out, vivado, log_file = cosim_build
+    assert main(["cosim", str(out), "--vivado", str(vivado)]) == 0, capsys.readouterr()
+    report = json.loads((out / "cosim.json").read_text())
+    names = {p.parent.name for p in (out / "hls").glob("*/top_*.cpp")}
+    assert set(report["nodes"]) == names and {"MVAU_hls_0", "MVAU_hls_1", "LIFLayer_hls_0"} <= names
+    assert report["passed"] and report["stages"] == ["csim", "csynth", "cosim"]
+    for name, n in report["nodes"].items():
+        assert n["ok"] and n["mismatches"] == 0 and n["testbench_runs"] == 2, (name, n)
+    log = log_file.read_text().splitlines()
+    assert not [line for line in log if " FAIL " in line], "\n".join(log[-20:])
+    for stage in ("csim_design", "csynth_design", "cosim_design"):
+        assert sum(line.startswith(f"vitis_hls {stage}") for line in log) == len(names), stage
+    assert sum(line.startswith("vitis_hls TESTBENCH_OK") for line in log) == 2 * len(names)
+    assert all(line.endswith("xc7z020clg400-1") for line in log if line.startswith("vitis_hls set_part"))
+    printed = capsys.readouterr().out
+    assert "MVAU_hls_1: ok, 0 mismatches over 2 testbench runs" in printed and "all passed" in printed
+
+
+def test_cosim_stages_and_a_wrong_expected_beat(cosim_build, capsys):
+    out, vivado, log_file = cosim_build
+    keep_only(out, {"MVAU_hls_1", "LIFLayer_hls_1"})
+    assert main(["cosim", str(out), "--vivado", str(vivado), "--stages", "csim"]) == 0, capsys.readouterr()
+    report = json.loads((out / "cosim.json").read_text())
+    assert report["stages"] == ["csim"] and all(n["testbench_runs"] == 1 for n in report["nodes"].values())
+    assert not any(" csynth_design" in line for line in log_file.read_text().splitlines())
+    # test of the test: one expected output beat of the spike MVAU changed, the node fails and is named
+    hexfile = out / "hls" / "MVAU_hls_1" / "tb_out0_V.hex"
+    beats = hexfile.read_text().splitlines()
+    beats[3] = f"0x{int(beats[3], 16) ^ 4:0{len(beats[3]) - 2}x}"
+    hexfile.write_text("\n".join(beats) + "\n")
+    capsys.readouterr()
+    assert main(["cosim", str(out), "--vivado", str(vivado)]) == 1
+    printed = capsys.readouterr().out
+    report = json.loads((out / "cosim.json").read_text())
+    assert not report["passed"] and not report["nodes"]["MVAU_hls_1"]["ok"] and report["nodes"]["LIFLayer_hls_1"]["ok"]
+    assert "MVAU_hls_1: FAILED" in printed and "FAILED;" in printed
+    assert "MVAU_hls_1: 1 mismatches over" in (out / "hls" / "MVAU_hls_1" / "cosim.log").read_text()
+
+
+def test_cosim_before_csynth_fails_in_the_double(cosim_build):
+    """The double refuses cosim_design before csynth_design, as Vitis HLS does: the stages are not just recorded."""
+    out, vivado, log_file = cosim_build
+    folder = out / "hls" / "LIFLayer_hls_0"
+    env = dict(os.environ, QSNN_HLS_STAGES="csim cosim")
+    r = subprocess.run(
+        [str(DOUBLES / "vitis_hls"), "-f", "run_hls.tcl"], cwd=folder, env=env, capture_output=True, text=True
+    )
+    assert r.returncode != 0 and "cosim_design before csynth_design" in r.stderr, r.stderr
+
+
+def test_cosim_without_vitis_hls_or_a_build_exits_2_naming_it(tmp_path, doubles_env, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert main(["cosim", "--check"]) == 2
+    assert "cosim needs AMD Vitis HLS" in capsys.readouterr().err
+    assert main(["cosim", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no HLS projects" in err and "--until hls" in err
+    assert main(["cosim", "--check", "--vivado", str(fake_install(tmp_path))]) == 0
+    assert "Vitis HLS found" in capsys.readouterr().out
+    assert main(["cosim", str(tmp_path), "--stages", "csim,place"]) == 2
+    assert "choose from csim, csynth, cosim" in capsys.readouterr().err
+    assert not doubles_env.exists(), "no vendor tool may run"

@@ -1,6 +1,8 @@
 # qsnn-pynq test double of Vitis HLS and Vivado: runs a tool's tcl script under plain tclsh with
 # recording stub commands, and fails where the real tool would stop on a broken script. TEST USE ONLY.
 # Every call of a tool command is appended to $QSNN_DOUBLE_LOG as "<tool> <command> <args>".
+# csim_design compiles the testbench (add_files -tb) with the sources under g++ and runs it; cosim_design (after
+# csynth_design) reruns that C testbench, as the double has no RTL simulator.
 # It fails on: an unset environment variable (tcl's own error), a missing file or include folder, an
 # unknown part, a top function absent from the added sources, an HLS source that g++ -fsyntax-only
 # rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it); in a block
@@ -12,6 +14,9 @@
 set ::tool [lindex $argv 0]
 set ::script [lindex $argv 1]
 set ::sources {}
+set ::tb_sources {}
+set ::csim_exe ""
+set ::synthesized 0
 set ::cflags {}
 set ::top ""
 set ::proj ""
@@ -61,6 +66,7 @@ proc set_top {name} { record set_top $name; set ::top $name }
 proc add_files {args} {
     record add_files {*}$args
     set files {}
+    set tb [expr {[lsearch -exact $args "-tb"] >= 0}]
     for {set i 0} {$i < [llength $args]} {incr i} {
         set a [lindex $args $i]
         if {$a eq "-cflags"} {
@@ -74,25 +80,66 @@ proc add_files {args} {
     foreach f $files {
         if {[string index $f 0] ne "/" && ![file exists $f]} { fail "source '$f' does not exist" }
         check_file $f "source"
-        lappend ::sources $f
+        if {$tb} { lappend ::tb_sources $f } else { lappend ::sources $f }
     }
 }
 proc syntax_check {src flags} {
     set fh [open $src]; set text [read $fh]; close $fh
-    set stub [file join $::env(FINN_DEPS) finn-hlslib QSNN_TEST_STUB]
+    set deps [expr {[info exists ::env(FINN_DEPS)] ? $::env(FINN_DEPS) : ""}]
+    foreach flag $flags { if {[string match "-I*finn-hlslib" $flag]} { set deps [file dirname [string range $flag 2 end]] } }
+    set stub [file join $deps finn-hlslib QSNN_TEST_STUB]
     if {[string match {*bnn-library.h*} $text] && [file exists $stub]} {
         record SYNTAX_SKIPPED $src "(finn-hlslib is a test stub)"
         return
     }
     set incs {}
     foreach flag $flags { if {[string match "-I*" $flag]} { lappend incs $flag } }
-    if {[catch {exec g++ -fsyntax-only -std=c++14 -w {*}$incs -I$::env(QSNN_AP_HEADERS) -I[file dirname $src] $src} err]} {
+    set extra [expr {[info exists ::env(QSNN_CSIM_FLAGS)] ? $::env(QSNN_CSIM_FLAGS) : ""}]
+    if {[catch {exec g++ -fsyntax-only -std=c++14 -w {*}$extra {*}$incs -I$::env(QSNN_AP_HEADERS) -I[file dirname $src] \
+            $src 2>@1} err]} {
         fail "g++ -fsyntax-only rejects $src: $err"
     }
     record SYNTAX_OK $src
 }
+# csim: the testbench (add_files -tb) and the sources compiled with g++ (the open ap_int headers, and the flags in
+# $QSNN_CSIM_FLAGS: the project's stand-ins for the Vitis headers finn-hlslib includes) and run in the folder
+proc csim_design {args} {
+    record csim_design {*}$args
+    build_testbench csim_design
+    run_testbench csim
+}
+proc build_testbench {stage} {
+    if {$::csim_exe ne ""} { return }
+    set tb {}
+    foreach f $::tb_sources { if {[string match *.cpp $f]} { lappend tb $f } }
+    set has_main 0
+    foreach f $tb { set fh [open $f]; if {[regexp {\mmain\s*\(} [read $fh]]} { set has_main 1 }; close $fh }
+    if {!$has_main} { fail "$stage: no testbench source (add_files -tb) defines main()" }
+    set incs {}
+    foreach flag [join $::cflags " "] { if {[string match "-I*" $flag]} { lappend incs $flag } }
+    set extra [expr {[info exists ::env(QSNN_CSIM_FLAGS)] ? $::env(QSNN_CSIM_FLAGS) : ""}]
+    set ::csim_exe [file normalize "csim_double.exe"]
+    if {[catch {exec g++ -std=c++17 -O1 -w {*}$extra {*}$incs -I$::env(QSNN_AP_HEADERS) -I. {*}$::sources {*}$tb \
+            -o $::csim_exe 2>@1} err]} {
+        fail "$stage: g++ rejects the sources or testbench: [string range $err 0 2000]"
+    }
+}
+proc run_testbench {stage} {
+    if {[catch {exec $::csim_exe 2>@1} out]} { puts $out; fail "$stage: the testbench failed: [lindex [split $out "\n"] end]" }
+    puts $out
+    record TESTBENCH_OK $stage [string trim $out]
+}
+# cosim: needs csynth_design first (as Vitis HLS does); the double cannot simulate RTL, so it runs the C testbench
+proc cosim_design {args} {
+    record cosim_design {*}$args
+    if {!$::synthesized} { fail "cosim_design before csynth_design" }
+    build_testbench cosim_design
+    leave_marker [file join $::proj sol1 sim]
+    run_testbench cosim
+}
 proc csynth_design {args} {
     record csynth_design {*}$args
+    set ::synthesized 1
     if {$::top eq ""} { fail "csynth_design without set_top" }
     set found 0
     foreach src $::sources {

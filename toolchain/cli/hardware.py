@@ -1,4 +1,5 @@
-"""`qsnn build` and `qsnn deploy`: a run lowered to hardware and bundled for the board."""
+"""`qsnn build`, `qsnn cosim` and `qsnn deploy`: a run lowered to hardware, its HLS nodes through Vitis HLS, and
+the bundle for the board."""
 
 from __future__ import annotations
 
@@ -52,6 +53,25 @@ def cmd_build(a):
         )
     print(f"report: {cfg.out / 'report.md'}")
     return 0 if all(v["mismatches"] == 0 for v in report["verification"].values()) else 1
+
+
+def cmd_cosim(a):
+    from toolchain.hls.cosim import find_hls, run_cosim
+
+    if a.check:
+        tools = find_hls(a.vivado)
+        print(f"Vitis HLS found: {tools.hls / 'bin' / tools.hls_command} (Vivado {tools.vivado})")
+        return 0
+    if a.build_dir is None:
+        from toolchain.errors import QsnnError
+
+        raise QsnnError("qsnn cosim: give BUILD_DIR (a build that 'qsnn build RUN --out BUILD_DIR --until hls' wrote)")
+    report = run_cosim(a.build_dir, a.vivado, [s for s in a.stages.split(",") if s])
+    for name, n in report["nodes"].items():
+        status = "ok" if n["ok"] else f"FAILED (exit {n['exit_code']})"
+        print(f"{name}: {status}, {n['mismatches']} mismatches over {n['testbench_runs']} testbench runs; {n['log']}")
+    print(f"{report['tool']}: {'all passed' if report['passed'] else 'FAILED'}; {a.build_dir}/cosim.json")
+    return 0 if report["passed"] else 1
 
 
 def cmd_deploy(a):
@@ -116,6 +136,17 @@ def add(sub) -> None:
         help="RTL backend: spike-input synapses skip silent input chunks (cycles follow the spike activity)",
     )
     b.set_defaults(func=cmd_build)
+
+    c = sub.add_parser(
+        "cosim", help="Vitis HLS csim, csynth and C/RTL co-simulation of every HLS node of a build (--until hls)"
+    )
+    c.add_argument("build_dir", nargs="?", help="a build directory that 'qsnn build ... --until hls' (or later) wrote")
+    c.add_argument(
+        "--stages", default="csim,csynth,cosim", help="comma-separated, of csim, csynth, cosim (default all three)"
+    )
+    c.add_argument("--vivado", default=None, help="the Vivado install folder (as for build); Vitis HLS beside it")
+    c.add_argument("--check", action="store_true", help="only check that Vitis HLS is found (exit 2 naming it if not)")
+    c.set_defaults(func=cmd_cosim)
 
     dp = sub.add_parser("deploy", help="bundle driver, model, golden vectors, notebook (and bitstream) into a zip")
     dp.add_argument("build_dir")
