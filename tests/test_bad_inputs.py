@@ -95,6 +95,9 @@ def train_cases():
         "--prune": ["1", "-0.1", "nan"],
         "--prune-mode": ["random"],
         "--snrs": [",", "x"],
+        # malformed, out of range, out of place (a pool first or after a dense layer, a conv after a dense
+        # layer), a layout that leaves no output on the digits' 8 x 8 images
+        "--layers": [",", "c8", "c8k3x", "c0k3", "c8k3p3", "c8k3s9", "mp2,f8", "f8,mp2", "f8,c8k3", "c8k7,c8k3"],
     }
     for opt, values in bad.items():
         for v in values:

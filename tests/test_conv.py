@@ -2,6 +2,7 @@
 lowered by FINN's own sliding-window generator; every ladder level equal to the golden model; frames never mix."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,7 +166,13 @@ def rtl_build(run_dir, out, until="rtlsim", **kw):
     ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
     # FINN's own sliding window (a conv's and a pool's), this project's synapse, LIF and spike pool
     assert "ConvolutionInputGenerator_rtl" in ops and "PoolSpikes_rtl" in ops, ops
-    assert set(ops) <= {"ConvolutionInputGenerator_rtl", "MVAUSynapse_rtl", "LIFLayer_rtl", "PoolSpikes_rtl"}, ops
+    assert set(ops) <= {
+        "ConvolutionInputGenerator_rtl",
+        "FMPadding_rtl",
+        "MVAUSynapse_rtl",
+        "LIFLayer_rtl",
+        "PoolSpikes_rtl",
+    }, ops
     rtl = state["verification"]["rtl_sim"]
     assert rtl["mismatches"] == 0 and rtl["samples"] >= 300, rtl  # with random stalls on both streams
     if "without_fifos" in rtl:
@@ -223,3 +230,90 @@ def test_non_spiking_reference_trains_and_is_not_buildable(tmp_path):
     cfg.quant.weight_bits, cfg.quant.membrane_bits = 4, 16
     with pytest.raises(QsnnError, match="--non-spiking"):
         cfg.validate()
+
+
+def test_layers_grammar_and_its_shorthands():
+    """--layers tokens parse to one canonical text; today's flags are shorthands for a layer list."""
+    from toolchain import argtypes
+
+    assert argtypes.layers("C16K5P2, mp2,c32k3s2p1 ,MP2,f128") == ("c16k5p2", "mp2", "c32k3s2p1", "mp2", "f128")
+    assert argtypes.layers("c8k3s1p0") == ("c8k3",)  # stride 1 and padding 0 are the defaults
+    cfg = RunConfig()
+    cfg.model.arch, cfg.model.hidden, cfg.model.kernel, cfg.model.pool, cfg.model.fc = "conv", (6, 8), 5, 2, (16,)
+    assert cfg.model.layout() == [
+        ("conv", 6, 5, 1, 0),
+        ("maxpool", 2),
+        ("conv", 8, 5, 1, 0),
+        ("maxpool", 2),
+        ("dense", 16),
+    ]
+    cfg.model.arch, cfg.model.hidden = "mlp", (64, 32)
+    assert cfg.model.layout() == [("dense", 64), ("dense", 32)] and not cfg.model.convolutional
+    cfg.model.layers = argtypes.layers("c4k3,f8")
+    assert cfg.model.convolutional  # --layers overrides the shorthands
+
+
+def test_strided_padded_im2col_equals_a_direct_convolution():
+    """The golden model's conv (im2col with stride and zero-padding) against a convolution written as loops."""
+    from toolchain.golden import Layer, NeuronParams
+    from toolchain.golden.arith import conv_weight_matrix, im2col
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(-8, 8, size=(2, 9, 7, 3))
+    w = rng.integers(-4, 4, size=(5, 3, 3, 2))
+    for stride, pad in [((1, 1), (0, 0)), ((2, 1), (1, 0)), ((2, 3), (1, 1)), ((3, 2), (2, 1))]:
+        xp = np.pad(x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]), (0, 0)))
+        ho, wo = (xp.shape[1] - 3) // stride[0] + 1, (xp.shape[2] - 2) // stride[1] + 1
+        want = np.zeros((2, ho, wo, 5), dtype=np.int64)
+        for i in range(ho):
+            for j in range(wo):
+                patch = xp[:, i * stride[0] : i * stride[0] + 3, j * stride[1] : j * stride[1] + 2]  # (N, 3, 2, C)
+                want[:, i, j] = np.einsum("nhwc,ochw->no", patch, w)
+        got = im2col(x, (3, 2), stride, pad) @ conv_weight_matrix(w).T
+        assert np.array_equal(got.reshape(want.shape), want), (stride, pad)
+        layer = Layer("conv", w, np.zeros(5, np.int64), NeuronParams(16, 8), (9, 7, 3), stride=stride, padding=pad)
+        assert layer.neuron_shape == want.shape[1:]
+        assert np.array_equal(layer.current(x[:, None]).reshape(want.shape), want)
+
+
+@pytest.fixture(scope="module")
+def lenet_run(tmp_path_factory):
+    """A padded conv, a max-pool between convs, a strided padded conv, a dense layer: LeNet's shape on 8 x 8."""
+    from toolchain import argtypes
+
+    return _train(tmp_path_factory, "lenet", model__layers=argtypes.layers("c6k3p1,mp2,c8k3s2p1,f16"), train__epochs=5)
+
+
+def test_padded_strided_convs_to_csim_zero_mismatches(lenet_run, tmp_path):
+    """FINN pads (FMPadding) and strides (its sliding window); level 4 runs both of FINN's RTL-only nodes in
+    Verilator and every other node but the pool in C++: 0 mismatches at every level."""
+    metrics = json.loads((lenet_run / "metrics.json").read_text())
+    assert metrics["top1"] > 0.3  # a network that spikes (10 classes; chance is 0.1)
+    deps = Path(__file__).resolve().parents[1].parent / "shared" / "finn-deps"
+    state = build(lenet_run, tmp_path / "b", target_cycles=16, finn_deps=str(deps) if deps.is_dir() else None)
+    _, levels = _ladder(tmp_path / "b")
+    assert all(bad == 0 and n == 360 for bad, n in levels.values()), levels
+    ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
+    assert ops.count("FMPadding_rtl") == 2 and ops.count("ConvolutionInputGenerator_rtl") == 3, ops
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = ModelWrapper(str(tmp_path / "b" / "intermediate" / "04_fold.onnx"))
+    windows = [getCustomOp(n) for n in model.graph.node if n.op_type == "ConvolutionInputGenerator_rtl"]
+    assert [w.get_nodeattr("Stride") for w in windows] == [[1, 1], [2, 2], [2, 2]]  # conv, pool, strided conv
+    pads = [getCustomOp(n) for n in model.graph.node if n.op_type == "FMPadding_rtl"]
+    assert [p.get_nodeattr("Padding") for p in pads] == [[1, 1, 1, 1]] * 2
+    nodes = state["verification"]["hls_csim"]["nodes"]
+    if nodes["ConvolutionInputGenerator_rtl_0"] == "verilator":  # Verilator found: FINN's padding runs there too
+        assert all(v == "verilator" for k, v in nodes.items() if k.startswith("FMPadding")), nodes
+
+
+@pytest.mark.slow
+def test_padded_strided_convs_in_rtl_zero_mismatches(lenet_run, tmp_path):
+    state = rtl_build(lenet_run, tmp_path / "r", until="synth", target_cycles=16)
+    ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
+    assert ops.count("FMPadding_rtl") == 2
+    # FINN models no resources for its padding: the report says so rather than show 0 LUT
+    assert all(not layer["modelled"] for layer in state["estimate"]["per_layer"] if layer["op"] == "FMPadding_rtl")
+    pads = {k: v for k, v in state["synthesis"]["not_counted"].items() if k.startswith("FMPadding")}
+    assert len(pads) == 2 and all(v["label"].startswith("not estimated") for v in pads.values())

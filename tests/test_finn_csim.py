@@ -147,7 +147,7 @@ def test_conv_build_runs_finn_nodes_in_cpp_and_names_those_left_in_python(conv_r
     # the sliding window in Verilator against FINN's own Python execution of it, frame by frame, on random frames
     model = ModelWrapper(str(out / "intermediate" / "07_csim.onnx"))
     window = next(n for n in model.graph.node if n.op_type == "ConvolutionInputGenerator_rtl")
-    run = verify.window_runner(model, window.name, tmp_path / "w", cfg)
+    run = verify.rtl_runner(model, window.name, tmp_path / "w", cfg)
     op = getCustomOp(window)
     dt = op.get_input_datatype()
     x = np.random.default_rng(3).integers(dt.min(), dt.max() + 1, (6, *op.get_normal_input_shape()[1:]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 
 def int_or(words: dict):
@@ -64,3 +65,42 @@ positive_float = checked(float, lambda v: math.isfinite(v) and v > 0, "a finite 
 weight_bits = int_or({"float": None, "fp32": None})
 auto_int = int_or({"auto": "auto"})
 int_list = comma_list(int)
+
+
+# The layer grammar of --layers. Written here, not found in a library: no SNN framework's CLI has one to reuse.
+LAYER_GRAMMAR = (
+    "cNkK[sS][pP]: a conv of N channels, kernel K (1 x K on (L, C) sequences), stride S (1), zero-padding P (0); "
+    "mpK: a max-pool of the spikes, window = stride K; fN: a dense layer of N neurons; the classifier is added"
+)
+_LAYER = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?|mp(\d+)|f(\d+)")
+
+
+def layer(token: str) -> tuple:
+    """One --layers token -> ("conv", N, K, S, P) | ("maxpool", K) | ("dense", N); ArgumentTypeError if malformed."""
+    m = _LAYER.fullmatch(token.strip().lower())
+    if m is None:
+        raise argparse.ArgumentTypeError(f"layer {token!r} is not one of {LAYER_GRAMMAR}")
+    ch, k, s, p, pool, dense = m.groups()
+    if dense is not None:
+        return ("dense", int(dense))
+    if pool is not None:
+        return ("maxpool", int(pool))
+    return ("conv", int(ch), int(k), int(s or 1), int(p or 0))
+
+
+def layer_token(spec: tuple) -> str:
+    """The canonical text of a parsed layer (stride 1 and padding 0 left out)."""
+    if spec[0] == "dense":
+        return f"f{spec[1]}"
+    if spec[0] == "maxpool":
+        return f"mp{spec[1]}"
+    _, ch, k, s, p = spec
+    return f"c{ch}k{k}" + (f"s{s}" if s != 1 else "") + (f"p{p}" if p else "")
+
+
+def layers(text: str) -> tuple[str, ...]:
+    """'c16k5p2,mp2,f128' -> ('c16k5p2', 'mp2', 'f128'): the tokens, each checked and in canonical form."""
+    tokens = tuple(layer_token(layer(t)) for t in text.split(",") if t.strip())
+    if not tokens:
+        raise argparse.ArgumentTypeError(f"{text!r} names no layers; e.g. c16k5p2,mp2,c32k3,mp2,f128")
+    return tokens

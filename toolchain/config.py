@@ -129,6 +129,58 @@ class ModelConfig:
         "membrane after the last step) or first-spike (the class that spikes first; ties: most spikes)",
         choices=READOUTS,
     )
+    layers: tuple[str, ...] = option(
+        (),
+        "--layers",
+        "the hidden layers, comma-separated (overrides --arch, --hidden, --kernel, --pool and --fc): "
+        + argtypes.LAYER_GRAMMAR
+        + "; e.g. c16k5p2,mp2,c32k3,mp2,f128",
+        parse=argtypes.layers,
+        metavar="SPEC",
+    )
+
+    def layout(self) -> list[tuple]:
+        """The hidden layers as parsed --layers tokens (argtypes.layer), from --layers or from the shorthands:
+        --arch mlp --hidden 128 is f128; --arch conv --hidden 16,32 --kernel 3 --pool 2 --fc 64 is
+        c16k3,mp2,c32k3,mp2,f64."""
+        if self.layers:
+            return [argtypes.layer(t) for t in self.layers]
+        if self.arch == "mlp":
+            return [("dense", h) for h in self.hidden]
+        out = []
+        for ch in self.hidden:
+            out.append(("conv", ch, self.kernel, 1, 0))
+            if self.pool > 1:
+                out.append(("maxpool", self.pool))
+        return out + [("dense", h) for h in self.fc]
+
+    @property
+    def convolutional(self) -> bool:
+        return any(spec[0] == "conv" for spec in self.layout())
+
+
+def check_layout(layout) -> None:
+    """QsnnError naming the first layer of a --layers list that is out of range or out of place."""
+    seen = None
+    for k, spec in enumerate(layout):
+        where = f"--layers: layer {k + 1} ({argtypes.layer_token(spec)})"
+        kind = spec[0]
+        if kind == "conv":
+            _, ch, kernel, stride, pad = spec
+            if not (1 <= ch <= 65536 and 1 <= kernel <= 15 and 1 <= stride <= 8 and 0 <= pad < kernel):
+                raise QsnnError(
+                    f"{where} is out of range; use 1..65536 channels, kernel 1..15, stride 1..8, padding 0..kernel-1"
+                )
+            if seen == "dense":
+                raise QsnnError(f"{where}: a conv layer cannot follow a dense layer; put the f layers last")
+        elif kind == "maxpool":
+            if not 1 <= spec[1] <= 8:
+                raise QsnnError(f"{where} is out of range; use a pool window of 1..8")
+            if seen not in ("conv", "maxpool"):
+                raise QsnnError(f"{where}: a max-pool pools a conv layer's spikes; put it after a c layer")
+        elif not 1 <= spec[1] <= 65536:
+            raise QsnnError(f"{where} is out of range; use 1..65536 neurons")
+        seen = kind
 
 
 @dataclass
@@ -319,7 +371,8 @@ class RunConfig:
             )
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.fc):
             raise QsnnError(f"--fc {m.fc!r} is invalid; give positive dense sizes up to 65536 like 64")
-        if m.arch == "mlp" and (m.pool != 1 or m.fc):
+        check_layout(m.layout())
+        if m.arch == "mlp" and (m.pool != 1 or m.fc) and not m.layers:
             raise QsnnError("--pool and --fc shape conv networks; with --arch mlp give the layers in --hidden")
         if not m.spiking and self.quantized:
             raise QsnnError("--non-spiking trains the float ReLU reference; use it with --weight-bits float")

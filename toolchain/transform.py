@@ -145,10 +145,10 @@ class UseSpikeMVAU(Transformation):
 
 class UseRTLBackend(Transformation):
     """The RTL backend of a folded HW graph: MVAU -> ``MVAUSynapse_rtl``, LIF -> ``LIFLayer_rtl``, a max-pool of
-    spikes -> ``PoolSpikes_rtl``, FINN's own sliding window (ConvolutionInputGenerator_rtl) kept; with the RTL
-    folding rule that needs no width converters: each node takes its producer's lanes (a synapse's and a sliding
-    window's SIMD, a LIF's and a pool's PE: divisors of what they fold, since the producer's lanes divide the
-    channels). ``event_driven`` marks the spike-input synapses."""
+    spikes -> ``PoolSpikes_rtl``, FINN's own sliding window (ConvolutionInputGenerator_rtl) and padding (FMPadding_rtl)
+    kept; with the RTL folding rule that needs no width converters: each node takes its producer's lanes (a
+    synapse's, a sliding window's and a padding's SIMD, a LIF's and a pool's PE: divisors of what they fold, since
+    the producer's lanes divide the channels). ``event_driven`` marks the spike-input synapses."""
 
     def __init__(self, event_driven: bool = False):
         super().__init__()
@@ -165,8 +165,9 @@ class UseRTLBackend(Transformation):
                 node.op_type, node.domain = "LIFLayer_rtl", rtl
             elif node.op_type == "Pool_hls":
                 node.op_type, node.domain = "PoolSpikes_rtl", rtl
-            elif node.op_type != "ConvolutionInputGenerator_rtl" or node.domain != rtl:  # FINN's own, kept
+            elif node.op_type not in ("ConvolutionInputGenerator_rtl", "FMPadding_rtl") or node.domain != rtl:
                 raise QsnnError(f"the RTL backend has no layer for {node.op_type} node {node.name}")
+            # else FINN's own sliding window or padding, kept
         lanes = None
         for node in model.graph.node:
             op = getCustomOp(node)
@@ -175,6 +176,9 @@ class UseRTLBackend(Transformation):
                     op.set_nodeattr("SIMD", lanes)
                 spikes = op.get_input_datatype(0) == DataType["BINARY"]
                 op.set_nodeattr("event_driven", int(self.event_driven and spikes))
+            elif node.op_type == "FMPadding_rtl":
+                if lanes is not None:
+                    op.set_nodeattr("SIMD", lanes)
             elif node.op_type == "ConvolutionInputGenerator_rtl":
                 if lanes is not None:
                     op.set_nodeattr("SIMD", lanes)

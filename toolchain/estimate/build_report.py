@@ -42,11 +42,14 @@ def markdown(report: dict) -> str:
             "| layer | op | folding | LUT | FF | BRAM_18K | DSP | cycles/step |",
             "|---|---|---|---|---|---|---|---|",
         ]
+        if not all(layer.get("modelled", True) for layer in est["per_layer"]):
+            lines[-2:-2] = ["- 'no model': FINN has no resource model for the op; the totals leave it out", ""]
         for layer in est["per_layer"]:
             fold = ", ".join(f"{k} {v}" for k, v in layer["folding"].items())
             ff = "" if layer["ff"] is None else f"{layer['ff']:,}"
+            lut = f"{layer['lut']:,}" if layer.get("modelled", True) else "no model"
             lines.append(
-                f"| {layer['name']} | {layer['op']} | {fold} | {layer['lut']:,} | {ff} | "
+                f"| {layer['name']} | {layer['op']} | {fold} | {lut} | {ff} | "
                 f"{layer['bram18']} | {layer['dsp']} | {layer['cycles_per_step']:.0f} |"
             )
         lines.append("")
@@ -99,6 +102,8 @@ def markdown(report: dict) -> str:
         if syn.get("not_counted"):
             names = ", ".join(
                 f"{k} ({e['LUT']:,} LUT, {e['BRAM_18K']} BRAM18 by FINN's estimate)"
+                if e["label"] == "FINN estimate"
+                else f"{k} ({e['label']})"
                 for k, e in syn["not_counted"].items()
             )
             lines += ["", f"Not in these counts (FINN's SystemVerilog, which Yosys cannot read): {names}."]

@@ -26,6 +26,14 @@ def node_resources(node, fpgapart: str) -> dict[str, int]:
     return {k: int(round(res.get(k, 0))) for k in ("LUT", "BRAM_18K", "URAM", "DSP")}
 
 
+def modelled(node) -> bool:
+    """Whether the node's op has a LUT model of its own: FINN's HWCustomOp answers 0 for ops without one (its
+    FMPadding_rtl), which is no estimate, and the reports say so instead of showing 0 as a figure."""
+    from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
+
+    return type(getCustomOp(node)).lut_estimation is not HWCustomOp.lut_estimation
+
+
 def layer_estimate(node, fpgapart: str, steps: int) -> dict:
     op = getCustomOp(node)
     res = node_resources(node, fpgapart)
@@ -42,6 +50,7 @@ def layer_estimate(node, fpgapart: str, steps: int) -> dict:
         "cycles_per_graph_run": cycles,
         "cycles_per_step": cycles / steps,
         "folding": {k: op.get_nodeattr(k) for k in ("PE", "SIMD") if k in attrs},
+        "modelled": modelled(node),
     }
 
 

@@ -43,12 +43,12 @@ class _Dense(nn.Linear):
 
 
 class _Conv(nn.Conv2d):
-    def __init__(self, weight, bias):
-        super().__init__(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]))
+    def __init__(self, weight, bias, stride, padding):
+        super().__init__(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), tuple(stride), tuple(padding))
         self.weight, self.bias = _int_param(weight), _int_param(bias.astype(np.int32))
 
     def forward(self, x):  # x: (N, C, H, W)
-        return F.conv2d(x.double(), self.weight.double(), self.bias.double())
+        return F.conv2d(x.double(), self.weight.double(), self.bias.double(), self.stride, self.padding)
 
 
 class _Neurons(nn.Module):
@@ -78,7 +78,11 @@ class GoldenMirror(nn.Module):
         super().__init__()
         self.golden = golden
         self.synapses = nn.ModuleList(
-            _Dense(layer.weight, layer.bias) if layer.kind == "dense" else _Conv(layer.weight, layer.bias)
+            (
+                _Dense(layer.weight, layer.bias)
+                if layer.kind == "dense"
+                else _Conv(layer.weight, layer.bias, layer.stride, layer.padding)
+            )
             for layer in golden.layers
         )
         self.neurons = nn.ModuleList(

@@ -31,7 +31,7 @@ from toolchain.transform import (
 )
 from toolchain.vivado.environment import finn_settings
 
-HW_OPS = {"MVAU", "LIFLayer", "ConvolutionInputGenerator", "Pool"}
+HW_OPS = {"MVAU", "LIFLayer", "ConvolutionInputGenerator", "FMPadding", "Pool"}
 # a conv graph (one frame per run) adds Conv, MaxPool on spikes, the NHWC<->NCHW Transposes around them, Flatten
 QONNX_OPS = {"Quant", "BipolarQuant", "MatMul", "Mul", "Add", "LIF", "Conv", "MaxPool", "Transpose", "Flatten"}
 
@@ -149,6 +149,8 @@ def step_specialize(model, cfg, state):
             # HLS first, for every backend: FINN's SetFolding folds MVAU_hls (it would pick MVAU_rtl for some and
             # LIFLayer_rtl for all); the RTL backend swaps in this project's RTL layers after folding (UseRTLBackend)
             getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
+        elif node.op_type == "FMPadding":  # a padded conv's zeros: in the backend's own language (both are FINN's)
+            getCustomOp(node).set_nodeattr("preferred_impl_style", cfg.backend)
     return _quiet(child, SpecializeLayers(cfg.board_info.part), GiveUniqueNodeNames())
 
 

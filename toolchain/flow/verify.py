@@ -155,6 +155,7 @@ def csim_model(model, cfg):
     (model, prepare or None, record): the record maps each node to "cpp", "verilator" or "python", says why for
     those in Python, and names the finn-hlslib compiled."""
     from toolchain.hls import finn_csim
+    from toolchain.rtl.generate import FINN_RTL_ONLY
     from toolchain.vivado.environment import deps_dir, fetch_command
 
     m = copy.deepcopy(model)
@@ -174,15 +175,15 @@ def csim_model(model, cfg):
         elif node.op_type.endswith("_hls") and hlslib is not None:
             getCustomOp(node).set_nodeattr("exec_mode", "cppsim")
             nodes[node.name] = "cpp"
-        elif node.op_type == "ConvolutionInputGenerator_rtl" and verilator is not None:
-            nodes[node.name] = "verilator"  # FINN has no HLS sliding window: its RTL one, in Verilator
+        elif node.op_type in FINN_RTL_ONLY and verilator is not None:
+            nodes[node.name] = "verilator"  # FINN has no HLS sliding window or padding: its RTL ones, in Verilator
             finn_csim.abstract_op(node)
         elif node.op_type.endswith(("_hls", "_rtl")):
             if node.op_type.endswith("_rtl"):
                 why[node.name] = "an RTL node: " + (
                     f"FINN has no HLS variant, and {verilator_missing}"
                     if verilator_missing
-                    else "of FINN's RTL nodes level 4 simulates the sliding window only"
+                    else f"of FINN's RTL nodes level 4 simulates {', '.join(FINN_RTL_ONLY)} only"
                 )
             else:
                 why[node.name] = (
@@ -191,7 +192,7 @@ def csim_model(model, cfg):
                 )
             finn_csim.abstract_op(node)
             nodes[node.name] = "python"
-    windows = {name: window_runner(model, name, folder / name, cfg) for name, v in nodes.items() if v == "verilator"}
+    windows = {name: rtl_runner(model, name, folder / name, cfg) for name, v in nodes.items() if v == "verilator"}
     prepare = None
     if windows or hlslib is not None:
 
@@ -216,24 +217,26 @@ def _verilator():
         return None, str(e)
 
 
-def window_runner(model, name: str, folder: Path, cfg):
-    """FINN's RTL sliding window ``name`` of ``model``, alone in Verilator (random stalls on both streams): a
-    function from a batch of frames (rows, H, W, C) to their windows."""
-    from toolchain.rtl.generate import write_window_alone
+def rtl_runner(model, name: str, folder: Path, cfg):
+    """FINN's RTL-only node ``name`` of ``model`` (a sliding window or a padding), alone in Verilator (random
+    stalls on both streams): a function from a batch of frames (rows, H, W, C) to its outputs."""
+    from toolchain.rtl.generate import write_finn_layer_alone
     from toolchain.rtl.sim import build, run
     from toolchain.vivado.environment import finn_settings
 
     node = model.get_node_from_name(name)
     with finn_settings(cfg):
-        net = write_window_alone(node, model, folder, cfg.board_info.part)
+        net = write_finn_layer_alone(node, model, folder, cfg.board_info.part)
     binary = build(folder, net)
     op = getCustomOp(node)
     out_shape = op.get_normal_output_shape()[1:]
-    k = int(np.prod(op.get_nodeattr("ConvKernelDim")))
-    ch, simd = op.get_nodeattr("IFMChannels"), op.get_nodeattr("SIMD")
-    # a depthwise window folded below its channels streams each channel fold's K positions together; the graph's
-    # tensors (FINN's op semantics, its Python execution: Im2Col) hold K positions x C channels
-    regroup = bool(op.get_nodeattr("depthwise")) and simd < ch
+    regroup = False
+    if node.op_type == "ConvolutionInputGenerator_rtl":
+        k = int(np.prod(op.get_nodeattr("ConvKernelDim")))
+        ch, simd = op.get_nodeattr("IFMChannels"), op.get_nodeattr("SIMD")
+        # a depthwise window folded below its channels streams each channel fold's K positions together; the
+        # graph's tensors (FINN's op semantics, its Python execution: Im2Col) hold K positions x C channels
+        regroup = bool(op.get_nodeattr("depthwise")) and simd < ch
 
     def execute(x):
         y, _ = run(binary, net, np.rint(x).astype(np.int64).reshape(len(x), 1, -1))

@@ -81,10 +81,20 @@ def conv_weight_matrix(w: np.ndarray) -> np.ndarray:
     return w.transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
 
 
-def im2col(x: np.ndarray, k) -> np.ndarray:
-    """(M, H, W, C) -> (M * Ho * Wo, kh*kw*C) with columns ordered (kh, kw, C); ``k`` is kh = kw or (kh, kw)."""
+def conv_out(size: int, k: int, stride: int = 1, pad: int = 0) -> int:
+    """Output length of a conv (or pool window) of ``k`` over ``size`` with ``stride`` and ``pad`` zeros each side."""
+    return (size + 2 * pad - k) // stride + 1
+
+
+def im2col(x: np.ndarray, k, stride=(1, 1), pad=(0, 0)) -> np.ndarray:
+    """(M, H, W, C) -> (M * Ho * Wo, kh*kw*C) with columns ordered (kh, kw, C); ``k`` is kh = kw or (kh, kw).
+
+    ``stride`` (sh, sw) and ``pad`` (ph, pw): zeros added on both sides of each axis, as PyTorch's and FINN's."""
     kh, kw = (k, k) if np.isscalar(k) else k
+    (sh, sw), (ph, pw) = stride, pad
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
     m, h, w, c = x.shape
-    ho, wo = h - kh + 1, w - kw + 1
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (M, Ho, Wo, C, kh, kw)
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]  # (M, Ho, Wo, C, kh, kw)
+    ho, wo = win.shape[1:3]
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(m * ho * wo, kh * kw * c)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import neurons
-from .arith import conv_weight_matrix, encode, exact_matmul, hash_table, im2col, max_pool
+from .arith import conv_out, conv_weight_matrix, encode, exact_matmul, hash_table, im2col, max_pool
 from .errors import QsnnError
 from .modes import READOUTS
 from .params import NeuronParams
@@ -70,8 +70,8 @@ def readout(out, kind: str = "count"):
 
 @dataclass
 class Layer:
-    """One synaptic layer (dense, or conv with stride 1 and valid padding) followed by LIF neurons and, for conv
-    layers, an optional max-pool of the spikes (window = stride = ``pool``, floor division of the size).
+    """One synaptic layer (dense, or conv with a stride and zero-padding per axis) followed by LIF neurons and, for
+    conv layers, an optional max-pool of the spikes (window = stride = ``pool``, floor division of the size).
 
     A Conv1d over a sequence (L, C) is a conv layer on (1, L, C) with a 1 x k kernel. Max-pooling spikes is their
     OR over the window: the output stays binary, and it holds no state, so frames never mix.
@@ -84,6 +84,8 @@ class Layer:
     in_shape: tuple[int, ...]  # per time step, channels-last: (in,) or (H, W, C)
     scale: float = 1.0  # real value of one accumulator unit (for reports; not used in the math)
     pool: tuple[int, int] = (1, 1)  # conv: max-pool window and stride (ph, pw) over the spikes
+    stride: tuple[int, int] = (1, 1)  # conv: (sh, sw)
+    padding: tuple[int, int] = (0, 0)  # conv: zeros on both sides of each axis (ph, pw)
 
     @property
     def neuron_shape(self) -> tuple[int, ...]:
@@ -92,7 +94,8 @@ class Layer:
             return (self.weight.shape[0],)
         h, w, _ = self.in_shape
         kh, kw = self.weight.shape[2:]
-        return (h - kh + 1, w - kw + 1, self.weight.shape[0])
+        ho = conv_out(h, kh, self.stride[0], self.padding[0])
+        return (ho, conv_out(w, kw, self.stride[1], self.padding[1]), self.weight.shape[0])
 
     @property
     def out_shape(self) -> tuple[int, ...]:
@@ -108,7 +111,7 @@ class Layer:
             i = exact_matmul(x.reshape(n * steps, -1), self.weight.T)
         else:
             kh, kw = self.weight.shape[2:]
-            cols = im2col(x.reshape((n * steps,) + self.in_shape), (kh, kw))
+            cols = im2col(x.reshape((n * steps,) + self.in_shape), (kh, kw), self.stride, self.padding)
             i = exact_matmul(cols, conv_weight_matrix(self.weight).T)
         return (i + self.bias).reshape((n, steps) + self.neuron_shape)
 
@@ -190,6 +193,8 @@ class GoldenModel:
                     "in_shape": list(l.in_shape),
                     "scale": l.scale,
                     "pool": list(l.pool),
+                    "stride": list(l.stride),
+                    "padding": list(l.padding),
                 }
                 for l in self.layers
             ],
@@ -223,6 +228,8 @@ class GoldenModel:
                         in_shape=tuple(h["in_shape"]),
                         scale=h.get("scale", 1.0),
                         pool=tuple(int(v) for v in h.get("pool", (1, 1))),
+                        stride=tuple(int(v) for v in h.get("stride", (1, 1))),
+                        padding=tuple(int(v) for v in h.get("padding", (0, 0))),
                     )
                     for k, h in enumerate(header["layers"])
                 ]
@@ -276,10 +283,13 @@ class GoldenModel:
                     w.ndim == 4
                     and len(layer.in_shape) == 3
                     and w.shape[1] == layer.in_shape[2]
-                    and w.shape[2] <= layer.in_shape[0]
-                    and w.shape[3] <= layer.in_shape[1]
-                    and len(layer.pool) == 2
+                    and w.shape[2] <= layer.in_shape[0] + 2 * layer.padding[0]
+                    and w.shape[3] <= layer.in_shape[1] + 2 * layer.padding[1]
+                    and len(layer.pool) == len(layer.stride) == len(layer.padding) == 2
                     and min(layer.pool) >= 1
+                    and min(layer.stride) >= 1
+                    and 0 <= min(layer.padding)
+                    and max(p - k for p, k in zip(layer.padding, w.shape[2:])) < 0
                     and min(layer.out_shape[:2]) >= 1
                 )
             else:

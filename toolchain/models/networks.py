@@ -17,6 +17,7 @@ from torch import nn
 
 from toolchain.errors import QsnnError
 from toolchain.golden import GoldenModel, Layer, readout
+from toolchain.golden.arith import conv_out
 from toolchain.models.lif import QuantLIF, floor_ste
 from toolchain.models.quant import weight_quant_kwargs
 
@@ -32,7 +33,8 @@ class Synapse(nn.Module):
     input-scale-dependent bias quantizers), clamped to the membrane range.
     """
 
-    def __init__(self, kind, in_shape, out_features, kernel, weight_bits, rounding, membrane_bits, in_scale):
+    def __init__(self, kind, in_shape, out_features, geometry, weight_bits, rounding, membrane_bits, in_scale):
+        """``geometry``: a conv's (kernel, stride, padding), each (along H, along W); None for dense."""
         super().__init__()
         self.kind = kind
         self.in_shape = tuple(in_shape)
@@ -46,8 +48,10 @@ class Synapse(nn.Module):
             self.out_shape = (out_features,)
         else:
             h, w, c = in_shape
-            self.op = QuantConv2d(c, out_features, tuple(kernel), bias=False, **kw)
-            self.out_shape = (h - kernel[0] + 1, w - kernel[1] + 1, out_features)
+            kernel, self.stride, self.padding = (tuple(v) for v in geometry)
+            self.op = QuantConv2d(c, out_features, kernel, stride=self.stride, padding=self.padding, bias=False, **kw)
+            hw = [conv_out(n, k, st, p) for n, k, st, p in zip((h, w), kernel, self.stride, self.padding)]
+            self.out_shape = (*hw, out_features)
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.register_buffer("mask", torch.ones_like(self.op.weight))
 
@@ -96,7 +100,7 @@ class Synapse(nn.Module):
     def _apply(self, x, w):
         if self.kind == "dense":
             return F.linear(x.reshape(x.shape[0], -1), w)
-        y = F.conv2d(x.permute(0, 3, 1, 2), w)
+        y = F.conv2d(x.permute(0, 3, 1, 2), w, stride=self.stride, padding=self.padding)
         return y.permute(0, 2, 3, 1)
 
 
@@ -137,14 +141,14 @@ class SpikingNet(nn.Module):
         self.synapses = nn.ModuleList()
         self.neurons = nn.ModuleList()
         self.pools = []
-        for k, (kind, in_shape, out_features, kernel, pool) in enumerate(specs):
+        for k, (kind, in_shape, out_features, kernel, pool, stride, padding) in enumerate(specs):
             self.pools.append(pool)
             self.synapses.append(
                 Synapse(
                     kind,
                     in_shape,
                     out_features,
-                    kernel,
+                    (kernel, stride, padding),
                     weight_bits,
                     q.rounding,
                     32 if q.membrane_shift != 0 or not membrane_bits else membrane_bits,  # bias: accumulator units
@@ -166,29 +170,39 @@ class SpikingNet(nn.Module):
 
     @staticmethod
     def _layer_specs(model, shape, n_classes):
-        """[(kind, in_shape, out_features, kernel (kh, kw), pool (ph, pw))] of every layer."""
-        specs, cur = [], tuple(shape)
-        dense = (*model.hidden, n_classes)
-        if model.arch == "conv":
-            if len(cur) == 2:  # a sequence (L, C): Conv1d as a 1 x k conv on (1, L, C)
-                cur, kernel, pool = (1, *cur), (1, model.kernel), (1, model.pool)
-            elif len(cur) == 3:
-                kernel, pool = (model.kernel, model.kernel), (model.pool, model.pool)
+        """[(kind, in_shape, out_features, kernel (kh, kw), pool (ph, pw), stride, padding)] of every layer, from
+        the model's layout (``ModelConfig.layout``: --layers or its shorthands); the classifier comes last."""
+        specs, cur, layout = [], tuple(shape), model.layout()
+        conv = any(spec[0] == "conv" for spec in layout)
+        seq = conv and len(cur) == 2  # a sequence (L, C): Conv1d as a 1 x k conv on (1, L, C)
+        if conv and len(cur) not in (2, 3):
+            raise QsnnError(f"conv layers need images (H, W, C) or sequences (L, C); the samples are {cur}")
+        if seq:
+            cur = (1, *cur)
+        for spec in [*layout, ("dense", n_classes)]:
+            if spec[0] == "maxpool":
+                kind, in_shape, out, kernel, pool, stride, pad = specs[-1]
+                k = spec[1]
+                pool = (pool[0] * (1 if seq else k), pool[1] * k)  # consecutive pools are one pool of their product
+                specs[-1] = (kind, in_shape, out, kernel, pool, stride, pad)
+            elif spec[0] == "conv":
+                _, ch, k, st, p = spec
+                kernel, stride, pad = ((1, k), (1, st), (0, p)) if seq else ((k, k), (st, st), (p, p))
+                specs.append(("conv", cur, ch, kernel, (1, 1), stride, pad))
             else:
-                raise QsnnError(f"--arch conv needs images (H, W, C) or sequences (L, C); the samples are {cur}")
-            for ch in model.hidden:
-                out = (cur[0] - kernel[0] + 1, cur[1] - kernel[1] + 1)
-                if min(out) < 1 or min(out[0] // pool[0], out[1] // pool[1]) < 1:
-                    raise QsnnError(
-                        f"--arch conv: {len(model.hidden)} conv layers of kernel {model.kernel} and pool {model.pool} "
-                        f"do not fit {tuple(shape)} samples; use fewer --hidden layers or a smaller --kernel/--pool"
-                    )
-                specs.append(("conv", cur, ch, kernel, pool))
-                cur = (out[0] // pool[0], out[1] // pool[1], ch)
-            dense = (*model.fc, n_classes)
-        for h in dense:
-            specs.append(("dense", cur, h, None, (1, 1)))
-            cur = (h,)
+                specs.append(("dense", cur, spec[1], None, (1, 1), (1, 1), (0, 0)))
+            if spec[0] == "dense" or specs[-1][0] == "dense":
+                cur = (specs[-1][2],)
+                continue
+            _, in_shape, ch, kernel, pool, stride, pad = specs[-1]
+            out = [conv_out(in_shape[a], kernel[a], stride[a], pad[a]) // pool[a] for a in (0, 1)]
+            if min(out) < 1:
+                raise QsnnError(
+                    f"the conv layers do not fit {tuple(shape)} samples: layer {len(specs)} "
+                    f"(kernel {kernel}, stride {stride}, padding {pad}, pool {pool}) leaves no output on {in_shape}; "
+                    "use fewer conv layers, smaller kernels, strides or pools, or padding"
+                )
+            cur = (*out, ch)
         return specs
 
     @property
@@ -265,7 +279,8 @@ class SpikingNet(nn.Module):
         layers = []
         for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
             w, b, s = syn.integer_params()
-            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool)))
+            geometry = (syn.stride, syn.padding) if syn.kind == "conv" else ((1, 1), (0, 0))
+            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool), *geometry))
         d = self.cfg.data
         return GoldenModel(
             layers,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.errors import QsnnError
+from toolchain.golden.arith import conv_out
 
 from .conventions import DEFAULT_DT, channels_last_perm
 
@@ -66,13 +67,14 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             order.append(f"fc{k}")
             prev_cf = (out,)
         else:
+            st, pad = (syn.stride, syn.padding)
             if sequence:
-                node = nir.Conv1d(None, w[:, :, 0, :].astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
-                length = prev_cf[-1] - w.shape[3] + 1
-                prev_cf = (out, length)
+                node = nir.Conv1d(None, w[:, :, 0, :].astype(np.float32), st[1], pad[1], 1, 1, b.astype(np.float32))
+                prev_cf = (out, conv_out(prev_cf[-1], w.shape[3], st[1], pad[1]))
             else:
-                node = nir.Conv2d(None, w.astype(np.float32), 1, 0, 1, 1, b.astype(np.float32))
-                prev_cf = (out, prev_cf[1] - w.shape[2] + 1, prev_cf[2] - w.shape[3] + 1)
+                node = nir.Conv2d(None, w.astype(np.float32), st, pad, 1, 1, b.astype(np.float32))
+                hw = [conv_out(prev_cf[1 + a], w.shape[2 + a], st[a], pad[a]) for a in (0, 1)]
+                prev_cf = (out, *hw)
             nodes[f"conv{k}"] = node
             order.append(f"conv{k}")
         size = prev_cf

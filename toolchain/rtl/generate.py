@@ -182,8 +182,11 @@ def is_fifo(node) -> bool:
     return node.op_type.startswith("StreamingFIFO")
 
 
-# FINN's own RTL layers in this backend: FIFOs between layers, and the sliding window of conv and pool layers
-FINN_RTL_LAYERS = ("StreamingFIFO_rtl", "ConvolutionInputGenerator_rtl")
+# FINN's own RTL layers in this backend: FIFOs between layers, the sliding window of conv and pool layers, and the
+# zero-padding of padded convs
+FINN_RTL_LAYERS = ("StreamingFIFO_rtl", "ConvolutionInputGenerator_rtl", "FMPadding_rtl")
+# the FINN RTL layers level 4 simulates alone for the HLS backend, which has no HLS variant of them in FINN
+FINN_RTL_ONLY = ("ConvolutionInputGenerator_rtl", "FMPadding_rtl")
 
 
 def write_finn_layer(node, model, folder: Path, part: str | None = None) -> dict:
@@ -211,6 +214,8 @@ def write_finn_layer(node, model, folder: Path, part: str | None = None) -> dict
     }
     if is_fifo(node):
         layer["depth"] = int(op.get_nodeattr("depth"))
+    # FINN's padding keeps an AXI-lite port for its dynamic mode even when static: the top ties its inputs off
+    layer["axilite"] = "s_axilite_AWVALID" in (folder / layer["wrapper"]).read_text()
     return layer
 
 
@@ -329,9 +334,10 @@ def write_lif_alone(spec: LayerSpec, folder: Path, top: str = "qsnn_top") -> dic
     return _assemble(folder, top, [layer], stream)
 
 
-def write_window_alone(node, model, folder: Path, part: str, top: str = "qsnn_top") -> dict:
-    """FINN's sliding window (ConvolutionInputGenerator_rtl) as a whole "network": one frame in (H x W x C), its
-    windows out (OH x OW x K x K x C) per sample, in stream order: level 4 simulates the HLS backend's windows."""
+def write_finn_layer_alone(node, model, folder: Path, part: str, top: str = "qsnn_top") -> dict:
+    """One of FINN's RTL-only layers (FINN_RTL_ONLY) as a whole "network": one frame in (H x W x C), its output out
+    per sample (a sliding window's OH x OW x K x K x C, a padding's padded frame), in stream order: level 4
+    simulates the HLS backend's windows and paddings."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     op = getCustomOp(node)

@@ -95,7 +95,7 @@ def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
     core) and the network's, from the same netlist. FINN's own layers (its FIFOs and sliding windows:
     SystemVerilog that Yosys' reader does not take) are read as black boxes from their Verilog wrappers and
     left out of the counts; FINN's estimate of each (from the graph, ``model``) is recorded beside, so labelled."""
-    from toolchain.estimate.hardware import node_resources
+    from toolchain.estimate.hardware import modelled, node_resources
 
     folder = Path(folder)
     top = net["top"]
@@ -123,5 +123,11 @@ def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
         "per_layer": per_layer,
         "network": summarize(expand(modules, top)),
         # FINN's layers, with FINN's estimate (not Yosys)
-        "not_counted": {x["name"]: {"label": "FINN estimate", **node_resources(nodes[x["name"]], part)} for x in finn},
+        "not_counted": {
+            x["name"]: {
+                "label": "FINN estimate" if modelled(nodes[x["name"]]) else "not estimated: FINN has no model for it",
+                **node_resources(nodes[x["name"]], part),
+            }
+            for x in finn
+        },
     }
