@@ -96,3 +96,12 @@ def test_every_field_with_an_option_is_parsed_into_its_field():
     cfg = _config("--non-spiking", "--weight-bits", "float", "--per-neuron")
     assert cfg.model.spiking is False and cfg.neuron.per_neuron is True and cfg.quant.weight_bits is None
     assert set(values) | {"--non-spiking", "--per-neuron", "--init-from"} == set(flags)
+
+
+def test_a_config_written_as_json_reads_back_equal():
+    # run.json / config.json hold lists where the config holds tuples; a run read back must equal the one written
+    # (--init-from compares them: a --layers run once refused its own float run)
+    cfg = _config("--layers", "c8k3s2p1,mp2,f32", "--hidden", "64,32")
+    again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert again.model.layers == ("c8k3s2p1", "mp2", "f32") and again.model.hidden == (64, 32)

@@ -345,9 +345,9 @@ class RunConfig:
                 raise QsnnError(
                     f"config section '{f.name}' has unknown keys {sorted(unknown)}; known keys: {sorted(known)}"
                 )
-            for key in ("hidden", "snrs", "fc"):
-                if isinstance(sub.get(key), list):
-                    sub[key] = tuple(sub[key])
+            for g in dataclasses.fields(f.default_factory):  # JSON gives lists for the tuple-valued fields
+                if isinstance(g.default, tuple) and isinstance(sub.get(g.name), list):
+                    sub[g.name] = tuple(sub[g.name])
             sections[f.name] = f.default_factory(**sub)
         cfg = cls(**sections)
         cfg.validate()
