@@ -97,11 +97,31 @@ def train_cases():
         "--snrs": [",", "x"],
         # malformed, out of range, out of place (a pool first or after a dense layer, a conv after a dense
         # layer), a layout that leaves no output on the digits' 8 x 8 images
-        "--layers": [",", "c8", "c8k3x", "c0k3", "c8k3p3", "c8k3s9", "mp2,f8", "f8,mp2", "f8,c8k3", "c8k7,c8k3"],
+        "--layers": [
+            ",",
+            "c8",
+            "c8k3x",
+            "c0k3",
+            "c8k3p3",
+            "c8k3s9",
+            "mp2,f8",
+            "f8,mp2",
+            "f8,c8k3",
+            "c8k7,c8k3",
+            "sp9,f8",
+            "f8,sp2",
+            "sp2,mp2",
+            "c8k3p1,sp3,c8k3p1",
+        ],
     }
     for opt, values in bad.items():
         for v in values:
             yield f"train {opt} {v}", ["train", "--out", "{tmp}/run", *QUICK, opt, v], None
+    yield (
+        "train binary weights after a sum-pool that drops rows",
+        ["train", "--out", "{tmp}/run", *QUICK, "--layers", "c4k2,sp2,f8", "--weight-bits", "1"],
+        None,
+    )
     yield (
         "train --membrane-shift without a membrane width",
         ["train", "--out", "{tmp}/run", *QUICK, "--membrane-shift", "3", "--membrane-bits", "auto"],

@@ -317,3 +317,31 @@ def test_padded_strided_convs_in_rtl_zero_mismatches(lenet_run, tmp_path):
     assert all(not layer["modelled"] for layer in state["estimate"]["per_layer"] if layer["op"] == "FMPadding_rtl")
     pads = {k: v for k, v in state["synthesis"]["not_counted"].items() if k.startswith("FMPadding")}
     assert len(pads) == 2 and all(v["label"].startswith("not estimated") for v in pads.values())
+
+
+@pytest.mark.parametrize("layers", ["c6k3p1,sp2,c8k3p1,f16", "c6k2,sp2,f16"])
+def test_sum_pool_trains_and_builds_to_csim_zero_mismatches(layers, tmp_path_factory, tmp_path):
+    """A sum-pool of spikes before a conv (padded: the pool divides 8) and before a dense layer (7 x 7 pooled to
+    3 x 3: the pool's floor drops a row and a column). Training sums each window (torch); the golden model and the
+    hardware take the pool folded into the next synapse's weights (a conv: each weight on a 2 x 2 block, stride and
+    padding x 2; a dense layer: each weight on its window, 0 on the dropped row and column). The two are independent
+    computations, equal over every test sample (``_train``), and every level through C-sim has 0 mismatches."""
+    from toolchain import argtypes
+
+    run_dir = _train(tmp_path_factory, "sp", model__layers=argtypes.layers(layers), train__epochs=2)
+    state = build(run_dir, tmp_path / "b", target_cycles=16)
+    _, levels = _ladder(tmp_path / "b")
+    assert all(bad == 0 and n == 360 for bad, n in levels.values()), levels
+    if layers.startswith("c6k3p1"):
+        from qonnx.core.modelwrapper import ModelWrapper
+        from qonnx.custom_op.registry import getCustomOp
+
+        model = ModelWrapper(str(tmp_path / "b" / "intermediate" / "04_fold.onnx"))
+        windows = [getCustomOp(n) for n in model.graph.node if n.op_type == "ConvolutionInputGenerator_rtl"]
+        assert [(w.get_nodeattr("ConvKernelDim"), w.get_nodeattr("Stride")) for w in windows] == [
+            ([3, 3], [1, 1]),
+            ([6, 6], [2, 2]),
+        ]
+        pads = [getCustomOp(n).get_nodeattr("Padding") for n in model.graph.node if n.op_type == "FMPadding_rtl"]
+        assert pads == [[1, 1, 1, 1], [2, 2, 2, 2]]
+    assert state["estimate"]["lut"] > 0 and state["estimate"]["fit"]["fits"]

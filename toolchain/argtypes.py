@@ -70,21 +70,25 @@ int_list = comma_list(int)
 # The layer grammar of --layers. Written here, not found in a library: no SNN framework's CLI has one to reuse.
 LAYER_GRAMMAR = (
     "cNkK[sS][pP]: a conv of N channels, kernel K (1 x K on (L, C) sequences), stride S (1), zero-padding P (0); "
-    "mpK: a max-pool of the spikes, window = stride K; fN: a dense layer of N neurons; the classifier is added"
+    "mpK: a max-pool of the spikes, window = stride K; spK: a sum-pool (the next layer's synapse sums each K x K "
+    "window); fN: a dense layer of N neurons; the classifier is added"
 )
-_LAYER = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?|mp(\d+)|f(\d+)")
+_LAYER = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?|mp(\d+)|sp(\d+)|f(\d+)")
 
 
 def layer(token: str) -> tuple:
-    """One --layers token -> ("conv", N, K, S, P) | ("maxpool", K) | ("dense", N); ArgumentTypeError if malformed."""
+    """One --layers token -> ("conv", N, K, S, P) | ("maxpool", K) | ("sumpool", K) | ("dense", N); ArgumentTypeError
+    if malformed."""
     m = _LAYER.fullmatch(token.strip().lower())
     if m is None:
         raise argparse.ArgumentTypeError(f"layer {token!r} is not one of {LAYER_GRAMMAR}")
-    ch, k, s, p, pool, dense = m.groups()
+    ch, k, s, p, pool, sum_pool, dense = m.groups()
     if dense is not None:
         return ("dense", int(dense))
     if pool is not None:
         return ("maxpool", int(pool))
+    if sum_pool is not None:
+        return ("sumpool", int(sum_pool))
     return ("conv", int(ch), int(k), int(s or 1), int(p or 0))
 
 
@@ -92,8 +96,8 @@ def layer_token(spec: tuple) -> str:
     """The canonical text of a parsed layer (stride 1 and padding 0 left out)."""
     if spec[0] == "dense":
         return f"f{spec[1]}"
-    if spec[0] == "maxpool":
-        return f"mp{spec[1]}"
+    if spec[0] in ("maxpool", "sumpool"):
+        return f"{spec[0][0]}p{spec[1]}"
     _, ch, k, s, p = spec
     return f"c{ch}k{k}" + (f"s{s}" if s != 1 else "") + (f"p{p}" if p else "")
 

@@ -173,11 +173,16 @@ def check_layout(layout) -> None:
                 )
             if seen == "dense":
                 raise QsnnError(f"{where}: a conv layer cannot follow a dense layer; put the f layers last")
-        elif kind == "maxpool":
+        elif kind in ("maxpool", "sumpool"):
             if not 1 <= spec[1] <= 8:
                 raise QsnnError(f"{where} is out of range; use a pool window of 1..8")
-            if seen not in ("conv", "maxpool"):
-                raise QsnnError(f"{where}: a max-pool pools a conv layer's spikes; put it after a c layer")
+            if kind == "maxpool" and seen not in ("conv", "maxpool"):
+                raise QsnnError(
+                    f"{where}: a max-pool pools a conv layer's spikes; put it right after a c layer "
+                    "(or before a sum-pool)"
+                )
+            if kind == "sumpool" and seen == "dense":
+                raise QsnnError(f"{where}: a sum-pool pools an image or a conv layer's spikes, not a dense layer's")
         elif not 1 <= spec[1] <= 65536:
             raise QsnnError(f"{where} is out of range; use 1..65536 neurons")
         seen = kind

@@ -48,6 +48,7 @@ class _ExportLayer(nn.Module):
     def __init__(self, syn, lif_params, pool, frame_steps):
         super().__init__()
         self.syn = syn
+        self.op = syn.hardware_op()  # a sum-pool folded into the weights: the layer the hardware computes
         self.pool = tuple(pool)
         self.frames = frame_steps > 0
         w, b, _ = syn.integer_params()
@@ -63,14 +64,14 @@ class _ExportLayer(nn.Module):
         if self.frames:  # one frame (1, H, W, C) or (1, features): NHWC, as FINN streams it
             if self.syn.kind == "dense":
                 x = torch.flatten(x, 1) if x.dim() > 2 else x
-                return _LIFSymbolic.apply(self.syn.op(x) + self.bias_real, self.attrs)
-            y = self.syn.op(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+                return _LIFSymbolic.apply(self.op(x) + self.bias_real, self.attrs)
+            y = self.op(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
             s = _LIFSymbolic.apply(y + self.bias_real, self.attrs)
             if self.pool == (1, 1):
                 return s
             return F.max_pool2d(s.permute(0, 3, 1, 2), self.pool, self.pool).permute(0, 2, 3, 1)
         n, t = x.shape[0], x.shape[1]
-        y = self.syn.op(x if x.dim() == 3 else x.reshape(n, t, -1))
+        y = self.op(x if x.dim() == 3 else x.reshape(n, t, -1))
         return _LIFSymbolic.apply(y + self.bias_real, self.attrs)
 
 
@@ -180,7 +181,7 @@ def _weights_on_grid(model, net):
         sorted(consumers, key=lambda n: _node_index(model, n)),
         synapses,
     ):
-        w, _, _ = syn.integer_params()
+        w = syn.hardware_weights(syn.integer_params()[0])
         w_real = (w * syn.weight_scale()).astype(np.float32)
         current = model.get_initializer(q.input[0])
         if cons.op_type == "MatMul":

@@ -33,27 +33,100 @@ class Synapse(nn.Module):
     input-scale-dependent bias quantizers), clamped to the membrane range.
     """
 
-    def __init__(self, kind, in_shape, out_features, geometry, weight_bits, rounding, membrane_bits, in_scale):
-        """``geometry``: a conv's (kernel, stride, padding), each (along H, along W); None for dense."""
+    def __init__(
+        self, kind, in_shape, out_features, geometry, weight_bits, rounding, membrane_bits, in_scale, sum_pool=(1, 1)
+    ):
+        """``geometry``: a conv's (kernel, stride, padding), each (along H, along W); None for dense. ``sum_pool``
+        (ph, pw): the synapse first sums each ph x pw window of its input (``in_shape``, channels-last)."""
         super().__init__()
         self.kind = kind
         self.in_shape = tuple(in_shape)
+        self.sum_pool = tuple(sum_pool)
         self.in_scale = in_scale
         self.weight_bits = weight_bits
         self.rounding = rounding
         self.bias_bits = membrane_bits
         kw = weight_quant_kwargs(weight_bits, rounding)
+        pooled = self.pooled_shape
+        if kind == "dense" and weight_bits == 1 and any(n % p for n, p in zip(self.in_shape, self.sum_pool)):
+            raise QsnnError(
+                f"--weight-bits 1: the sum-pool of {self.sum_pool} does not divide {self.in_shape[:2]}, and the dense "
+                "layer after it would need weight 0 on the rows it drops, which binary weights (+-1) do not have; "
+                "choose a pool that divides the size, or 2+ weight bits"
+            )
         if kind == "dense":
-            self.op = QuantLinear(int(np.prod(in_shape)), out_features, bias=False, **kw)
+            self.op = QuantLinear(int(np.prod(pooled)), out_features, bias=False, **kw)
             self.out_shape = (out_features,)
         else:
-            h, w, c = in_shape
+            h, w, c = pooled
             kernel, self.stride, self.padding = (tuple(v) for v in geometry)
             self.op = QuantConv2d(c, out_features, kernel, stride=self.stride, padding=self.padding, bias=False, **kw)
             hw = [conv_out(n, k, st, p) for n, k, st, p in zip((h, w), kernel, self.stride, self.padding)]
             self.out_shape = (*hw, out_features)
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.register_buffer("mask", torch.ones_like(self.op.weight))
+
+    @property
+    def pooled_shape(self) -> tuple:
+        """The input shape after the sum-pool (the input shape without one)."""
+        if self.sum_pool == (1, 1):
+            return self.in_shape
+        h, w, c = self.in_shape
+        return (h // self.sum_pool[0], w // self.sum_pool[1], c)
+
+    def _sum_pool(self, x):
+        """(M, H, W, C) -> the sums of each ph x pw window (stride = window, floor), exactly (a reshape and sum)."""
+        if self.sum_pool == (1, 1):
+            return x
+        (ph, pw), (hq, wq, c) = self.sum_pool, self.pooled_shape
+        return x[:, : hq * ph, : wq * pw].reshape(x.shape[0], hq, ph, wq, pw, c).sum(dim=(2, 4))
+
+    def hardware_weights(self, w: np.ndarray) -> np.ndarray:
+        """The integer weights ``w`` (the op's layout) as one layer on the unpooled input: the sum-pool folded in.
+
+        This is the exact lowering of a sum-pool: a conv after a ph x pw sum-pool is a conv of each weight repeated
+        over a ph x pw block, with stride and padding times (ph, pw) (``hardware_geometry``); a dense layer after it
+        takes each pooled position's weight at every position of its window, and 0 at the rows and columns the
+        pool's floor drops. The hardware stays a synapse on spikes (no integer sums between layers)."""
+        if self.sum_pool == (1, 1):
+            return w
+        ph, pw = self.sum_pool
+        if self.kind == "conv":
+            return w.repeat(ph, axis=2).repeat(pw, axis=3)
+        (h, wd, c), (hq, wq, _) = self.in_shape, self.pooled_shape
+        full = np.zeros((w.shape[0], h, wd, c), dtype=w.dtype)
+        full[:, : hq * ph, : wq * pw] = w.reshape(w.shape[0], hq, wq, c).repeat(ph, axis=1).repeat(pw, axis=2)
+        return full.reshape(w.shape[0], -1)
+
+    def hardware_geometry(self) -> tuple:
+        """A conv's (stride, padding) on the unpooled input (see ``hardware_weights``); dense: ((1, 1), (0, 0))."""
+        if self.kind == "dense":
+            return (1, 1), (0, 0)
+        ph, pw = self.sum_pool
+        return (self.stride[0] * ph, self.stride[1] * pw), (self.padding[0] * ph, self.padding[1] * pw)
+
+    def hardware_op(self):
+        """The Brevitas layer of ``hardware_weights`` for export: the same quantizer with the trained scale held
+        constant (a power of two; Brevitas' fixed-point quantizers divide the constant by 2^(bits-1)), its float
+        weights on the integer grid. The op itself where there is no sum-pool."""
+        if self.sum_pool == (1, 1):
+            return self.op
+        from brevitas.inject.enum import ScalingImplType
+
+        w, _, _ = self.integer_params()
+        w = self.hardware_weights(w)
+        scale = self.weight_scale()
+        const = scale if self.weight_bits == 1 else scale * 2.0 ** (self.weight_bits - 1)
+        kw = weight_quant_kwargs(self.weight_bits, self.rounding)
+        kw |= {"weight_scaling_impl_type": ScalingImplType.CONST, "weight_scaling_const": const}
+        if self.kind == "dense":
+            op = QuantLinear(w.shape[1], w.shape[0], bias=False, **kw)
+        else:
+            stride, padding = self.hardware_geometry()
+            op = QuantConv2d(w.shape[1], w.shape[0], w.shape[2:], stride=stride, padding=padding, bias=False, **kw)
+        with torch.no_grad():
+            op.weight.copy_(torch.from_numpy(w.astype(np.float64) * scale))
+        return op.eval()
 
     @property
     def quantized(self) -> bool:
@@ -83,7 +156,7 @@ class Synapse(nn.Module):
 
     def forward(self, x: torch.Tensor, integer: bool = False) -> torch.Tensor:
         n, steps = x.shape[:2]
-        x = x.reshape((n * steps,) + self.in_shape)
+        x = self._sum_pool(x.reshape((n * steps,) + self.in_shape))
         if integer:
             w, b, _ = self.integer_params()
             # float64 holds every partial sum of these layers exactly (|sum| << 2^53)
@@ -141,7 +214,7 @@ class SpikingNet(nn.Module):
         self.synapses = nn.ModuleList()
         self.neurons = nn.ModuleList()
         self.pools = []
-        for k, (kind, in_shape, out_features, kernel, pool, stride, padding) in enumerate(specs):
+        for k, (kind, in_shape, out_features, kernel, pool, stride, padding, sum_pool) in enumerate(specs):
             self.pools.append(pool)
             self.synapses.append(
                 Synapse(
@@ -153,6 +226,7 @@ class SpikingNet(nn.Module):
                     q.rounding,
                     32 if q.membrane_shift != 0 or not membrane_bits else membrane_bits,  # bias: accumulator units
                     first_scale if k == 0 else 1.0,
+                    sum_pool,
                 )
             )
             readout = k == len(specs) - 1 and cfg.model.readout == "membrane"  # the classifier is an LI layer
@@ -170,8 +244,9 @@ class SpikingNet(nn.Module):
 
     @staticmethod
     def _layer_specs(model, shape, n_classes):
-        """[(kind, in_shape, out_features, kernel (kh, kw), pool (ph, pw), stride, padding)] of every layer, from
-        the model's layout (``ModelConfig.layout``: --layers or its shorthands); the classifier comes last."""
+        """[(kind, in_shape, out_features, kernel (kh, kw), pool (ph, pw), stride, padding, sum_pool)] of every layer,
+        from the model's layout (``ModelConfig.layout``: --layers or its shorthands); the classifier comes last. A
+        sum-pool belongs to the synapse after it (``in_shape`` is before the sum-pool, ``sum_pool`` its window)."""
         specs, cur, layout = [], tuple(shape), model.layout()
         conv = any(spec[0] == "conv" for spec in layout)
         seq = conv and len(cur) == 2  # a sequence (L, C): Conv1d as a 1 x k conv on (1, L, C)
@@ -179,23 +254,39 @@ class SpikingNet(nn.Module):
             raise QsnnError(f"conv layers need images (H, W, C) or sequences (L, C); the samples are {cur}")
         if seq:
             cur = (1, *cur)
+        summed = (1, 1)  # a sum-pool waiting for the next synapse
         for spec in [*layout, ("dense", n_classes)]:
+            if spec[0] == "sumpool":
+                if len(cur) != 3:
+                    raise QsnnError(f"--layers: a sum-pool needs an image or a conv layer's output; here it is {cur}")
+                k = spec[1]
+                summed = (summed[0] * (1 if seq else k), summed[1] * k)
+                continue
             if spec[0] == "maxpool":
-                kind, in_shape, out, kernel, pool, stride, pad = specs[-1]
+                *head, pool, stride, pad, sp = specs[-1]
                 k = spec[1]
                 pool = (pool[0] * (1 if seq else k), pool[1] * k)  # consecutive pools are one pool of their product
-                specs[-1] = (kind, in_shape, out, kernel, pool, stride, pad)
+                specs[-1] = (*head, pool, stride, pad, sp)
             elif spec[0] == "conv":
                 _, ch, k, st, p = spec
                 kernel, stride, pad = ((1, k), (1, st), (0, p)) if seq else ((k, k), (st, st), (p, p))
-                specs.append(("conv", cur, ch, kernel, (1, 1), stride, pad))
+                for a in (0, 1):
+                    if pad[a] and cur[a] % summed[a]:
+                        raise QsnnError(
+                            f"--layers: the sum-pool of {summed[a]} before conv layer {len(specs) + 1} does not divide "
+                            f"its input's {cur[a]} along axis {a}; with padding it cannot be folded into the conv "
+                            "exactly: pad the conv before, or choose a pool that divides the size"
+                        )
+                specs.append(("conv", cur, ch, kernel, (1, 1), stride, pad, summed))
             else:
-                specs.append(("dense", cur, spec[1], None, (1, 1), (1, 1), (0, 0)))
-            if spec[0] == "dense" or specs[-1][0] == "dense":
+                specs.append(("dense", cur, spec[1], None, (1, 1), (1, 1), (0, 0), summed))
+            summed = (1, 1)
+            if specs[-1][0] == "dense":
                 cur = (specs[-1][2],)
                 continue
-            _, in_shape, ch, kernel, pool, stride, pad = specs[-1]
-            out = [conv_out(in_shape[a], kernel[a], stride[a], pad[a]) // pool[a] for a in (0, 1)]
+            _, in_shape, ch, kernel, pool, stride, pad, sp = specs[-1]
+            pooled = (in_shape[0] // sp[0], in_shape[1] // sp[1])
+            out = [conv_out(pooled[a], kernel[a], stride[a], pad[a]) // pool[a] for a in (0, 1)]
             if min(out) < 1:
                 raise QsnnError(
                     f"the conv layers do not fit {tuple(shape)} samples: layer {len(specs)} "
@@ -279,8 +370,8 @@ class SpikingNet(nn.Module):
         layers = []
         for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
             w, b, s = syn.integer_params()
-            geometry = (syn.stride, syn.padding) if syn.kind == "conv" else ((1, 1), (0, 0))
-            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool), *geometry))
+            w = syn.hardware_weights(w)
+            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool), *syn.hardware_geometry()))
         d = self.cfg.data
         return GoldenModel(
             layers,

@@ -21,11 +21,13 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   the project feeds its first layer: ``x_int / 2^bits`` (unsigned) or ``x_int / 2^(bits - 1)`` (signed), the same
   value at each of the T steps (direct encoding). Dense weights that follow a channel-first flatten are permuted
   to the project's channels-last order.
-- Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with stride 1, no padding, one
-  group), each followed by one neuron node (LIF, IF, CubaLIF; LI as the last, a membrane readout), with Scale nodes
-  folded into the synapse before them and Flatten between the conv and dense parts; a SumPool2d / AvgPool2d after the
-  last conv layer folds exactly into the dense layer after it (a pool is linear). The readout is the last layer's
-  spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's alpha); thresholds
-  and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per channel in conv
-  layers), else the run has one of each.
+- Networks: a feed-forward chain of synapses (Linear, Affine, Conv1d, Conv2d with their own kernel, stride and
+  zero-padding, "valid" or "same"; dilation 1, one group, square in 2-D), each followed by one neuron node (LIF, IF,
+  CubaLIF; LI as the last, a membrane readout), with Scale nodes folded into the synapse before them and Flatten
+  between the conv and dense parts; they become the run's ``--layers``. A SumPool2d / AvgPool2d (a pool is linear)
+  before a conv is that conv's sum-pool (``spK``; stride = window; an average's 1 / K^2 goes into the conv's
+  weights), and before a dense layer it folds into the dense weights (any kernel and stride). The readout is the
+  last layer's spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's
+  alpha); thresholds and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per
+  channel in conv layers), else the run has one of each.
 """

@@ -43,14 +43,7 @@ def import_run(
     ds = load_dataset(cfg.data)
     network = read_network(path, ds.shape, dt)
     m, n = cfg.model, cfg.neuron
-    m.arch, m.hidden, m.fc, m.kernel, m.pool, m.spiking = (
-        network["arch"],
-        network["hidden"],
-        network["fc"],
-        network["kernel"],
-        1,
-        True,
-    )
+    m.arch, m.layers, m.spiking = network["arch"], network["tokens"], True  # the graph's layers, as --layers
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
     n.model, n.params, n.per_neuron = network["model"], network["params"], network["per_neuron"]
     if reset_from_graph and network["reset"]:
@@ -63,6 +56,8 @@ def import_run(
         )
         raise QsnnError(f"--readout {m.readout}: the graph ends in {fix}")
     m.readout = "membrane" if network["readout"] == "membrane" else m.readout  # spikes: count or first-spike
+    if not network["tokens"]:
+        raise QsnnError(f"{path}: the graph is one layer (the classifier); the project's networks have a hidden layer")
     cfg.quant.scheme = "ptq" if finetune_epochs == 0 else "qat"
     cfg.train.epochs = finetune_epochs
     auto = cfg.quantized and cfg.quant.membrane_bits == "auto"

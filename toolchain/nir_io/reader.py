@@ -9,6 +9,7 @@ import numpy as np
 
 from toolchain.errors import QsnnError
 from toolchain.golden import neurons
+from toolchain.golden.arith import conv_out
 
 from .conventions import DEFAULT_DT, channels_last_perm
 
@@ -223,6 +224,46 @@ def _pool(name, node, cf) -> dict:
     return {"in": tuple(cf), "out": out, "kernel": tuple(kernel), "stride": tuple(stride), "scale": scale}
 
 
+def _conv_geometry(name, kind, node, kernel) -> tuple:
+    """A NIR conv's (stride, padding), each (along H, along W), with padding "valid" as 0 and "same" (stride 1, odd
+    kernel) as (K - 1) / 2. The project's 2-D layers are square (cNkKsSpP): a kernel, stride or padding that differs
+    between the axes is refused by name."""
+    one_d = kind == "Conv1d"
+    stride = np.asarray(node.stride, dtype=np.int64).reshape(-1)
+    stride = (1, int(stride[0])) if one_d else tuple(int(v) for v in np.broadcast_to(stride, (2,)))
+    pad = node.padding
+    if isinstance(pad, str):
+        if pad not in ("valid", "same") or (pad == "same" and (max(stride) > 1 or any(k % 2 == 0 for k in kernel))):
+            raise QsnnError(
+                f"NIR node '{name}' ({kind}): padding={pad!r} is not supported; give the padding as numbers, or "
+                "'valid', or 'same' with stride 1 and an odd kernel"
+            )
+        pad = (0, 0) if pad == "valid" else tuple((k - 1) // 2 for k in kernel)
+    else:
+        pad = np.asarray(pad, dtype=np.int64).reshape(-1)
+        pad = (0, int(pad[0])) if one_d else tuple(int(v) for v in np.broadcast_to(pad, (2,)))
+    if not one_d and (kernel[0] != kernel[1] or stride[0] != stride[1] or pad[0] != pad[1]):
+        raise QsnnError(
+            f"NIR node '{name}' ({kind}): kernel {tuple(kernel)}, stride {stride}, padding {pad} differ between the "
+            "axes; this project's conv layers are square (the same kernel, stride and padding along H and W)"
+        )
+    if min(stride) < 1 or min(pad) < 0 or max(pad) >= max(kernel):
+        raise QsnnError(f"NIR node '{name}' ({kind}): stride {stride} / padding {pad} out of range for kernel {kernel}")
+    return stride, pad
+
+
+def _pool_before_conv(name, pooled, one_d) -> int:
+    """The window K of a sum / average pool that a conv follows: kept as the conv's sum-pool (``spK``, folded into
+    the conv's weights exactly at build), which needs a square pool with stride = window."""
+    (kh, kw), (sh, sw) = pooled["kernel"], pooled["stride"]
+    if one_d or kh != kw or (sh, sw) != (kh, kw):
+        raise QsnnError(
+            f"NIR node '{name}': a conv after a pool of kernel {(kh, kw)} and stride {(sh, sw)}; a pool before a conv "
+            "must be 2-D and square with stride = kernel (it becomes the conv's sum-pool)"
+        )
+    return int(kh)
+
+
 def _unpool(w, pooled) -> np.ndarray:
     """Dense weights over a pool's outputs (channel first) as weights over its inputs: each pooled input's weight,
     times the pool's scale, on every pixel of its window (added where windows overlap)."""
@@ -281,32 +322,30 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
                 raise QsnnError(f"NIR node '{name}': two synapses in a row; put a neuron node between them")
             if layers and layers[-1]["kind"] == "dense":
                 raise QsnnError(f"NIR node '{name}': a conv after dense layers is not supported (conv layers first)")
-            if pooled is not None:
-                raise QsnnError(
-                    f"NIR node '{name}': a conv after a sum or average pool is not supported (it would be a strided "
-                    "conv); pool only before the dense layers"
-                )
             w = np.asarray(node.weight, dtype=np.float64)
             one_d = kind == "Conv1d"
-            for attr, ok in (("stride", 1), ("dilation", 1), ("groups", 1), ("padding", 0)):
-                v = getattr(node, attr)
-                if isinstance(v, str) and attr == "padding" and v == "valid":
-                    continue
-                if np.any(np.asarray(v) != ok):
-                    raise QsnnError(
-                        f"NIR node '{name}' ({kind}): {attr}={v!r} is not supported; use stride 1, dilation 1, one "
-                        "group and no padding (valid convolution)"
-                    )
+            for attr in ("dilation", "groups"):
+                v = np.asarray(getattr(node, attr)).reshape(-1).tolist()
+                if any(x != 1 for x in v):
+                    shown = v[0] if len(set(v)) == 1 else tuple(v)
+                    raise QsnnError(f"NIR node '{name}' ({kind}): {attr}={shown} is not supported; use {attr} 1")
             if one_d:
                 w = w[:, :, None, :]  # Conv1d on (C, L) is a 1 x k conv on (C, 1, L)
                 if len(cf) == 2:
                     cf = (cf[0], 1, cf[1])
             if len(cf) != 3 or w.ndim != 4 or w.shape[1] != cf[0]:
                 raise QsnnError(f"NIR node '{name}': weight {w.shape} does not fit its input {cf} (channel first)")
-            out = (w.shape[0], cf[1] - w.shape[2] + 1, cf[2] - w.shape[3] + 1)
+            stride, pad = _conv_geometry(name, kind, node, w.shape[2:])
+            sum_pool = 1
+            if pooled is not None:  # a sum / average pool before a conv: the next layer's sum-pool (spK)
+                sum_pool = _pool_before_conv(name, pooled, one_d)
+                w, pooled = w * pooled["scale"], None
+            out = (w.shape[0], *(conv_out(cf[1 + a], w.shape[2 + a], stride[a], pad[a]) for a in (0, 1)))
             if min(out[1:]) < 1:
                 raise QsnnError(f"NIR node '{name}': kernel {w.shape[2:]} is larger than its input {cf[1:]}")
+            geometry = {"stride": stride[1], "padding": pad[1], "sum_pool": sum_pool}
             pending = {"name": name, "kind": "conv", "weight": w, "bias": np.asarray(node.bias, np.float64).copy()}
+            pending |= geometry
             cf = out
         elif kind == "Scale":
             if pending is None:
@@ -372,16 +411,21 @@ def _network(layers) -> dict:
     same = lambda v: np.max(np.abs(v - v[0])) <= REL_TOL * max(1.0, abs(v[0]))  # noqa: E731
     resets = {layer["reset"] for layer in spiking}
     convs = [layer for layer in layers if layer["kind"] == "conv"]
-    kernels = {tuple(layer["weight"].shape[2:]) for layer in convs}
-    if len(kernels) > 1:
-        raise QsnnError(f"NIR: the conv layers have different kernels {sorted(kernels)}; this project uses one")
-    dense = [layer["weight"].shape[0] for layer in layers if layer["kind"] == "dense"]
+    tokens = []  # the hidden layers as --layers tokens; the last layer is the classifier
+    for layer in layers[:-1]:
+        if layer["kind"] == "dense":
+            tokens.append(f"f{layer['weight'].shape[0]}")
+            continue
+        if layer["sum_pool"] > 1:
+            tokens.append(f"sp{layer['sum_pool']}")
+        out, k, st, p = layer["weight"].shape[0], layer["weight"].shape[3], layer["stride"], layer["padding"]
+        tokens.append(f"c{out}k{k}" + (f"s{st}" if st != 1 else "") + (f"p{p}" if p else ""))
+    if layers[-1]["kind"] == "conv":
+        raise QsnnError(f"NIR node '{layers[-1]['name']}': the last layer is a conv; end with a dense classifier")
     return {
         "layers": layers,
         "arch": "conv" if convs else "mlp",
-        "hidden": tuple(layer["weight"].shape[0] for layer in convs) if convs else tuple(dense[:-1]),
-        "fc": tuple(dense[:-1]) if convs else (),
-        "kernel": int(max(next(iter(kernels)))) if convs else 3,
+        "tokens": tuple(tokens),
         "leak": "beta" if leaky else "none",
         "beta": float(betas[0]),
         "threshold": float(thr[0]),

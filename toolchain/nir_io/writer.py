@@ -35,10 +35,16 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
     order.append("input")
     prev_cf = cf
     for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
+        if syn.sum_pool != (1, 1):  # written as the pool it trained with (the golden model folds it into the weights)
+            if sequence:
+                raise QsnnError("NIR has no 1-D sum-pool node: a sequence network with a sum-pool cannot be written")
+            nodes[f"sumpool{k}"] = nir.SumPool2d(np.array(syn.sum_pool), np.array(syn.sum_pool), np.array((0, 0)))
+            order.append(f"sumpool{k}")
+            prev_cf = (prev_cf[0], *(n // p for n, p in zip(prev_cf[1:], syn.sum_pool)))
         if golden is not None:
             layer = golden.layers[k]
             s = float(layer.scale)
-            w = layer.weight.astype(np.float64) * s / syn.in_scale
+            w = syn.integer_params()[0].astype(np.float64) * s / syn.in_scale
             b = layer.bias.astype(np.float64) * s
             p = layer.neuron
             one = 2.0**p.beta_frac_bits
