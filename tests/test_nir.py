@@ -621,7 +621,6 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
     folds it into the dense layer after it (each pooled weight / 4 on its window's four pixels): at float precision
     the counts equal snnTorch's (the tolerance of the dense import; measured: all equal), and at 8 bits the conv
     network passes qonnx, finn_hw and hls_csim with 0 mismatches."""
-    from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(
@@ -633,6 +632,16 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
         _leaky(10),
     )
 
+    path = _snntorch_conv_to_csim(net, digits, tmp_path, epochs=8)
+    assert "AvgPool2d" in {type(v).__name__ for v in nir.read(str(path)).nodes.values()}
+
+
+def _snntorch_conv_to_csim(net, digits, tmp_path, epochs):
+    """Train the snnTorch conv network ``net`` on digits, write it with snnTorch's exporter, import it: at float the
+    counts equal snnTorch's within 0.5 % (the dense import's tolerance: snnTorch fires on v > threshold, this
+    project on v >= theta), at 8 bits 0 mismatches at every level through C-sim. Returns the NIR file."""
+    from snntorch.export_nir import export_to_nir
+
     def counts(x):
         import snntorch.utils
 
@@ -640,13 +649,12 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
         xin = torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 256)
         return sum(net(xin) for _ in range(T))
 
-    train_on_digits(net, counts, digits, epochs=8)
+    train_on_digits(net, counts, digits, epochs=epochs)
     with torch.no_grad():
         ref = counts(digits.x_test).numpy()
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.8
-    path = tmp_path / "pool.nir"
+    path = tmp_path / "conv.nir"
     nir.write(str(path), export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0]))
-    assert "AvgPool2d" in {type(v).__name__ for v in nir.read(str(path)).nodes.values()}
     _import(path, tmp_path / "f", "--weight-bits", "float")
     assert np.mean(_counts(tmp_path / "f") != ref) <= 0.005
     m8 = _import(path, tmp_path / "q8", "--weight-bits", "8")
@@ -655,6 +663,7 @@ def test_snntorch_conv_with_average_pool_imports_exactly(digits, tmp_path):
     run_build(BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
     levels = json.loads((out / "build_state.json").read_text())["verification"]
     assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels
+    return path
 
 
 def test_export_writes_a_neuron_without_decay_among_leaky_ones_with_a_finite_tau():
@@ -831,7 +840,6 @@ def test_snntorch_kernel_per_layer_same_padding_and_stride_2_import(digits, tmp_
     float counts equal snnTorch's within the dense import's tolerance (0.5 % of counts, as snnTorch fires on
     v > threshold and this project on v >= theta; measured: all 3,600 equal), and at 8 bits every level through
     C-sim has 0 mismatches."""
-    from snntorch.export_nir import export_to_nir
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(
@@ -844,25 +852,6 @@ def test_snntorch_kernel_per_layer_same_padding_and_stride_2_import(digits, tmp_
         _leaky(10),
     )
 
-    def counts(x):
-        import snntorch.utils
-
-        snntorch.utils.reset(net)
-        xin = torch.from_numpy(x.transpose(0, 3, 1, 2).astype(np.float32) / 256)
-        return sum(net(xin) for _ in range(T))
-
-    train_on_digits(net, counts, digits, epochs=6)
-    with torch.no_grad():
-        ref = counts(digits.x_test).numpy()
-    assert np.mean(ref.argmax(1) == digits.y_test) > 0.8
-    path = tmp_path / "strided.nir"
-    nir.write(str(path), export_to_nir(net, torch.zeros(1, 1, 8, 8), ignore_dims=[0]))
-    _import(path, tmp_path / "f", "--weight-bits", "float")
+    _snntorch_conv_to_csim(net, digits, tmp_path, epochs=6)
     config = json.loads((tmp_path / "f" / "config.json").read_text())["config"]
     assert config["model"]["layers"] == ["c4k5p2", "c8k3s2p1"]
-    assert np.mean(_counts(tmp_path / "f") != ref) <= 0.005
-    assert _import(path, tmp_path / "q8", "--weight-bits", "8")["mismatches"] == 0
-    out = tmp_path / "b"
-    run_build(BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
-    levels = json.loads((out / "build_state.json").read_text())["verification"]
-    assert all(v["mismatches"] == 0 and v["samples"] == 360 for v in levels.values()), levels
