@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.argtypes import layer_token
 from toolchain.errors import QsnnError
 from toolchain.golden import neurons
 from toolchain.golden.arith import conv_out
@@ -343,9 +344,8 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             out = (w.shape[0], *(conv_out(cf[1 + a], w.shape[2 + a], stride[a], pad[a]) for a in (0, 1)))
             if min(out[1:]) < 1:
                 raise QsnnError(f"NIR node '{name}': kernel {w.shape[2:]} is larger than its input {cf[1:]}")
-            geometry = {"stride": stride[1], "padding": pad[1], "sum_pool": sum_pool}
             pending = {"name": name, "kind": "conv", "weight": w, "bias": np.asarray(node.bias, np.float64).copy()}
-            pending |= geometry
+            pending |= {"stride": stride[1], "padding": pad[1], "sum_pool": sum_pool}
             cf = out
         elif kind == "Scale":
             if pending is None:
@@ -411,21 +411,21 @@ def _network(layers) -> dict:
     same = lambda v: np.max(np.abs(v - v[0])) <= REL_TOL * max(1.0, abs(v[0]))  # noqa: E731
     resets = {layer["reset"] for layer in spiking}
     convs = [layer for layer in layers if layer["kind"] == "conv"]
-    tokens = []  # the hidden layers as --layers tokens; the last layer is the classifier
+    specs = []  # the hidden layers as parsed --layers tokens; the last layer is the classifier
     for layer in layers[:-1]:
+        out = layer["weight"].shape[0]
         if layer["kind"] == "dense":
-            tokens.append(f"f{layer['weight'].shape[0]}")
+            specs.append(("dense", out))
             continue
         if layer["sum_pool"] > 1:
-            tokens.append(f"sp{layer['sum_pool']}")
-        out, k, st, p = layer["weight"].shape[0], layer["weight"].shape[3], layer["stride"], layer["padding"]
-        tokens.append(f"c{out}k{k}" + (f"s{st}" if st != 1 else "") + (f"p{p}" if p else ""))
+            specs.append(("sumpool", layer["sum_pool"]))
+        specs.append(("conv", out, layer["weight"].shape[3], layer["stride"], layer["padding"]))
     if layers[-1]["kind"] == "conv":
         raise QsnnError(f"NIR node '{layers[-1]['name']}': the last layer is a conv; end with a dense classifier")
     return {
         "layers": layers,
         "arch": "conv" if convs else "mlp",
-        "tokens": tuple(tokens),
+        "tokens": tuple(layer_token(spec) for spec in specs),
         "leak": "beta" if leaky else "none",
         "beta": float(betas[0]),
         "threshold": float(thr[0]),
