@@ -112,6 +112,7 @@ def train_cases():
             "f8,sp2",
             "sp2,mp2",
             "c8k3p1,sp3,c8k3p1",
+            "c8k3s2p1,sp8,f16",  # a sum-pool larger than its input
         ],
     }
     for opt, values in bad.items():

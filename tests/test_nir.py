@@ -359,7 +359,7 @@ def _conv_lif(shape):
     return nir.LIF(tau=np.full(shape, 1e-3), r=np.ones(shape), v_leak=np.zeros(shape), v_threshold=np.ones(shape))
 
 
-def _conv_graph(pool=None, stride=1, padding=0, dilation=1, groups=1):
+def _conv_graph(pool=None, stride=1, padding=0, dilation=1, groups=1, drop=()):
     """input (1, 8, 8) -> conv 3x3 (2 channels, padding 1) -> LIF [-> pool] -> conv 3x3 (the options) -> LIF ->
     flatten -> dense 10 -> LIF."""
     nodes = {
@@ -374,6 +374,8 @@ def _conv_graph(pool=None, stride=1, padding=0, dilation=1, groups=1):
         "output": nir.Output(output_type=np.array([10])),
     }
     order = ["input", "c0", "n0", *(["pool"] if pool is not None else []), "c1", "n1", "flat", "fc", "lif", "output"]
+    order = [name for name in order if name not in drop]  # a graph cut short on purpose
+    nodes = {name: node for name, node in nodes.items() if name not in drop}
     if pool is not None:
         nodes["pool"] = pool
     return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])), type_check=False)  # bad on purpose
@@ -421,6 +423,11 @@ BAD = {
             nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([1, 1]), padding=np.array([0, 0]))
         ),
         "a pool before a conv must be 2-D and square with stride = kernel",
+    ),
+    "one layer": (lambda: _graph(), "the graph is one layer (the classifier)"),
+    "ends in a conv": (
+        lambda: _conv_graph(stride=3, drop=("flat", "fc", "lif")),  # stride 3: the 2 x 2 output n1 takes
+        "the last layer is a conv; end with a dense classifier",
     ),
     "dilated conv": (lambda: _conv_graph(dilation=2), "dilation=2 is not supported; use dilation 1"),
     "grouped conv": (lambda: _conv_graph(groups=2), "groups=2 is not supported; use groups 1"),

@@ -261,6 +261,11 @@ class SpikingNet(nn.Module):
                     raise QsnnError(f"--layers: a sum-pool needs an image or a conv layer's output; here it is {cur}")
                 k = spec[1]
                 summed = (summed[0] * (1 if seq else k), summed[1] * k)
+                if any(cur[a] < summed[a] for a in (0, 1)):
+                    raise QsnnError(
+                        f"--layers: a sum-pool of {summed[1] if seq else summed} is larger than its input "
+                        f"{cur[1:2] if seq else cur[:2]}; use a smaller pool, or fewer strides or pools before it"
+                    )
                 continue
             if spec[0] == "maxpool":
                 *head, pool, stride, pad, sp = specs[-1]
