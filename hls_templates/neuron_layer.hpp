@@ -32,11 +32,12 @@ inline ap_uint<32> fmix32(ap_uint<32> h) {
   return h;
 }
 
-/// A neuron's threshold and leak: the layer's constants, or its channel's entries of the per-neuron ROMs.
+/// A neuron's threshold and decays: the layer's constants, or its channel's entries of the per-neuron ROMs.
 template <typename Cfg>
 struct Params {
   long long threshold;
   long long beta;
+  long long alpha;  // CubaLIF's current decay alpha_int (unused by other models)
 };
 
 /// DESIGN.md's fixed-point pieces every neuron model is built from (hls_templates/neurons/<model>.hpp).
@@ -133,10 +134,10 @@ inline long long lane_value(const ap_uint<Cfg::PE * Cfg::OUT_BITS> &beat, unsign
 /// \tparam Cfg configuration struct with
 ///   CHANNELS, BIAS_CHANNELS (divides CHANNELS), PE (divides BIAS_CHANNELS), STEPS, MEMBRANE_BITS, IN_BITS,
 ///   WIDE_BITS, THRESHOLD, INPUT_SHIFT, LEAK (LeakMode), LEAK_SHIFT, BETA_INT, BETA_FRAC_BITS,
-///   ROUNDING (Rounding), RESET (ResetMode), SEED, PER_NEURON_THRESHOLD / PER_NEURON_BETA with
-///   threshold_rom(row, lane) / beta_rom(row, lane), the neuron model's own constants; typedefs in_t
-///   (ap_int/ap_uint of IN_BITS), bias_t, membrane_t (ap_int<MEMBRANE_BITS>), neuron (the model's struct,
-///   with STATES and bool update(membrane_t s[STATES], wide_t input, ap_uint<32> hash, const Params<Cfg> &)).
+///   ROUNDING (Rounding), RESET (ResetMode), SEED, threshold_rom / beta_rom / alpha_rom(row, lane) (the
+///   neuron's value: a constant, or per neuron its channel's ROM entry); typedefs in_t (ap_int/ap_uint of
+///   IN_BITS), bias_t, membrane_t (ap_int<MEMBRANE_BITS>), neuron (the model's struct, with STATES and
+///   bool update(membrane_t s[STATES], wide_t input, ap_uint<32> hash, const Params<Cfg> &)).
 /// \param in     PE accumulators per beat
 /// \param out    PE outputs per beat, OUT_BITS each: spikes (1 bit), or a readout model's membrane (B bits)
 /// \param bias   per-channel integer bias, [BIAS_CHANNELS / PE][PE]
@@ -182,8 +183,9 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
           const typename Fixed<Cfg>::wide_t input = Fixed<Cfg>::shift_input(
               typename Fixed<Cfg>::wide_t(x) + typename Fixed<Cfg>::wide_t(bias[bf][p]), h);
           Params<Cfg> prm;  // per-neuron values come from the channel's ROM row, like the bias
-          prm.threshold = Cfg::PER_NEURON_THRESHOLD ? Cfg::threshold_rom(bf, p) : Cfg::THRESHOLD;
-          prm.beta = Cfg::PER_NEURON_BETA ? Cfg::beta_rom(bf, p) : Cfg::BETA_INT;
+          prm.threshold = Cfg::threshold_rom(bf, p);
+          prm.beta = Cfg::beta_rom(bf, p);
+          prm.alpha = Cfg::alpha_rom(bf, p);
           const typename Fixed<Cfg>::wide_t y =
               neuron::update(s, input, h, prm);  // a spike (0/1) or a membrane
           outs.range((p + 1) * Cfg::OUT_BITS - 1, p * Cfg::OUT_BITS) = y.range(Cfg::OUT_BITS - 1, 0);

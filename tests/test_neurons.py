@@ -133,6 +133,37 @@ def test_per_neuron_threshold_and_beta_equal_a_python_reference():
     assert len({int(want[:, :, c::channels].sum()) for c in range(channels)}) == channels  # the channels differ
 
 
+def test_per_neuron_cubalif_alpha_equals_a_python_reference():
+    """CubaLIF with an alpha (the current's decay) per channel, in plain Python: J = sat(R(J * alpha_c, 8) + I),
+    U = sat(V + J) (no membrane leak), fire at theta, reset by subtraction."""
+    rng = np.random.default_rng(8)
+    channels, pixels, steps = 3, 2, 9
+    current = rng.integers(-30, 50, (2, steps, pixels * channels))
+    p = NeuronParams.from_attrs(
+        {
+            "membrane_bits": 9,
+            "threshold": 40,
+            "rounding": "nearest",
+            "neuron_model": "cubalif",
+            "alpha_int": 7,
+            "alpha_ints": [0, 128, 250],
+        }
+    ).validate()
+    want = np.zeros_like(current)
+    for b in range(2):
+        for i in range(pixels * channels):
+            alpha, j, v = (0, 128, 250)[i % channels], 0, 0
+            for t in range(steps):
+                j = min(max((j * alpha + 128) // 256 + int(current[b, t, i]), -256), 255)
+                u = min(max(v + j, -256), 255)
+                want[b, t, i] = u >= 40
+                v = u - 40 if u >= 40 else u
+    assert int((run_neurons(current, p) != want).sum()) == 0
+    assert len({int(want[:, :, c::channels].sum()) for c in range(channels)}) == channels  # the channels differ
+    # the attribute round trip (QONNX node, golden.npz header) keeps the vector
+    assert NeuronParams.from_attrs(p.attrs()).alpha_ints == (0, 128, 250)
+
+
 def test_per_neuron_vectors_out_of_range_are_refused_by_name():
     with pytest.raises(QsnnError, match="threshold=300 does not fit a 8-bit membrane"):
         NeuronParams(membrane_bits=8, threshold=3, thresholds=(3, 300)).validate("x")
@@ -140,6 +171,10 @@ def test_per_neuron_vectors_out_of_range_are_refused_by_name():
         NeuronParams(membrane_bits=8, threshold=3, leak_mode="beta", beta_ints=(9, 999)).validate("x")
     with pytest.raises(QsnnError, match="beta_ints are per-neuron decays of leak_mode beta"):
         NeuronParams(membrane_bits=8, threshold=3, leak_mode="shift", beta_ints=(9,)).validate("x")
+    with pytest.raises(QsnnError, match="alpha_int=300 is out of range"):
+        NeuronParams.from_attrs(
+            {"membrane_bits": 8, "threshold": 3, "neuron_model": "cubalif", "alpha_ints": [9, 300]}
+        ).validate("x")
 
 
 RUNS = {
@@ -153,14 +188,22 @@ RUNS = {
         "model__hidden": (4,),
         "model__pool": 2,
     },
+    # CubaLIF learning an alpha per channel beside the threshold and beta
+    "per-neuron-cubalif-conv": {
+        "neuron__per_neuron": True,
+        "neuron__model": "cubalif",
+        "model__arch": "conv",
+        "model__hidden": (4,),
+        "model__pool": 2,
+    },
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(RUNS))
 def test_trained_readout_networks_through_every_level(kind, tmp_path_factory):
-    """A trained digits network per readout, and with a threshold and beta per neuron: C-sim and the whole
-    network's RTL give 0 mismatches."""
+    """A trained digits network per readout, and with a threshold and beta (CubaLIF: and alpha) per neuron: C-sim
+    and the whole network's RTL give 0 mismatches."""
     from tests.conftest import _train
     from toolchain.flow.build_config import BuildConfig
     from toolchain.flow.runner import run_build
@@ -168,6 +211,11 @@ def test_trained_readout_networks_through_every_level(kind, tmp_path_factory):
     run = _train(tmp_path_factory, kind, train__epochs=4, **RUNS[kind])
     metrics = __import__("json").loads((run / "metrics.json").read_text())
     assert metrics["mismatches"] == 0 and metrics["top1"] > (0.5 if "conv" in kind else 0.8)  # 4 epochs
+    if "cubalif" in kind:  # the alphas were learned: they moved apart from --alpha
+        from toolchain.golden import GoldenModel
+
+        alphas = GoldenModel.load(run / "golden.npz").layers[0].neuron.alpha_ints
+        assert len(alphas) == 4 and len(set(alphas)) > 1, alphas
     out = tmp_path_factory.mktemp("b")
     hls = run_build(BuildConfig(run_dir=str(run), out_dir=str(out / "hls"), until="csim", target_cycles=32), log=None)
     assert {k: v["mismatches"] for k, v in hls["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}

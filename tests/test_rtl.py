@@ -31,8 +31,8 @@ SHAPES = [(4, 6, 6, "registers"), (11, 8, 2, "lutram"), (16, 12, 4, "bram"), (24
 @pytest.mark.parametrize("k", range(len(MODES)), ids=["-".join(m) for m in MODES])
 def test_rtl_lif_equals_golden(k, tmp_path):
     """Each leak x rounding x reset mode, at one of four widths (4..24 bits, PE 1..6, every memory style), each
-    registered neuron model (LIF, CubaLIF, the LI readout), per-layer and per-neuron threshold and beta, on random
-    and saturating inputs with random stalls on both streams."""
+    registered neuron model (LIF, CubaLIF, the LI readout), per-layer and per-neuron threshold, beta and alpha, on
+    random and saturating inputs with random stalls on both streams."""
     from toolchain.custom_op.fpgadataflow.lif_layer import PIPELINE_DEPTH
     from toolchain.rtl.generate import write_lif_alone
     from toolchain.rtl.sim import build, run, timing
@@ -59,6 +59,8 @@ def test_rtl_lif_equals_golden(k, tmp_path):
         p.thresholds = tuple(int(v) for v in rng.integers(1, (1 << (b - 1)), channels))
         if leak == "beta":
             p.beta_ints = tuple(int(v) for v in rng.integers(0, 257, channels))
+        for vector in model.vectors:  # CubaLIF's alpha per channel
+            p.extra[vector] = tuple(int(v) for v in rng.integers(0, 257, channels))
     in_bits = b + 2
     spec = LayerSpec(
         "L0",

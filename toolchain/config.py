@@ -271,7 +271,8 @@ class NeuronConfig:
         False,
         "--per-neuron",
         "learn a threshold and a beta per neuron (per channel of a conv layer), starting from --threshold and "
-        "--beta; the hardware holds them in ROMs beside the bias (default: one of each per network)",
+        "--beta (and CubaLIF's alpha, from --alpha); the hardware holds them in ROMs beside the bias (default: one "
+        "of each per network)",
     )
 
     def param(self, name: str) -> float:

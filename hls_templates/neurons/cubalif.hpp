@@ -1,6 +1,7 @@
 // qsnn-pynq neuron model "cubalif" (toolchain/golden/neurons/cubalif.py): a LIF driven by a synaptic
 // current J.
-//   J[t] = sat_B(R(J[t-1] * ALPHA_INT, BETA_FRAC_BITS) + x), stochastic offset bits [F, 2F) of the hash
+//   J[t] = sat_B(R(J[t-1] * alpha, BETA_FRAC_BITS) + x), stochastic offset bits [F, 2F) of the hash; alpha is
+//   the layer's ALPHA_INT or the neuron's entry of the per-neuron ROM (prm.alpha)
 //   then the LIF step with J[t] in place of x
 #ifndef QSNN_NEURON_CUBALIF_HPP
 #define QSNN_NEURON_CUBALIF_HPP
@@ -17,7 +18,7 @@ struct CubaLIFNeuron {
                      const ap_uint<32> h, const Params<Cfg> &prm) {
 #pragma HLS INLINE
     typedef Fixed<Cfg> F;
-    const typename F::wide_t j = F::saturate(F::decay(s[1], Cfg::ALPHA_INT, h >> Cfg::BETA_FRAC_BITS) + x);
+    const typename F::wide_t j = F::saturate(F::decay(s[1], prm.alpha, h >> Cfg::BETA_FRAC_BITS) + x);
     s[1] = typename Cfg::membrane_t(j);
     return F::integrate_and_fire(s[0], j, h, prm);
   }

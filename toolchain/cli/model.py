@@ -7,6 +7,7 @@ import json
 from toolchain import argtypes
 from toolchain.errors import QsnnError
 from toolchain.fsutil import check_output
+from toolchain.nir_io.conventions import DISCRETIZATIONS
 from toolchain.options import add_train_options, config_from_args
 
 from .common import add_trust_pickle
@@ -121,7 +122,14 @@ def cmd_import(a):
         raise QsnnError(f"--finetune-epochs {a.finetune_epochs} must be 0 or more")
     cfg = config_from_args(a, reset=a.reset or "zero")
     m = import_run(
-        a.model, a.out, cfg, dt=a.dt, finetune_epochs=a.finetune_epochs, force=a.force, reset_from_graph=a.reset is None
+        a.model,
+        a.out,
+        cfg,
+        dt=a.dt,
+        finetune_epochs=a.finetune_epochs,
+        force=a.force,
+        reset_from_graph=a.reset is None,
+        discretization=a.discretization,
     )
     _print_summary(m, a.out)
     return 0
@@ -173,6 +181,14 @@ def add(sub) -> None:
         type=argtypes.positive_float,
         default=1e-4,
         help="time step the graph's taus assume: beta = 1 - dt/tau (default 1e-4 s, snnTorch's exporter)",
+    )
+    im.add_argument(
+        "--discretization",
+        choices=DISCRETIZATIONS,
+        default="euler",
+        help="how the neuron ODEs become steps: euler (NIR's forward Euler, beta = 1 - dt/tau: snnTorch, Norse, "
+        "Sinabs) or rockpool (Rockpool's LIFTorch, written as CubaLIF: beta, alpha = exp(-dt/tau), the input added "
+        "before the current decays) (default euler)",
     )
     im.add_argument("--finetune-epochs", type=int, default=0, help="QAT fine-tune epochs after quantizing (default 0)")
     add_trust_pickle(im)

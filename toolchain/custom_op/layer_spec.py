@@ -67,6 +67,7 @@ class LayerSpec:
 
     def context(self) -> dict:
         p = self.params
+        alpha, alphas = getattr(p, "alpha_int", 0), getattr(p, "alpha_ints", ())  # CubaLIF's; 0 for other models
         b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
         wide = (
             max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits, p.input_shift + 1) + 3
@@ -87,7 +88,6 @@ class LayerSpec:
             "neuron_model": p.neuron_model,
             "neuron_header": neuron_header(p.model),
             "neuron_struct": p.model.hls_struct,
-            "neuron_constants": p.model.hls_constants(p),
             "leak": LEAK.cpp(p.leak_mode),
             "leak_shift": p.leak_shift,
             "beta_int": p.beta_int,
@@ -98,8 +98,15 @@ class LayerSpec:
             "in_type": f"ap_{'' if self.in_signed else 'u'}int<{self.in_bits}>",
             "bias_bits": self.bias_bits,
             "bias_rows": [[str(int(v)) for v in row] for row in b],
-            "threshold_rows": self._rows(p.thresholds),
-            "beta_rows": self._rows(p.beta_ints),
+            # the kernel's <name>_rom(row, lane): the neuron's threshold, beta_int and alpha_int (CubaLIF's)
+            "roms": [
+                {"name": name, "bits": p.vector_bits(vec), "rows": self._rows(values), "scalar": scalar}
+                for name, vec, values, scalar in (
+                    ("threshold", "thresholds", p.thresholds, p.threshold),
+                    ("beta", "beta_ints", p.beta_ints, p.beta_int),
+                    ("alpha", "alpha_ints", alphas, alpha),
+                )
+            ],
             "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
         }
 

@@ -10,7 +10,8 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
     the update of the neuron model ``neuron_model`` names (toolchain/golden/neurons); "lif", DESIGN.md's, is:
     V[-1] = 0
     L     = leak(V[t-1])   none: V | shift: V - (V >> leak_shift) | beta: R(V * beta_int, beta_frac_bits)
-            (threshold and beta_int per neuron: thresholds[c], beta_ints[c] of the neuron's channel c, if given)
+            (threshold and beta_int per neuron: thresholds[c], beta_ints[c] of the neuron's channel c, if given;
+            CubaLIF's alpha_int likewise: alpha_ints[c])
     U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
@@ -45,8 +46,12 @@ LIF_ATTRS = {
     # per-neuron threshold and beta_int, one per channel (empty: the scalar attributes above, for every neuron)
     "thresholds": ("ints", False, []),
     "beta_ints": ("ints", False, []),
-    # each registered model's own attributes (CubaLIF's alpha_int, ...): toolchain/golden/neurons
-    **{k: ("i", False, d) for m in neurons.REGISTRY.values() for k, d in m.attrs.items()},
+    # each registered model's own attributes (CubaLIF's alpha_int and per-neuron alpha_ints): toolchain/golden/neurons
+    **{
+        k: ("ints", False, list(d)) if isinstance(d, tuple) else ("i", False, d)
+        for m in neurons.REGISTRY.values()
+        for k, d in m.attrs.items()
+    },
     "input_scale": ("f", False, 1.0),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
     # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)

@@ -8,7 +8,8 @@ Neuron parameters k, per layer of n neurons with membrane width B:
   - membrane:  n values at B bits per state word of the neuron model (LIF: V; CubaLIF: V and the current J)
   - threshold: 1 value at B bits (one integer threshold per layer), or one per channel (``--per-neuron``)
   - leak:      1 value per layer (or per channel with ``--per-neuron``): beta_int at F + 1 bits, a shift k at
-               5 bits, nothing for 'none'; and the model's own (``param_bits``: CubaLIF's alpha_int at F + 1 bits)
+               5 bits, nothing for 'none'; and the model's own (``param_bits``: CubaLIF's alpha_int at F + 1 bits),
+               as many as the leak has (per layer, or per channel)
 The float baseline M_0 stores every one of these at 32 bits.
 """
 
@@ -47,9 +48,10 @@ def footprint(
         "bias": n_n * bn,
         "membrane": n_n * bn * len(model.states),
         "threshold": n_p * bn,
-        # the model's own per-layer parameters (CubaLIF's alpha_int): FLOAT_BITS each in the float baseline
+        # the model's own parameters (CubaLIF's alpha_int), per layer or per channel: FLOAT_BITS each in the float
+        # baseline
         "leak": n_p * bl
-        + len(layers) * (FLOAT_BITS * len(model.attrs) if membrane_bits is None else model.param_bits(beta_frac_bits)),
+        + n_p * (FLOAT_BITS * len(model.params) if membrane_bits is None else model.param_bits(beta_frac_bits)),
     }
     total = sum(parts.values())
     float_total = (

@@ -12,6 +12,8 @@ from .errors import QsnnError
 from .modes import LEAK, RESET, ROUNDING
 
 MAX_INPUT_SHIFT = 16  # the stochastic offset of R(I, k) is the top k bits of the hash, disjoint from the leak's
+# the per-neuron vectors every model has, {vector: the scalar it replaces}; a model adds its own (NeuronModel.vectors)
+VECTORS = {"thresholds": "threshold", "beta_ints": "beta_int"}
 
 
 @dataclass
@@ -43,6 +45,9 @@ class NeuronParams:
         extra = self.__dict__.get("extra")
         if extra is not None and name in extra:
             return extra[name]
+        model = neurons.REGISTRY.get(self.__dict__.get("neuron_model"))
+        if model is not None and name in model.attrs:  # not given: the model's default
+            return model.attrs[name]
         raise AttributeError(f"NeuronParams has no attribute {name!r}")
 
     @classmethod
@@ -51,12 +56,12 @@ class NeuronParams:
         Another model's attribute at its default is dropped (files written before the registry list them all);
         any other unknown one is kept, so that validate() refuses it by name."""
         fields = cls.__dataclass_fields__
-        known = {k: v for k, v in values.items() if k in fields and k != "extra"}
-        for k in ("thresholds", "beta_ints"):  # lists in JSON, repeated ints in ONNX
-            if k in known:
-                known[k] = tuple(int(v) for v in known[k])
-        extra = {**values.get("extra", {}), **{k: v for k, v in values.items() if k not in fields}}
         models = neurons
+        vectors = set(VECTORS) | {k for m in models.REGISTRY.values() for k in m.vectors}
+        values = {**values.get("extra", {}), **{k: v for k, v in values.items() if k != "extra"}}
+        values = {k: tuple(int(x) for x in v) if k in vectors else v for k, v in values.items()}  # JSON/ONNX lists
+        known = {k: v for k, v in values.items() if k in fields}
+        extra = {k: v for k, v in values.items() if k not in fields}
         model = models.get(known.get("neuron_model", "lif"), "neuron_model")
         defaults = {k: d for m in models.REGISTRY.values() for k, d in m.attrs.items() if k not in model.attrs}
         extra = {k: v for k, v in extra.items() if not (k in defaults and v == defaults[k])}
@@ -103,28 +108,38 @@ class NeuronParams:
         return self
 
     def attrs(self) -> dict:
-        """The flat attributes (QONNX node, golden.npz header): the fields and the model's own."""
-        out = {k: v for k, v in asdict(self).items() if k != "extra"}
-        out.update(thresholds=[int(v) for v in self.thresholds], beta_ints=[int(v) for v in self.beta_ints])
-        return out | dict(self.extra)
+        """The flat attributes (QONNX node, golden.npz header): the fields and the model's own; vectors as lists."""
+        out = {k: v for k, v in asdict(self).items() if k != "extra"} | dict(self.extra)
+        return out | {k: [int(v) for v in getattr(self, k)] for k in self.vectors}
+
+    @property
+    def vectors(self) -> dict[str, str]:
+        """The per-neuron vectors this layer's model has, {vector: the scalar it replaces}: thresholds, beta_ints
+        and the model's own (CubaLIF's alpha_ints)."""
+        return VECTORS | self.model.vectors
+
+    def vector_bits(self, vector: str) -> int:
+        """Bits of one entry of a per-neuron vector in hardware: B for a threshold, F + 2 for a decay (beta_int,
+        alpha_int in 0..2^F, signed)."""
+        return self.membrane_bits if vector == "thresholds" else self.beta_frac_bits + 2
 
     @property
     def per_neuron(self) -> bool:
-        return bool(self.thresholds or self.beta_ints)
+        return any(getattr(self, k) for k in self.vectors)
 
     def channels_ok(self, channels: int) -> bool:
         """Whether the per-neuron vectors have one value per channel of a layer of ``channels`` channels."""
-        return all(len(v) in (0, channels) for v in (self.thresholds, self.beta_ints))
+        return all(len(getattr(self, k)) in (0, channels) for k in self.vectors)
 
     def expanded(self, size: int, const=np.asarray) -> NeuronParams:
-        """A copy for running ``size`` neurons: per-neuron threshold and beta_int as vectors over the neurons
-        (channel c of a conv layer's channels-last pixels at i mod C), made by ``const`` (numpy, or a tensor
-        maker for training); unchanged without per-neuron values."""
+        """A copy for running ``size`` neurons: each per-neuron vector (thresholds, beta_ints, alpha_ints) replaces
+        its scalar by a vector over the neurons (channel c of a conv layer's channels-last pixels at i mod C), made
+        by ``const`` (numpy, or a tensor maker for training); unchanged without per-neuron values."""
         if not self.per_neuron:
             return self
         out = copy.copy(self)
-        for name, vec in (("threshold", self.thresholds), ("beta_int", self.beta_ints)):
-            if vec:
+        for vector, name in self.vectors.items():
+            if vec := getattr(self, vector):
                 if size % len(vec):
                     raise QsnnError(f"{len(vec)} per-neuron {name} values do not tile a layer of {size} neurons")
                 setattr(out, name, const(np.tile(np.asarray(vec, dtype=np.int64), size // len(vec))))

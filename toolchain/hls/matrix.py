@@ -60,6 +60,8 @@ def configurations(widths=WIDTHS, seed=0) -> list[LayerSpec]:
             p.thresholds = tuple(int(v) for v in rng.integers(1, hi + 1, bias_channels))
             if leak == "beta":
                 p.beta_ints = tuple(int(v) for v in rng.integers(0, (1 << frac) + 1, bias_channels))
+            for vector in model.vectors:  # the model's own per-neuron decays (CubaLIF's alpha_ints)
+                p.extra[vector] = tuple(int(v) for v in rng.integers(0, (1 << frac) + 1, bias_channels))
         specs.append(LayerSpec(f"cfg{k}", p, channels=channels, steps=9, bias=bias, in_bits=b + 2, pe=pe))
     return specs
 

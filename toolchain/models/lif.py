@@ -110,8 +110,10 @@ class QuantLIF(nn.Module):
         super().__init__()
         self.neuron = neuron
         self.model = neurons.get(model or neuron.model, "--neuron")  # ``model``: another than neuron.model (LI)
-        # --per-neuron: a learned real threshold and beta per channel (per neuron of a dense layer)
+        # --per-neuron: a learned real threshold, beta and the model's own decays (CubaLIF's alpha) per channel
+        # (per neuron of a dense layer)
         self.theta = self.beta = None
+        self.decays = nn.ParameterDict()
         if neuron.per_neuron:
             if channels < 1:
                 raise ValueError("per-neuron parameters need the layer's channel count")
@@ -119,6 +121,8 @@ class QuantLIF(nn.Module):
                 self.theta = nn.Parameter(torch.full((channels,), float(neuron.threshold)))
             if neuron.leak == "beta":
                 self.beta = nn.Parameter(torch.full((channels,), float(neuron.beta)))
+            for name in self.model.decays:
+                self.decays[name] = nn.Parameter(torch.full((channels,), float(neuron.param(name))))
         self.membrane_bits = membrane_bits
         self.membrane_shift = membrane_shift  # k, or "auto": the least k whose threshold fits the membrane
         self.rounding = rounding
@@ -157,6 +161,9 @@ class QuantLIF(nn.Module):
                 self.threshold_clamped = self.threshold_overflow or bool((raw < 1).any())
             if betas is not None:
                 beta_ints = tuple(int(v) for v in betas.round().long())
+        extra = self.model.quantize(n, self.rounding, self.seed)
+        with torch.no_grad():
+            extra |= {vec: tuple(int(v) for v in ints.round().long()) for vec, ints in self.decay_vectors().items()}
         return NeuronParams(
             membrane_bits=b,
             threshold=theta,
@@ -169,7 +176,7 @@ class QuantLIF(nn.Module):
             reset=n.reset,
             input_shift=k,
             neuron_model=self.model.name,
-            extra=self.model.quantize(n, self.rounding, self.seed),
+            extra=extra,
             thresholds=thresholds,
             beta_ints=beta_ints,
         )
@@ -199,13 +206,23 @@ class QuantLIF(nn.Module):
             betas = torch.clamp(self._quantize(torch.clamp(self.beta, 0, 1) * one, 0xBE7A), 0, one)
         return raw, thetas, betas
 
+    def decay_vectors(self) -> dict:
+        """The model's own per-channel decays as integers in [0, 2^F], straight-through: {vector: tensor}
+        (CubaLIF's alpha_ints), as the model quantizes its scalar (``quantize``: R(alpha 2^F), salt 0xA1FA)."""
+        one = 1 << self.neuron.beta_frac_bits
+        return {
+            self.model.decays[name]: torch.clamp(self._quantize(torch.clamp(real, 0, 1) * one, 0xA1FA), 0, one)
+            for name, real in self.decays.items()
+        }
+
     def _per_neuron(self, p: NeuronParams, size: int, current, scale: float) -> NeuronParams:
         """p with threshold and beta_int as tensors over the ``size`` neurons: exact integers in integer mode,
         straight-through (learned) in QAT."""
         if current.dtype.is_floating_point:
             _, thetas, betas = self.vectors(scale, p.input_shift)
             p = copy.copy(p)
-            for name, vec in (("threshold", thetas), ("beta_int", betas)):
+            vectors = {p.vectors[vec]: ints for vec, ints in self.decay_vectors().items()}  # alpha_int: ...
+            for name, vec in (("threshold", thetas), ("beta_int", betas), *vectors.items()):
                 if vec is not None:
                     setattr(p, name, vec.to(current.dtype).repeat(size // vec.numel()))
             return p
@@ -257,5 +274,8 @@ class QuantLIF(nn.Module):
             n = dataclasses.replace(n, threshold=self.theta.repeat(size // self.theta.numel()))
         if self.beta is not None:
             beta = torch.clamp(self.beta, 0, 1).repeat(size // self.beta.numel())
+        if len(self.decays):
+            own = {name: torch.clamp(v, 0, 1).repeat(size // v.numel()) for name, v in self.decays.items()}
+            n = dataclasses.replace(n, params={**n.params, **own})
         out = [self.model.float_step(state, flat[:, t], n, beta, _Spike.apply) for t in range(shape[1])]
         return torch.stack(out, dim=1).reshape(shape)

@@ -27,7 +27,7 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   between the conv and dense parts; they become the run's ``--layers``. A SumPool2d / AvgPool2d (a pool is linear)
   before a conv is that conv's sum-pool (``spK``; stride = window; an average's 1 / K^2 goes into the conv's
   weights), and before a dense layer it folds into the dense weights (any kernel and stride). The readout is the
-  last layer's spike count, or an LI layer's final membrane. All layers share one neuron model (and CubaLIF's
-  alpha); thresholds and betas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per
+  last layer's spike count, or an LI layer's final membrane. All layers share one neuron model; thresholds, betas
+  and CubaLIF's alphas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per
   channel in conv layers), else the run has one of each.
 """

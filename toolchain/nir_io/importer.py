@@ -14,12 +14,21 @@ from .reader import read_network
 
 
 def import_run(
-    path, out, cfg, dt=DEFAULT_DT, finetune_epochs=0, force=False, progress=True, reset_from_graph=False
+    path,
+    out,
+    cfg,
+    dt=DEFAULT_DT,
+    finetune_epochs=0,
+    force=False,
+    progress=True,
+    reset_from_graph=False,
+    discretization="euler",
 ) -> dict:
     """Read ``path`` (NIR), quantize it post-training by ``cfg`` (its quantization, data and training options; the
     model and neuron options are taken from the graph), fine-tune with QAT for ``finetune_epochs`` if asked, and
     write a run directory at ``out``, as ``qsnn train`` does. With ``reset_from_graph`` the reset is the one the
-    neuron nodes' metadata records (``qsnn export`` writes it), if they agree on one. Returns the run's metrics."""
+    neuron nodes' metadata records (``qsnn export`` writes it), if they agree on one. ``discretization``: how the
+    neuron ODEs become steps (conventions.DISCRETIZATIONS). Returns the run's metrics."""
     import time
 
     import torch
@@ -41,7 +50,7 @@ def import_run(
     if out.exists() and any(out.iterdir()) and not force:
         raise QsnnError(f"run directory {out} exists and is not empty; choose another --out or pass --force")
     ds = load_dataset(cfg.data)
-    network = read_network(path, ds.shape, dt)
+    network = read_network(path, ds.shape, dt, discretization)
     m, n = cfg.model, cfg.neuron
     m.arch, m.layers, m.spiking = network["arch"], network["tokens"], True  # the graph's layers, as --layers
     n.leak, n.beta, n.threshold = network["leak"], network["beta"], network["threshold"]
@@ -82,7 +91,7 @@ def import_run(
             net, info["calibration_saturation"] = post_training_quantize(fnet, cfg, ds)
     info["train_time_s"] = time.perf_counter() - t0
     info["scheme"] = cfg.quant.scheme if cfg.quantized else "float"
-    source = {"nir": str(Path(path).resolve()), "sha256": sha256_file(path), "dt": dt}
+    source = {"nir": str(Path(path).resolve()), "sha256": sha256_file(path), "dt": dt, "discretization": discretization}
     return save_run(cfg, ds, net, out, info, history, fnet if cfg.quantized else None, source=source)
 
 
@@ -105,6 +114,7 @@ def load_into(net, network) -> None:
             syn.op.weight.copy_(w)
             syn.bias.copy_(torch.from_numpy(layer["bias"]).to(syn.bias.dtype))
         for lif, layer in zip(net.neurons, network["layers"]):  # --per-neuron: the NIR values, per channel
-            for vector, values in ((lif.theta, layer["threshold"]), (lif.beta, layer["beta"])):
+            own = lif.decays.get("alpha")  # CubaLIF's
+            for vector, values in ((lif.theta, layer["threshold"]), (lif.beta, layer["beta"]), (own, layer["alpha"])):
                 if vector is not None:
                     vector.copy_(torch.from_numpy(np.asarray(values)).to(vector.dtype))

@@ -12,7 +12,7 @@ from toolchain.errors import QsnnError
 from toolchain.golden import neurons
 from toolchain.golden.arith import conv_out
 
-from .conventions import DEFAULT_DT, channels_last_perm
+from .conventions import DEFAULT_DT, DISCRETIZATIONS, channels_last_perm
 
 # the neuron nodes: those the registered neuron models import (toolchain/golden/neurons: LIF, IF, CubaLIF)
 NIR_NEURONS = tuple(t for m in neurons.REGISTRY.values() for t in m.nir)
@@ -127,18 +127,6 @@ def _chain(graph, path) -> list[tuple[str, object]]:
     return [(n, nodes[n]) for n in order]
 
 
-def _uniform(name, what, values) -> float:
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    if v.size == 0 or not np.all(np.isfinite(v)):
-        raise QsnnError(f"NIR node '{name}': {what} is empty or not finite")
-    if np.max(np.abs(v - v[0])) > REL_TOL * max(1.0, abs(v[0])):
-        raise QsnnError(
-            f"NIR node '{name}': {what} differs between neurons ({v.min():g} .. {v.max():g}); this project builds one "
-            f"{what} per network (thresholds and the membrane's beta may be per neuron, this may not)"
-        )
-    return float(v[0])
-
-
 def _per_neuron(name, what, value, shape) -> np.ndarray:
     """A neuron parameter as one value per neuron, flat in channel-first order: a scalar, one value per channel
     ((C,) or (C, 1, 1)), or one per neuron (the shape itself)."""
@@ -155,13 +143,15 @@ def _per_neuron(name, what, value, shape) -> np.ndarray:
         ) from None
 
 
-def _neuron(name, node, dt, shape):
+def _neuron(name, node, dt, shape, discretization="euler"):
     """(beta, threshold, gain, alpha) of a LIF/IF/CubaLIF/LI node over neurons of ``shape``, discretised with step
-    dt: beta, threshold and gain one value per neuron (flat, channel first); beta None for IF, threshold None for
-    LI; alpha a scalar or None. CubaLIF: ``J <- alpha J + (w_in dt / tau_syn) S`` and ``v <- beta v + (R dt / tau_mem)
-    J``; both gains scale the one linear path from the synapse to the membrane, so their product folds into the
-    synapse."""
+    dt: beta, threshold, gain and alpha one value per neuron (flat, channel first); beta None for IF, threshold None
+    for LI, alpha None but for CubaLIF. CubaLIF: ``J <- alpha J + (w_in dt / tau_syn) S`` and
+    ``v <- beta v + (R dt / tau_mem) J``; both gains scale the one linear path from the synapse to the membrane, so
+    their product folds into the synapse. ``discretization`` "rockpool": Rockpool's LIFTorch (``_rockpool``)."""
     kind = type(node).__name__
+    if discretization == "rockpool":
+        return _rockpool(name, node, dt, shape)
     if getattr(node, "v_reset", None) is not None and np.any(np.asarray(node.v_reset) != 0):
         raise QsnnError(f"NIR node '{name}': v_reset must be 0 (neurons reset to 0 or by subtraction here)")
     r = _per_neuron(name, "r", node.r, shape)
@@ -180,16 +170,39 @@ def _neuron(name, node, dt, shape):
     if not cuba:
         return beta, thr, r * dt / tau, None
     tau_syn = _per_neuron(name, "tau_syn", node.tau_syn, shape)
-    alpha = _uniform(name, "alpha = 1 - dt/tau_syn", _decay(name, "alpha = 1 - dt/tau_syn", tau_syn, dt))
+    alpha = _decay(name, "alpha = 1 - dt/tau_syn", tau_syn, dt)
     w_in = _per_neuron(name, "w_in", node.w_in, shape)
     return beta, thr, (w_in * dt / tau_syn) * (r * dt / tau), alpha
 
 
-def _decay(name, what, tau, dt) -> np.ndarray:
-    """1 - dt / tau per neuron, each in [0, 1]."""
+def _rockpool(name, node, dt, shape):
+    """A CubaLIF node as Rockpool's LIFTorch runs it (Rockpool writes one per LIFTorch): each step
+    ``J <- alpha (J + S)``, ``v <- beta v + J``, fire at ``v >= v_threshold``, with the exact decays
+    ``alpha = exp(-dt/tau_syn)``, ``beta = exp(-dt/tau_mem)``. The input gain is alpha (the input is added before
+    the current decays); Rockpool's ``r`` and ``w_in`` are not gains (its own importer ignores them). Only the
+    one-spike-per-step neuron (``max_spikes_per_dt=1``) is this network: NIR does not record that option."""
+    kind = type(node).__name__
+    if kind != "CubaLIF":
+        raise QsnnError(
+            f"NIR node '{name}' is {kind}: --discretization rockpool reads Rockpool's LIFTorch neurons (CubaLIF "
+            "nodes); import other graphs with --discretization euler"
+        )
+    if np.any(np.asarray(node.v_leak) != 0) or np.any(np.asarray(node.v_reset) != 0):
+        raise QsnnError(f"NIR node '{name}': v_leak (Rockpool's bias) and v_reset must be 0")
+    thr = _per_neuron(name, "v_threshold", node.v_threshold, shape)
+    if not np.all(np.isfinite(thr)) or np.any(thr <= 0):
+        raise QsnnError(f"NIR node '{name}': v_threshold must be positive and finite")
+    tau_mem = _per_neuron(name, "tau_mem", node.tau_mem, shape)
+    beta = _decay(name, "beta = exp(-dt/tau_mem)", tau_mem, dt, exact=True)
+    alpha = _decay(name, "alpha = exp(-dt/tau_syn)", _per_neuron(name, "tau_syn", node.tau_syn, shape), dt, exact=True)
+    return beta, thr, alpha, alpha
+
+
+def _decay(name, what, tau, dt, exact=False) -> np.ndarray:
+    """1 - dt / tau (forward Euler), or exp(-dt / tau) (``exact``), per neuron, each in [0, 1]."""
     if np.any(tau <= 0):
         raise QsnnError(f"NIR node '{name}': its time constants must be positive")
-    decay = 1.0 - dt / tau
+    decay = np.exp(-dt / tau) if exact else 1.0 - dt / tau
     if not np.all((decay >= 0.0) & (decay <= 1.0)):
         bad = float(decay[(decay < 0.0) | (decay > 1.0)][0])
         raise QsnnError(
@@ -286,11 +299,13 @@ def _fold_gain(layer, gain) -> None:
     layer["bias"] = layer["bias"] * gain
 
 
-def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
+def read_network(path, sample_shape, dt=DEFAULT_DT, discretization="euler") -> dict:
     """A NIR file as the project's layers and network-wide configuration (``_network``). ``sample_shape`` is the
-    dataset's channels-last sample shape."""
+    dataset's channels-last sample shape; ``discretization`` one of DISCRETIZATIONS."""
     if not (isinstance(dt, float) and dt > 0):
         raise QsnnError(f"--dt {dt!r} must be a positive number of seconds")
+    if discretization not in DISCRETIZATIONS:
+        raise QsnnError(f"--discretization {discretization!r} is not one of {', '.join(DISCRETIZATIONS)}")
     chain = _chain(_read(path), path)
     # NIR's channel-first shape of the data flowing between nodes
     shape = tuple(sample_shape)
@@ -357,12 +372,12 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
             if layers and layers[-1]["readout"]:
                 raise QsnnError(f"NIR node '{layers[-1]['neuron']}': an LI readout must be the last neuron node")
             n_out, conv = pending["weight"].shape[0], pending["kind"]
-            beta, thr, gain, alpha = _neuron(name, node, dt, cf)
+            beta, thr, gain, alpha = _neuron(name, node, dt, cf, discretization)
             _fold_gain(pending, _per_channel(name, "the input gain R dt/tau", gain, conv, n_out))
             pending["neuron"], pending["readout"] = name, kind == "LI"
             pending["beta"] = None if beta is None else _per_channel(name, "tau", beta, conv, n_out)
             pending["threshold"] = None if thr is None else _per_channel(name, "v_threshold", thr, conv, n_out)
-            pending["alpha"] = alpha
+            pending["alpha"] = None if alpha is None else _per_channel(name, "tau_syn", alpha, conv, n_out)
             pending["reset"] = (getattr(node, "metadata", None) or {}).get("reset")
             layers.append(pending)
             pending = None
@@ -388,16 +403,16 @@ def read_network(path, sample_shape, dt=DEFAULT_DT) -> dict:
 
 
 def _network(layers) -> dict:
-    """The network-wide configuration of the NIR layers: one neuron model; one threshold and one beta for the
-    whole network when every neuron has the same (else per neuron: ``per_neuron``, vectors in each layer)."""
+    """The network-wide configuration of the NIR layers: one neuron model; one threshold, one beta (and one CubaLIF
+    alpha) for the whole network when every neuron has the same (else per neuron: ``per_neuron``, vectors in each
+    layer)."""
     first = layers[0]
     for layer in layers[1:]:
-        a, a0 = layer["alpha"], first["alpha"]
-        if (a is None) != (a0 is None) or (a is not None and abs(a - a0) > REL_TOL):
-            show = lambda v: "no synaptic current" if v is None else f"CubaLIF alpha {v:g}"  # noqa: E731
+        if (layer["alpha"] is None) != (first["alpha"] is None):
+            show = lambda v: "no synaptic current" if v is None else "a CubaLIF current"  # noqa: E731
             raise QsnnError(
-                f"NIR node '{layer['neuron']}': {show(a)} differs from '{first['neuron']}' ({show(a0)}); this "
-                "project uses one neuron model per network"
+                f"NIR node '{layer['neuron']}': {show(layer['alpha'])} where '{first['neuron']}' has "
+                f"{show(first['alpha'])}; this project uses one neuron model per network"
             )
     leaky = any(layer["beta"] is not None for layer in layers)
     for layer in layers:  # IF layers among leaky ones: beta 1 (no decay)
@@ -408,6 +423,7 @@ def _network(layers) -> dict:
         raise QsnnError(f"NIR node '{first['neuron']}': the network has no spiking layer, only an LI readout")
     thr = np.concatenate([layer["threshold"] for layer in spiking])
     betas = np.concatenate([layer["beta"] for layer in layers]) if leaky else np.ones(1)
+    alphas = None if first["alpha"] is None else np.concatenate([layer["alpha"] for layer in layers])
     same = lambda v: np.max(np.abs(v - v[0])) <= REL_TOL * max(1.0, abs(v[0]))  # noqa: E731
     resets = {layer["reset"] for layer in spiking}
     convs = [layer for layer in layers if layer["kind"] == "conv"]
@@ -429,10 +445,10 @@ def _network(layers) -> dict:
         "leak": "beta" if leaky else "none",
         "beta": float(betas[0]),
         "threshold": float(thr[0]),
-        "per_neuron": not (same(thr) and same(betas)),
+        "per_neuron": not (same(thr) and same(betas) and (alphas is None or same(alphas))),
         "readout": "membrane" if layers[-1]["readout"] else "count",
         # the reset the spiking nodes' metadata records, if they agree (qsnn export writes it; NIR has no field)
         "reset": resets.pop() if len(resets) == 1 and resets <= {"zero", "subtract"} else None,
         "model": "lif" if first["alpha"] is None else "cubalif",
-        "params": {} if first["alpha"] is None else {"alpha": first["alpha"]},
+        "params": {} if alphas is None else {"alpha": float(alphas[0])},
     }

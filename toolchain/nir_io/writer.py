@@ -52,7 +52,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             beta = {"none": 1.0, "shift": 1.0 - 2.0**-p.leak_shift, "beta": np.asarray(p.beta_ints or p.beta_int) / one}
             beta = np.asarray(beta[p.leak_mode], dtype=np.float64)
             reset, frac_bits = p.reset, p.beta_frac_bits
-            alpha = p.alpha_int / one if p.neuron_model == "cubalif" else None
+            alpha = np.asarray(p.alpha_ints or p.alpha_int) / one if p.neuron_model == "cubalif" else None
         else:
             w = syn.op.weight.detach().numpy().astype(np.float64)
             b = syn.bias.detach().numpy().astype(np.float64)
@@ -60,7 +60,10 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
             thr = n.threshold if lif.theta is None else lif.theta.detach().numpy().astype(np.float64)
             beta = real_beta(n) if lif.beta is None else lif.beta.detach().clamp(0, 1).numpy().astype(np.float64)
             thr, beta, reset, frac_bits = np.asarray(thr), np.asarray(beta), n.reset, n.beta_frac_bits
-            alpha = n.param("alpha") if n.model == "cubalif" else None
+            alpha = None
+            if n.model == "cubalif":
+                a = lif.decays["alpha"].detach().clamp(0, 1).numpy() if "alpha" in lif.decays else n.param("alpha")
+                alpha = np.asarray(a, dtype=np.float64)
         out = w.shape[0]
         if syn.kind == "dense":
             if len(prev_cf) > 1:  # the project's flatten is channels-last; NIR's is channel-first
@@ -97,13 +100,13 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
         if not lif.model.spiking:  # the LI readout: tau dv/dt = -v + R I
             nodes[f"lif{k}"] = nir.LI(tau=tau, r=tau / dt, v_leak=0 * ones, metadata=meta)
         elif alpha is not None:  # snnTorch's convention: tau = dt / (1 - decay), r = tau_mem / dt, w_in = tau_syn / dt
-            if np.any(beta >= 1.0) or alpha >= 1.0:
+            if np.any(beta >= 1.0) or np.any(alpha >= 1.0):
                 raise QsnnError(
                     "a CubaLIF network without decay (beta or alpha = 1) has no NIR form (its tau is infinite)"
                 )
-            tau_s = dt / (1.0 - alpha)
+            tau_s = per_neuron(dt / (1.0 - alpha))
             nodes[f"lif{k}"] = nir.CubaLIF(
-                tau_syn=ones * tau_s,
+                tau_syn=tau_s,
                 tau_mem=tau,
                 r=tau / dt,
                 v_leak=0 * ones,

@@ -69,8 +69,15 @@ def lif_context(spec: LayerSpec) -> dict:
 
     return {
         "neuron_parameters": neuron_parameters,
-        "threshold_words": words(p.thresholds, p.membrane_bits),
-        "beta_words": words(p.beta_ints, p.beta_frac_bits + 2),
+        # the core's per-neuron ports <name>_data, PER_NEURON_<NAME>: threshold, beta, alpha (CubaLIF's)
+        "param_roms": [
+            {"name": name, "bits": p.vector_bits(vec), "words": words(values, p.vector_bits(vec))}
+            for name, vec, values in (
+                ("threshold", "thresholds", p.thresholds),
+                ("beta", "beta_ints", p.beta_ints),
+                ("alpha", "alpha_ints", getattr(p, "alpha_ints", ())),
+            )
+        ],
         **ctx,
         "in_signed": int(spec.in_signed),
         "nf_bits": _bits(nf),

@@ -1,6 +1,7 @@
 // qsnn-pynq: streaming fixed-point LIF neuron layer (RTL backend). Computes DESIGN.md's neuron exactly:
 //   L = leak(V[t-1]);  U = sat_B(L + R(I[t] + bias[i], INPUT_SHIFT));  s = U >= THRESHOLD;
 //   CubaLIF (CUBA): J = sat_B(R(J[t-1] * ALPHA_INT, BETA_FRAC) + R(I[t] + bias[i], INPUT_SHIFT)), U = sat_B(L + J)
+//                   (alpha per neuron from alpha_data with PER_NEURON_ALPHA)
 //   V[t] = U - THRESHOLD (subtract) | 0 (zero) if s, else U;  V[-1] = 0
 //   leak: none V | shift V - (V >>> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC)
 //   R: floor (x >>> F) | nearest ((x + 2^(F-1)) >>> F) | stochastic ((x + r) >>> F),
@@ -21,10 +22,11 @@ module qsnn_lif #(
     parameter integer BIAS_BITS = 8,
     parameter integer WIDE = 40,  // internal width: holds leak products, sums and the saturation bounds
     parameter integer THRESHOLD = 100,
-    // 1: the threshold / beta of each neuron come from thr_data / beta_data (the wrapper's ROMs, read like the
-    // bias), not from THRESHOLD / BETA_INT
+    // 1: the threshold / beta / alpha of each neuron come from threshold_data / beta_data / alpha_data (the wrapper's
+    // ROMs, read like the bias), not from THRESHOLD / BETA_INT / ALPHA_INT
     parameter integer PER_NEURON_THRESHOLD = 0,
     parameter integer PER_NEURON_BETA = 0,
+    parameter integer PER_NEURON_ALPHA = 0,
     parameter integer INPUT_SHIFT = 0,  // k: U = sat_B(L + R(I + bias, k)), the membrane in 2^k accumulator units
     parameter integer CUBA = 0,  // 1: CubaLIF, a synaptic current J = sat_B(R(J * ALPHA_INT, BETA_FRAC) + input)
     parameter integer ALPHA_INT = 0,
@@ -52,8 +54,9 @@ module qsnn_lif #(
     output wire bias_en,
     output wire [NF_BITS-1:0] bias_addr,
     input wire [PE*BIAS_BITS-1:0] bias_data,
-    input wire [PE*B-1:0] thr_data,  // per-neuron thresholds (PER_NEURON_THRESHOLD), else unused
-    input wire [PE*(BETA_FRAC+2)-1:0] beta_data  // per-neuron beta_int (PER_NEURON_BETA), else unused
+    input wire [PE*B-1:0] threshold_data,  // per-neuron thresholds (PER_NEURON_THRESHOLD), else unused
+    input wire [PE*(BETA_FRAC+2)-1:0] beta_data,  // per-neuron beta_int (PER_NEURON_BETA), else unused
+    input wire [PE*(BETA_FRAC+2)-1:0] alpha_data  // per-neuron alpha_int (CUBA, PER_NEURON_ALPHA), else unused
 );
   // -- stage 1: the accepted beat, its neuron fold and time step; membrane and bias reads in flight --------
   reg [PE*IN_BITS-1:0] s1_data;
@@ -156,7 +159,7 @@ module qsnn_lif #(
       end
       wire signed [WIDE-1:0] thr;  // this neuron's threshold and beta: the constants, or the ROM words
       if (PER_NEURON_THRESHOLD) begin : thr_rom
-        assign thr = {{(WIDE - B) {1'b0}}, thr_data[p*B+:B]};
+        assign thr = {{(WIDE - B) {1'b0}}, threshold_data[p*B+:B]};
       end else begin : thr_const
         assign thr = THRESHOLD;
       end
@@ -206,7 +209,12 @@ module qsnn_lif #(
       wire signed [WIDE-1:0] drive;  // what the membrane integrates: the input, or CubaLIF's current
       if (CUBA) begin : cuba
         wire signed [WIDE-1:0] j = (s1_t == 0) ? {WIDE{1'b0}} : {{(WIDE - B) {j_prev_all[p*B+B-1]}}, j_prev_all[p*B+:B]};
-        wire signed [WIDE-1:0] jprod = j * $signed(ALPHA_INT);
+        wire signed [WIDE-1:0] jprod;
+        if (PER_NEURON_ALPHA) begin : rom
+          assign jprod = j * $signed({{(WIDE - BETA_FRAC - 2) {1'b0}}, alpha_data[p*(BETA_FRAC+2)+:BETA_FRAC+2]});
+        end else begin : const_
+          assign jprod = j * $signed(ALPHA_INT);
+        end
         wire signed [WIDE-1:0] joff;
         if (ROUNDING == 0) begin : fl
           assign joff = 0;

@@ -209,11 +209,8 @@ class LIFLayer(HWCustomOp):
         bias_depth = self.channels // self.pe
         p = self.lif_params()
         state = [(name, self.pe * p.membrane_bits, depth, self.membrane_style()) for name in p.model.states]
-        roms = [("bias", bias_w)]
-        if p.thresholds:  # per-neuron parameters: ROMs of the bias's shape
-            roms.append(("thresholds", self.pe * p.membrane_bits))
-        if p.beta_ints:
-            roms.append(("beta_ints", self.pe * (p.beta_frac_bits + 2)))
+        roms = [("bias", bias_w)]  # and per-neuron parameters: ROMs of the bias's shape
+        roms += [(vec, self.pe * p.vector_bits(vec)) for vec in p.vectors if getattr(p, vec)]
         return state + [(name, w, bias_depth, memory_style(w, bias_depth)) for name, w in roms]
 
     def bram_estimation(self, fpgapart=None):
@@ -234,10 +231,9 @@ class LIFLayer(HWCustomOp):
                 lane += f
         lane += p.model.lut_per_lane(p)
         luts = self.pe * lane + CONTROL_LUTS
-        roms = ("bias", "thresholds", "beta_ints")
         for name, w, d, style in self.storage():
-            if style == "lutram":
-                luts += math.ceil(d / LUTRAM_DEPTH) * w * (1 if name in roms else 2)
+            if style == "lutram":  # a ROM (one port) or a state memory (read and written)
+                luts += math.ceil(d / LUTRAM_DEPTH) * w * (2 if name in p.model.states else 1)
         return luts
 
     def dsp_estimation(self, fpgapart=None):

@@ -149,8 +149,12 @@ class NeuronModel:
     Attributes a subclass sets:
         name:     the registry key, the QONNX ``neuron_model`` attribute and ``--neuron`` value
         states:   its state variables, each a B-bit signed word per neuron, the membrane first
-        attrs:    its own integer QONNX attributes beyond NeuronParams' fields: {name: default}
+        attrs:    its own integer QONNX attributes beyond NeuronParams' fields: {name: default}; a tuple default
+                  is a per-neuron vector (one value per channel, empty: the scalar for every neuron)
+        vectors:  its per-neuron vectors among ``attrs``, {vector: the scalar attribute it replaces}
         params:   its own real-valued parameters {name: Param} (options and config; ``quantize`` makes attrs)
+        decays:   those of ``params`` that are decays in [0, 1] quantized as R(value * 2^F) (like beta), learned per
+                  channel with ``--per-neuron``: {param: the vector their integers go to}
         spiking:  False for a readout that outputs its membrane (LI), not spikes
         nir:      the NIR node types it imports
         hls_header: its update in hls_templates/neurons/ (a struct template ``qsnn::<hls_struct><Cfg>``)
@@ -158,8 +162,10 @@ class NeuronModel:
 
     name = ""
     states = ("membrane",)
-    attrs: dict[str, int] = {}
+    attrs: dict[str, int | tuple] = {}
+    vectors: dict[str, str] = {}
     params: dict[str, Param] = {}
+    decays: dict[str, str] = {}
     spiking = True
     nir: tuple[str, ...] = ()
     hls_header = ""
@@ -196,10 +202,6 @@ class NeuronModel:
         return 1
 
     # -- hardware hooks ----------------------------------------------------------------------------------
-    def hls_constants(self, p) -> dict[str, int]:
-        """Constants of the HLS layer config that its header reads (``static constexpr long long``)."""
-        return {}
-
     def rtl_parameters(self, p) -> dict[str, int] | None:
         """Parameters of the RTL core (rtl_templates/lif/hdl/qsnn_lif.v), or None if that core lacks the model."""
         return None

@@ -1,6 +1,7 @@
 """CubaLIF: a LIF neuron driven by a synaptic current J (NIR's CubaLIF, snnTorch's Synaptic): two leaks.
 
     J[t] = sat_B(R(J[t-1] * alpha_int, F) + I[t])       J[-1] = 0, alpha = alpha_int / 2^F
+                                                        (alpha_int per neuron: alpha_ints[c] of its channel c)
     then the LIF step with J[t] in place of I[t]:
     U    = sat_B(leak(V[t-1]) + J[t]);  s[t] = U >= theta;  V[t] = U - theta (subtract) | 0 (zero) if s[t], else U
 
@@ -19,8 +20,10 @@ class CubaLIFModel(NeuronModel):
     __doc__ = __doc__
     name = "cubalif"
     states = ("membrane", "current")
-    attrs = {"alpha_int": 0}
+    attrs = {"alpha_int": 0, "alpha_ints": ()}
+    vectors = {"alpha_ints": "alpha_int"}
     params = {"alpha": Param(0.5, 0.0, 1.0, "the synaptic current's decay, J <- alpha J + I")}
+    decays = {"alpha": "alpha_ints"}
     nir = ("CubaLIF",)
     hls_header = "cubalif.hpp"
     hls_struct = "CubaLIFNeuron"
@@ -29,8 +32,9 @@ class CubaLIFModel(NeuronModel):
         f = p.beta_frac_bits
         if not 1 <= f <= 16:
             raise QsnnError(f"{where}: beta_frac_bits={f} is out of range; use 1..16")
-        if not 0 <= p.alpha_int <= (1 << f):
-            raise QsnnError(f"{where}: alpha_int={p.alpha_int} is out of range; use 0..{1 << f}")
+        for alpha in p.alpha_ints or (p.alpha_int,):
+            if not isinstance(alpha, int) or not 0 <= alpha <= (1 << f):
+                raise QsnnError(f"{where}: alpha_int={alpha} is out of range; use 0..{1 << f}")
         if p.rounding == "stochastic" and 2 * f + p.input_shift > 32:
             raise QsnnError(
                 f"{where}: stochastic rounding of a CubaLIF takes 2 x beta_frac_bits + input_shift bits of one "
@@ -58,16 +62,15 @@ class CubaLIFModel(NeuronModel):
         state["current"] = n.param("alpha") * state["current"] + x
         return float_membrane(state, state["current"], beta, n, spike)
 
-    def hls_constants(self, p):
-        return {"ALPHA_INT": p.alpha_int}
-
     def rtl_parameters(self, p):
         return {"CUBA": 1, "ALPHA_INT": p.alpha_int, "OUT_BITS": 1}
 
     def lut_per_lane(self, p):
-        """The current's decay product (shift-add, constant alpha), its rounding, add and saturation."""
+        """The current's decay product (shift-add for a constant alpha; per neuron, a (B + F) x (F + 2) array
+        multiplier), its rounding, add and saturation."""
         b, f = p.membrane_bits, p.beta_frac_bits
-        return max(0, bin(p.alpha_int).count("1") - 1) * (b + f) + (f if p.rounding != "floor" else 0) + 2 * b
+        ones = f + 2 if p.alpha_ints else bin(p.alpha_int).count("1")
+        return max(0, ones - 1) * (b + f) + (f if p.rounding != "floor" else 0) + 2 * b
 
     def param_bits(self, beta_frac_bits):
         return beta_frac_bits + 1  # alpha_int

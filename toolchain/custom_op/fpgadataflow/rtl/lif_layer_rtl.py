@@ -30,7 +30,7 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
     #   current adds about 2 LUT per membrane bit per lane (16 bits, PE 16: 2451 LUT, this formula 2728).
     #   Not calibrated at PE 1, where the fixed control and bypass logic dominate.
     LUT_PER_CURRENT_BIT = 2
-    #   Per-neuron threshold and beta (ROMs read like the bias, a variable compare, reset and beta product) add
+    #   Per-neuron threshold, beta and alpha (ROMs read like the bias, a variable compare, reset and beta product) add
     #   about 2 LUT per lane per ROM bit (digits 64-128-10, PE 16 / 5: +856 / +165 LUT measured, +832 / +260 here).
     LUT_PER_NEURON_PARAM_BIT = 2
 
@@ -39,7 +39,7 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
         width = max(p.membrane_bits, self.get_input_datatype(0).bitwidth())
         lane = self.LUT_PER_MEMBRANE_BIT * width
         lane += self.LUT_PER_CURRENT_BIT * p.membrane_bits * (len(p.model.states) - 1)
-        rom_bits = (p.membrane_bits if p.thresholds else 0) + (p.beta_frac_bits + 2 if p.beta_ints else 0)
+        rom_bits = sum(p.vector_bits(vec) for vec in p.vectors if getattr(p, vec))
         lane += self.LUT_PER_NEURON_PARAM_BIT * rom_bits
         lane += self.LUT_SHIFT_LEAK if p.leak_mode == "shift" else 0
         lane += self.LUT_STOCHASTIC if (p.leak_mode == "beta" and p.rounding == "stochastic") else 0
