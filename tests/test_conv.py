@@ -78,8 +78,8 @@ def test_conv2d_with_pooling_to_csim_zero_mismatches_and_estimates(conv2d_build)
     assert set(levels) == {"qonnx", "finn_hw", "hls_csim"}
     assert all(bad == 0 and n == 360 for bad, n in levels.values()), levels
     ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
-    # FINN's own sliding windows: one for the 3x3 conv, one for the 2x2 max-pool, then FINN's Pool
-    assert ops.count("ConvolutionInputGenerator_rtl") == 2 and "Pool_hls" in ops
+    # FINN's own sliding windows: one for the 3x3 conv, one for the 2x2 max-pool, then the spike pool (an OR)
+    assert ops.count("ConvolutionInputGenerator_rtl") == 2 and "PoolSpikes_hls" in ops
     assert ops.count("LIFLayer_hls") == 3 and "MVAUSpike_hls" in ops
     est = state["estimate"]
     assert est["lut"] > 0 and est["latency_us"] > 0

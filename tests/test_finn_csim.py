@@ -87,6 +87,54 @@ def test_finn_mvau_in_cpp_equals_the_matrix_product(mw, mh, simd, pe, idt, op_ty
     assert int(np.sum(got != x @ w)) == 0
 
 
+def spike_pool_model(channels, pe, k, odim, batch):
+    """One max-pool of spikes as the HLS backend builds it (PoolSpikes_hls), on FINN's Pool input: per output
+    pixel the window's K positions x C channels (FINN's Im2Col layout)."""
+    ishape, oshape = [batch, odim, odim, k * k * channels], [batch, odim, odim, channels]
+    node = helper.make_node(
+        "PoolSpikes_hls",
+        ["inp"],
+        ["out"],
+        name="PoolSpikes_hls_0",
+        domain="finn.custom_op.fpgadataflow.hls",
+        backend="fpgadataflow",
+        Channels=channels,
+        PE=pe,
+        KernelSize=[k, k],
+        Function="MaxPool",
+        OutImgDims=[odim, odim],
+        InputDataType="BINARY",
+        OutputDataType="BINARY",
+        BatchSize=batch,
+        exec_mode="cppsim",
+    )
+    graph = helper.make_graph(
+        [node],
+        "pool",
+        [helper.make_tensor_value_info("inp", TensorProto.FLOAT, ishape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, oshape)],
+    )
+    model = ModelWrapper(qonnx_make_model(graph, producer_name="test"))
+    model.set_tensor_datatype("inp", DataType["BINARY"])
+    model.set_tensor_datatype("out", DataType["BINARY"])
+    return model
+
+
+@needs_hlslib
+@pytest.mark.parametrize("channels, pe, k, odim, batch", [(4, 4, 2, 3, 1), (8, 2, 2, 4, 3), (6, 1, 3, 2, 2)])
+def test_spike_pool_in_cpp_equals_an_or_over_each_window(channels, pe, k, odim, batch, tmp_path):
+    """PoolSpikes_hls in C++ (FINN's pool top and cppsim harness around the project's kernel) equals the max over
+    each window computed in numpy, with its channels folded below PE and several frames per call."""
+    model = spike_pool_model(channels, pe, k, odim, batch)
+    finn_csim.prepare_graph(model, tmp_path, HLSLIB)
+    rng = np.random.default_rng(channels * pe + k)
+    x = (rng.random((batch, odim, odim, k * k * channels)) < 0.2).astype(np.float32)
+    got = execute_onnx(model, {"inp": x})["out"]
+    assert (tmp_path / "PoolSpikes_hls_0" / "output_0.npy").is_file()  # the compiled binary ran
+    want = x.reshape(batch, odim, odim, k * k, channels).max(axis=3)
+    assert 0 < want.sum() < want.size and int(np.sum(got != want)) == 0
+
+
 @needs_hlslib
 def test_one_binary_serves_every_folder_with_the_same_code(tmp_path):
     """Compiled once per source: a second folder with the same node reuses the cached binary."""
@@ -128,21 +176,22 @@ def test_demo_build_every_node_in_cpp_zero_mismatches(demo_run, tmp_path):
 
 
 @needs_hlslib
-def test_conv_build_runs_finn_nodes_in_cpp_and_names_those_left_in_python(conv_run, tmp_path):
+def test_conv_build_runs_every_node_below_python(conv_run, tmp_path):
+    """A conv build with a max-pool of spikes: FINN's MVAUs, the spike pool (PoolSpikes_hls: FINN's pool top around
+    the project's OR kernel) and the LIFs in C++, FINN's RTL-only sliding windows in Verilator, none in Python."""
     out = tmp_path / "b"
     cfg = BuildConfig(
         run_dir=str(conv_run), out_dir=str(out), until="csim", finn_deps=str(FINN_DEPS), verify_samples=40
     )
     level = run_build(cfg, log=None)["verification"]["hls_csim"]
-    assert level["mismatches"] == 0
+    assert level["mismatches"] == 0 and level["samples"] == 40
     where = level["nodes"]
     assert all(v == "verilator" for n, v in where.items() if n.startswith("ConvolutionInputGenerator_rtl"))
-    assert {n.rsplit("_", 1)[0] for n, v in where.items() if v == "cpp"} >= {"MVAU_hls", "LIFLayer_hls"}
-    python = {n for n, v in where.items() if v == "python"}
-    assert set(level["python_why"]) == python
-    for name in python:  # FINN's pool code needs a later finn-hlslib than the copy here
-        why = level["python_why"][name]
-        assert name.startswith("Pool_hls") and "does not compile against the finn-hlslib" in why, (name, why)
+    ops = {n.name: n.op_type for n in ModelWrapper(str(out / "intermediate" / "07_csim.onnx")).graph.node}
+    assert {ops[n] for n, v in where.items() if v == "cpp"} >= {"MVAUSpike_hls", "LIFLayer_hls", "PoolSpikes_hls"}
+    assert "python" not in where.values() and not level["python_why"], level
+    pool = next(n for n, t in ops.items() if t == "PoolSpikes_hls")
+    assert list((out / "csim").rglob(f"{pool}/output_0.npy")), "the spike pool's binary did not run"
 
     # the sliding window in Verilator against FINN's own Python execution of it, frame by frame, on random frames
     model = ModelWrapper(str(out / "intermediate" / "07_csim.onnx"))
@@ -209,6 +258,24 @@ def test_a_folding_file_breaking_finn_s_hls_rule_is_refused_by_name(wide_conv_ru
     assert wide.name in err and "SIMD >= MW / 1024" in err and f"MW={mw}" in err
 
 
+def test_a_folding_file_giving_a_pool_another_pe_than_its_window_is_refused(conv_run, tmp_path, capsys):
+    """A depthwise sliding window streams each fold of SIMD channels with its window positions together, and the
+    pool reads PE channels at a time: a --folding file that gives them different values would build a pool that
+    ORs the wrong spikes, so the fold step refuses it naming both nodes (exit 2, no traceback)."""
+    out = tmp_path / "b"
+    assert main(["build", str(conv_run), "--out", str(out), "--until", "fold", "--verify-samples", "5"]) == 0
+    folding = json.loads((out / "folding.json").read_text())
+    pool = next(name for name in folding if name.startswith("Pool"))
+    folding[pool]["PE"] = 1
+    window = next(n for n in folding if n.startswith("ConvolutionInputGenerator") and folding[n].get("SIMD", 1) > 1)
+    bad = tmp_path / "folding.json"
+    bad.write_text(json.dumps(folding))
+    code = main(["build", str(conv_run), "--out", str(tmp_path / "c"), "--until", "fold", "--folding", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and not (tmp_path / "c" / "intermediate" / "04_fold.onnx").exists()
+    assert f"{pool}: PE=1 differs from the SIMD={folding[window]['SIMD']} of its sliding window {window}" in err
+
+
 @pytest.mark.parametrize("mw, mh", [(784, 512), (512, 10), (4608, 16), (9216, 64), (3, 8)])
 @pytest.mark.parametrize("target", [1, 10, 1000, 100_000])
 def test_folding_the_project_chooses_passes_finn_s_code_generation(mw, mh, target, tmp_path):
@@ -218,12 +285,12 @@ def test_folding_the_project_chooses_passes_finn_s_code_generation(mw, mh, targe
     from finn.transformation.fpgadataflow.set_folding import SetFolding
 
     from toolchain.flow.steps import check_folding, meet_hls_rules
-    from toolchain.transform import UseSpikeMVAU
+    from toolchain.transform import UseSpikeOps
     from toolchain.vivado.environment import finn_environment, finn_variables
 
     model, _ = mvau_model(mw, mh, 1, 1, DataType["BINARY"], DataType["INT4"], vectors=8)
     model.graph.node[0].op_type = "MVAU_hls"  # FINN's SetFolding folds FINN's own type
-    model = model.transform(SetFolding(target_cycles_per_frame=target)).transform(UseSpikeMVAU())  # as step fold
+    model = model.transform(SetFolding(target_cycles_per_frame=target)).transform(UseSpikeOps())  # as step fold
     meet_hls_rules(model)
     check_folding(model)
     op = getCustomOp(model.graph.node[0])
@@ -298,7 +365,7 @@ def test_of_the_test_a_node_testbench_fails_on_a_wrong_missing_or_extra_beat(hls
     assert r.returncode == 1 and "tb_in0_V.hex" in r.stdout, r.stdout
 
 
-MAX_POOL_TOP = """// test only: an independent max-pool over FINN's Pool_hls stream interface (not FINN's code)
+MAX_POOL_TOP = """// test only: an independent max-pool over FINN's Pool stream interface (not the project's kernel)
 #include <ap_int.h>
 #include <hls_stream.h>
 #include <hls_vector.h>
@@ -315,15 +382,32 @@ SIGNATURE {
 """
 
 
-def test_a_vector_stream_testbench_agrees_with_an_independent_max_pool(conv_run, tmp_path):
-    """FINN's pool streams hls::vector beats, and its code needs a later finn-hlslib than the copy here, so its
-    testbench is checked with an independent max-pool behind the same signature: the vector packing of the
-    testbench and FINN's Python execution of the node (the expected beats) agree with it, and a min-pool fails."""
+@needs_hlslib
+def test_the_spike_pool_testbench_passes_and_agrees_with_an_independent_max_pool(conv_run, tmp_path):
+    """The spike pool's Vitis HLS project (FINN's pool top around the project's OR kernel) passes its testbench in
+    g++ with its channels folded (PE < C: the beats in the depthwise sliding window's order). The testbench itself
+    is checked with an independent max-pool behind the same signature: the vector packing and FINN's Python
+    execution of the node (the expected beats) agree with it, and a min-pool fails."""
     out = tmp_path / "b"
-    run_build(BuildConfig(run_dir=str(conv_run), out_dir=str(out), until="hls", verify_samples=20), log=None)
-    folder = next((out / "hls").glob("Pool_hls_*"))
+    common = dict(run_dir=str(conv_run), out_dir=str(out), until="hls", verify_samples=20, finn_deps=str(FINN_DEPS))
+    run_build(BuildConfig(**common), log=None)
+    model = ModelWrapper(str(out / "intermediate" / "06_hls.onnx"))
+    pool = next(n for n in model.graph.node if n.op_type == "PoolSpikes_hls")
+    # one channel per beat, in the pool and in the sliding windows (a depthwise window's SIMD is its pool's PE)
+    folding = {n.name: {"SIMD": 1} for n in model.graph.node if n.op_type.startswith("ConvolutionInputGenerator")}
+    folding[pool.name] = {"PE": 1}
+    (tmp_path / "fold.json").write_text(json.dumps(folding))
+    run_build(BuildConfig(**common, folding=str(tmp_path / "fold.json"), start="fold"), log=None)
+    model = ModelWrapper(str(out / "intermediate" / "06_hls.onnx"))
+    op = getCustomOp(model.get_node_from_name(pool.name))
+    assert op.get_nodeattr("PE") == 1 < op.get_nodeattr("Channels")
+    folder = out / "hls" / pool.name
+    compile_testbench(folder, tmp_path / "own")
+    r = run_testbench(folder, tmp_path / "own")
+    assert r.returncode == 0 and f"{pool.name}: 0 mismatches over " in r.stdout, r.stdout
     top = folder / f"top_{folder.name}.cpp"
     text = top.read_text()
+    assert "qsnn::pool_spikes<" in text
     signature = re.search(r"void \w+\(hls::stream<hls::vector<.*?\)", text).group(0)
     sizes = "".join(re.findall(r"constexpr unsigned\s+\w+ = \d+;\n", text))
     assert "ISIZE" in sizes and "K =" in sizes, text

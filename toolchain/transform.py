@@ -123,22 +123,28 @@ class InferLIFLayer(Transformation):
         return model, False
 
 
-class UseSpikeMVAU(Transformation):
-    """MVAU_hls with {0, 1} spike input (BINARY, no XNOR mode)  =>  ``MVAUSpike_hls`` (same attributes).
+class UseSpikeOps(Transformation):
+    """The HLS backend's ops for spikes, same attributes: MVAU_hls with {0, 1} spike input (BINARY, no XNOR mode)
+    =>  ``MVAUSpike_hls`` (FINN's MVAU code, which refuses that input type); a max-pool of spikes (Pool_hls)  =>
+    ``PoolSpikes_hls`` (an OR per lane, the project's kernel).
 
-    Run after FINN's SetFolding (which folds only FINN's own op types); see mvau_spike_hls.py.
+    Run after FINN's SetFolding (which folds only FINN's own op types); see mvau_spike_hls.py, pool_spikes_hls.py.
     """
 
     def apply(self, model):
         from qonnx.custom_op.registry import getCustomOp
 
+        from toolchain.custom_op.fpgadataflow.pool_spikes import is_spike_max_pool
+
         changed = False
         for node in model.graph.node:
-            if node.op_type != "MVAU_hls":
-                continue
-            op = getCustomOp(node)
-            if op.get_input_datatype(0) == DataType["BINARY"] and not op.get_nodeattr("binaryXnorMode"):
-                node.op_type = "MVAUSpike_hls"
+            if node.op_type == "MVAU_hls":
+                op = getCustomOp(node)
+                if op.get_input_datatype(0) == DataType["BINARY"] and not op.get_nodeattr("binaryXnorMode"):
+                    node.op_type = "MVAUSpike_hls"
+                    changed = True
+            elif node.op_type == "Pool_hls" and is_spike_max_pool(getCustomOp(node)):
+                node.op_type = "PoolSpikes_hls"
                 changed = True
         return model, changed
 

@@ -26,7 +26,7 @@ from toolchain.transform import (
     AbsorbScaleIntoLIF,
     InferLIFLayer,
     UseRTLBackend,
-    UseSpikeMVAU,
+    UseSpikeOps,
     check_stream_widths,
 )
 from toolchain.vivado.environment import finn_settings
@@ -182,7 +182,7 @@ def step_fold(model, cfg, state):
         for node in model.graph.node:
             if node.op_type == "StreamingDataWidthConverter":
                 getCustomOp(node).set_nodeattr("preferred_impl_style", "hls")
-        model = _quiet(model, SpecializeLayers(cfg.board_info.part), UseSpikeMVAU())
+        model = _quiet(model, SpecializeLayers(cfg.board_info.part), UseSpikeOps())
     check_stream_widths(model)
     return model
 
@@ -230,12 +230,21 @@ def meet_hls_rules(model) -> None:
 
 def check_folding(model) -> None:
     """Every PE / SIMD divides what it folds (FINN's MVAU does not check this itself), and meets what FINN asserts
-    only at code generation: an HLS MVAU's SIMD >= MW / 1024, a sliding window's SIMD dividing its channels, HLS
+    only at code generation: an HLS MVAU's SIMD >= MW / 1024, a sliding window's SIMD dividing its channels (and equal
+    to its pool's PE), HLS
     streams within FINN's widest ap_int (MAX_ALLOWED_AP_INT_W). A QsnnError names the node, the rule and the fix."""
     from finn.util.basic import MAX_ALLOWED_AP_INT_W
 
     for node in model.graph.node:
         op = getCustomOp(node)
+        window = model.find_producer(node.input[0])
+        if node.op_type.startswith("Pool") and window is not None and window.op_type.startswith("Convolution"):
+            simd, pe = getCustomOp(window).get_nodeattr("SIMD"), op.get_nodeattr("PE")
+            if simd != pe:  # the depthwise window streams folds of SIMD channels; the pool reads PE at a time
+                raise QsnnError(
+                    f"{node.name}: PE={pe} differs from the SIMD={simd} of its sliding window {window.name}, which "
+                    "streams each channel fold's window positions together; give both the same value"
+                )
         if hasattr(op, "check_folding"):
             op.check_folding()
             continue

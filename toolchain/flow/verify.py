@@ -82,6 +82,10 @@ def with_batch(model, n: int):
                 vec[0] = n
                 node.attribute.remove(attr)
                 node.attribute.append(helper.make_attribute(name, vec))
+        if node.domain.startswith("finn.custom_op.fpgadataflow"):  # FINN's Pool keeps its batch as one integer
+            op = getCustomOp(node)
+            if "BatchSize" in op.get_nodeattr_types():
+                op.set_nodeattr("BatchSize", n)
     return m
 
 

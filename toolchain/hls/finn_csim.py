@@ -1,7 +1,8 @@
-"""FINN's own HLS nodes (MVAU, pooling, width converters) in C-simulation with g++ and finn-hlslib.
+"""FINN's HLS nodes (MVAU, width converters, pooling) in C-simulation with g++ and finn-hlslib.
 
 The code is FINN's: ``code_generation_cppsim`` writes each node's C++ (finn-hlslib's templates driven by FINN's
-npy2stream), and FINN's ``execute_node`` runs it (exec_mode cppsim). Only the compile is the project's, because
+npy2stream; the spike pool's kernel is the project's, PoolSpikes_hls), and FINN's ``execute_node`` runs it
+(exec_mode cppsim). Only the compile is the project's, because
 FINN's ``compile_singlenode_code`` links Vitis HLS's own C-simulation libraries from XILINX_HLS, which these
 machines lack: the same sources, -std and include folders, with the open ap_int headers of the hls4ml wheel
 (toolchain.hls.csim.ap_headers) for Vitis's, and C-simulation stand-ins (``hls_templates/csim_standins``, each
@@ -124,8 +125,12 @@ def compile_node(op, hlslib: Path, compiler: str | None = None, cache: Path | No
 
 
 def abstract_op(node) -> None:
-    """Run ``node`` as its abstract FINN op (Python execution) from now on."""
-    abstract = "MVAU" if node.op_type == "MVAUSpike_hls" else node.op_type.rsplit("_", 1)[0]
+    """Run ``node`` as its abstract FINN op (Python execution) from now on: the first class of its backend's that
+    FINN registers as an abstract op (MVAUSpike_hls runs as MVAU, PoolSpikes_hls as Pool)."""
+    import finn.custom_op.fpgadataflow as fdf
+    from qonnx.custom_op.registry import getCustomOp
+
+    abstract = next(c.__name__ for c in type(getCustomOp(node)).__mro__ if fdf.custom_op.get(c.__name__) is c)
     node.op_type, node.domain = abstract, "finn.custom_op.fpgadataflow"
 
 

@@ -127,7 +127,8 @@ def stream_beats(op, model, port: str, frames: list[np.ndarray]) -> list[int]:
         return [b for f in frames for b in npy_to_rtlsim_input(f.reshape(shape), dt, width)]
     if index == 0:
         shape, dt, width = op.get_folded_input_shape(0), op.get_input_datatype(0), op.get_instream_width(0)
-        return [b for f in frames for b in npy_to_rtlsim_input(f.reshape(shape), dt, width)]
+        order = getattr(op, "stream_order", lambda f: f)  # a pool's window positions, as the sliding window sends them
+        return [b for f in frames for b in npy_to_rtlsim_input(order(f).reshape(shape), dt, width)]
     if index == 1 and op.get_nodeattr("mem_mode") in ("internal_decoupled", "external"):
         # the weight stream FINN's memstream plays (what FINN's MVAU rtlsim feeds in1): the weights once per vector
         w = model.get_initializer(op.onnx_node.input[1])

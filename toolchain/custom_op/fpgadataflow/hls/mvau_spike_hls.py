@@ -4,7 +4,7 @@ finn-plus 1.6.1 raises "True binary (non-bipolar) inputs not yet supported" (a T
 ``MVAU_hls.get_template_param_values``). A spike is a 1-bit unsigned integer, so the finn-hlslib
 templates take it as ``Slice<ap_uint<1>>`` with ``Identity`` weights, exactly as they take any UINT
 input. Everything else is FINN's own code. The op type keeps FINN's ``MVAU`` prefix, which FINN's
-stitching and Zynq project test for (weight streamer IP, floorplan); ``UseSpikeMVAU`` (toolchain.transform)
+stitching and Zynq project test for (weight streamer IP, floorplan); ``UseSpikeOps`` (toolchain.transform)
 retypes spike-input MVAU_hls nodes to it after FINN's SetFolding, which folds only FINN's own types.
 """
 
