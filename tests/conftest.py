@@ -1,4 +1,4 @@
-"""Markers by cost: `slow` runs everywhere (CI too); `vivado` and `board` skip with the reason."""
+"""Markers by cost: `slow` runs everywhere (CI too); `vivado`, `board` and `gpu` skip with the reason."""
 
 import os
 import shutil
@@ -24,14 +24,27 @@ def on_pynq_board():
     return Path("/sys/class/fpga_manager").exists() or Path("/dev/xdevcfg").exists()
 
 
+def cuda_device():
+    """(whether torch sees a CUDA device, why not)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return True, ""
+    build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    return False, f"torch {torch.__version__} ({build}) sees none"
+
+
 def pytest_collection_modifyitems(config, items):
     tool = vendor_tool()
     board = on_pynq_board()
+    cuda, cuda_missing = cuda_device()
     for item in items:
         if "vivado" in item.keywords and not tool:
             item.add_marker(
                 pytest.mark.skip(reason="needs Vivado / Vitis HLS: vitis_hls, vivado_hls or vivado not on PATH")
             )
+        if "gpu" in item.keywords and not cuda:
+            item.add_marker(pytest.mark.skip(reason=f"needs a CUDA device: {cuda_missing}"))
         if "board" in item.keywords and not board:
             item.add_marker(
                 pytest.mark.skip(reason="needs a PYNQ board: the pynq package and an FPGA manager not found")

@@ -114,6 +114,7 @@ def train_cases():
             "c8k3p1,sp3,c8k3p1",
             "c8k3s2p1,sp8,f16",  # a sum-pool larger than its input
         ],
+        "--device": ["gpu", "cuda:", "cpu:0"],
     }
     for opt, values in bad.items():
         for v in values:
@@ -156,6 +157,7 @@ def run_file_cases():
         )
         yield f"build golden.npz {kind}", ["build", "{run}", "--out", "{tmp}/b", "--until", "hw"], ("golden.npz", fn)
     yield "eval missing run", ["eval", "{tmp}/nothing"], None
+    yield "eval --device mps", ["eval", "{run}", "--device", "mps"], None
     yield "eval wrong-shape weight", ["eval", "{run}"], ("model.pt", "wrong-shape")
     yield "eval --integer golden wrong shape", ["eval", "{run}", "--integer"], ("golden.npz", "wrong-shape")
     for v in ("0", "-1", "x"):

@@ -108,3 +108,14 @@ def layers(text: str) -> tuple[str, ...]:
     if not tokens:
         raise argparse.ArgumentTypeError(f"{text!r} names no layers; e.g. c16k5p2,mp2,c32k3,mp2,f128")
     return tokens
+
+
+DEVICE = re.compile(r"^(auto|cpu|cuda(?::\d+)?)$")
+
+
+def device(text: str) -> str:
+    """A torch device option: auto, cpu, cuda or cuda:N (toolchain.device resolves it)."""
+    spec = str(text).strip().lower()
+    if not DEVICE.match(spec):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use auto, cpu, cuda or cuda:N")
+    return spec

@@ -5,7 +5,8 @@
 3. build time per step of the demo network (``qsnn build --until csim``);
    whole-network simulation throughput: level 4 (every HLS node in g++ C-simulation, FINN's with finn-hlslib)
    beside level 5 (the RTL network in Verilator), samples/s, on the same inputs;
-4. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
+4. training throughput (samples/s) of the demo network on the CPU and, where torch sees one, on a GPU;
+5. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
    100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
    on the same board (780 us per inference, 7,612 logic cells, 18 BRAM).
 """
@@ -41,6 +42,19 @@ def _build(run_dir, out, until, **kw):
     from toolchain.flow.runner import run_build
 
     return run_build(BuildConfig(run_dir=str(run_dir), out_dir=str(out), until=until, **kw), log=None)
+
+
+def bench_training(work: Path) -> dict:
+    """Training samples/s of the demo network (4-bit QAT, T=8, 2 epochs) per device: the CPU, and cuda where torch
+    sees a GPU."""
+    from toolchain.device import gpu_count
+    from toolchain.fsutil import read_json
+
+    rates = {}
+    for device in ("cpu", "cuda") if gpu_count() else ("cpu",):
+        run = _train(work / f"train_{device}", train__epochs=2, train__device=device)
+        rates[device] = read_json(run / "metrics.json", "run metrics", "rerun make bench")["train_samples_per_s"]
+    return rates
 
 
 def bench_execution(run_dir: Path, build_dir: Path) -> dict:
@@ -283,6 +297,7 @@ def main(argv=None) -> int:
         rt = bench_rtl_784(work)
         ff = bench_fifos(demo, work)
         st = bench_sim_throughput(demo, work / "build", work / "fifo_64", a.finn_deps)
+        tr = bench_training(work)
     print("== execution (demo 64-128-10, T=8, 360 samples) ==")
     print(
         f"golden model {ex['golden_samples_per_s']:,.0f} samples/s, QONNX node-by-node "
@@ -296,6 +311,11 @@ def main(argv=None) -> int:
         f"compile {cs['compile_s']:.1f} s "
         f"(0 s when cached)"
     )
+    print("== training throughput (demo 64-128-10, 4-bit QAT, T=8, batch 64) ==")
+    line = f"CPU {tr['cpu']:,.0f} samples/s"
+    if "cuda" in tr:
+        line += f"; GPU {tr['cuda']:,.0f} samples/s: ratio GPU/CPU {tr['cuda'] / tr['cpu']:.2f}"
+    print(line + ("" if "cuda" in tr else "; no GPU visible to torch here, so no GPU figure"))
     print("== build time per step (demo network, --until csim) ==")
     total = sum(build["timings_s"].values())
     for step, t in build["timings_s"].items():
@@ -341,6 +361,7 @@ def main(argv=None) -> int:
                     "rtl_784": rt,
                     "fifos": ff,
                     "simulation": st,
+                    "training_samples_per_s": tr,
                 },
                 indent=2,
                 default=str,

@@ -11,6 +11,7 @@ parameters are declared by the model (``NeuronModel.params``) and held in ``neur
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -313,6 +314,14 @@ class TrainConfig:
         axis=True,
     )
     calibration_batches: int = option(8, range=(1, 10000))  # PTQ: batches used to calibrate
+    device: str = option(
+        "auto",
+        "--device",
+        "where torch trains and evaluates: auto (CUDA when torch sees a GPU, else the CPU), cpu, cuda, cuda:N; a "
+        "sweep or search with cuda spreads its points over the visible GPUs, one per GPU at a time, and with "
+        "cuda:N shares GPU N",
+        parse=argtypes.device,
+    )
     init_from: str | None = option(
         None,
         "--init-from",
@@ -399,6 +408,10 @@ class RunConfig:
         for name, value in n.params.items():
             prm = declared[name]
             _float_range(f"--{name.replace('_', '-')}", value, prm.lo, prm.hi, f"a number in {prm.lo:g}..{prm.hi:g}")
+        try:
+            argtypes.device(t.device)
+        except argparse.ArgumentTypeError as e:
+            raise QsnnError(f"--device: {e}") from None
         if t.init_from is not None and (not self.quantized or q.scheme != "qat" or t.prune > 0):
             raise QsnnError(
                 "--init-from starts quantization-aware training from a float run: use it with --weight-bits 1..16, "

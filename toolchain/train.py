@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from toolchain import device as devices
 from toolchain.config import RunConfig
 from toolchain.data import Dataset, load_dataset
 from toolchain.errors import QsnnError
@@ -93,8 +94,8 @@ def freeze_stochastic_weights(net: SpikingNet, seed: int) -> None:
                 continue  # binary weights have no rounding choice (sign only)
             s = syn.weight_scale()
             lim = (1 << (syn.weight_bits - 1)) - 1
-            w = syn.op.weight.detach().numpy() / s
-            w_int = np.clip(np.floor(w + rng.random(w.shape)), -lim, lim) * syn.mask.numpy()
+            w = syn.op.weight.detach().cpu().numpy() / s
+            w_int = np.clip(np.floor(w + rng.random(w.shape)), -lim, lim) * syn.mask.cpu().numpy()
             syn.op.weight.copy_(torch.from_numpy(w_int * s).to(syn.op.weight.dtype))
 
 
@@ -102,7 +103,7 @@ def calibrate(net: SpikingNet, cfg: RunConfig, ds: Dataset) -> list[float]:
     """Fraction of membrane updates that saturate per layer, on calibration batches (integer mode)."""
     net.eval()
     n = min(len(ds.y_train), cfg.train.calibration_batches * cfg.train.batch_size)
-    x = encode_batch(cfg, ds, ds.x_train[:n])
+    x = encode_batch(cfg, ds, ds.x_train[:n]).to(device_of(net))
     sat = np.zeros(len(net.neurons))
     with torch.no_grad():
         h = x.to(torch.int64)
@@ -114,15 +115,24 @@ def calibrate(net: SpikingNet, cfg: RunConfig, ds: Dataset) -> list[float]:
 
 
 # -- training loop ---------------------------------------------------------------------------------
+def device_of(net) -> torch.device:
+    """The device ``net``'s parameters are on (where its inputs go)."""
+    return next(net.parameters()).device
+
+
 def _epoch(net, opt, cfg, ds, epoch, rng, mask_after_step):
+    """One epoch; each batch is encoded on the host and moved to the network's device once, in one copy. Returns
+    (loss, accuracy) from sums kept on the device (no host round trip per step)."""
     net.train()
+    dev = device_of(net)
     order = rng.permutation(len(ds.y_train))
     bs = cfg.train.batch_size
-    total, correct, loss_sum = 0, 0, 0.0
+    loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
+    correct = torch.zeros((), device=dev, dtype=torch.int64)
     for start in range(0, len(order), bs):
         idx = order[start : start + bs]
-        x = encode_batch(cfg, ds, ds.x_train[idx], seed=cfg.data.encoding_seed + 1000 + epoch).float()
-        y = torch.from_numpy(ds.y_train[idx])
+        x = encode_batch(cfg, ds, ds.x_train[idx], seed=cfg.data.encoding_seed + 1000 + epoch).float().to(dev)
+        y = torch.from_numpy(ds.y_train[idx]).to(dev)
         counts = net(x)
         loss = F.cross_entropy(counts, y)
         opt.zero_grad()
@@ -130,10 +140,9 @@ def _epoch(net, opt, cfg, ds, epoch, rng, mask_after_step):
         opt.step()
         if mask_after_step:
             net.apply_masks()
-        loss_sum += loss.item() * len(idx)
-        correct += int((counts.argmax(1) == y).sum())
-        total += len(idx)
-    return loss_sum / total, correct / total
+        loss_sum += loss.detach() * len(idx)
+        correct += (counts.argmax(1) == y).sum()
+    return float(loss_sum) / len(order), int(correct) / len(order)
 
 
 def fit(
@@ -147,9 +156,11 @@ def fit(
     history: list | None = None,
     progress: bool = True,
 ):
-    """Train ``net`` for ``epochs`` epochs (Adam, cosine schedule), pruning on the given ramp."""
+    """Train ``net`` for ``epochs`` epochs (Adam, cosine schedule) on the run's ``--device``, pruning on the given
+    ramp; the progress bar shows the loss, the accuracy and the training samples per second."""
     if epochs <= 0:
         return net
+    net.to(devices.resolve(cfg.train.device))
     torch.manual_seed(cfg.train.seed + first_epoch)
     rng = np.random.default_rng(cfg.train.seed + first_epoch)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.train.lr)
@@ -162,9 +173,11 @@ def fit(
         pruning = cfg.train.prune > 0 and prune_ramp > 0
         if pruning:
             prune_global(net, prune_schedule(cfg.train.prune, epoch, prune_ramp))
+        t0 = time.perf_counter()
         loss, acc = _epoch(net, opt, cfg, ds, epoch, rng, mask_after_step=cfg.train.prune > 0)
         sched.step()
-        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}")
+        rate = len(ds.y_train) / (time.perf_counter() - t0)
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.3f}", samples_s=f"{rate:.0f}")
         if history is not None:
             history.append({"epoch": epoch, "phase": desc, "loss": loss, "train_acc": acc})
     return net
@@ -282,12 +295,13 @@ def post_training_quantize(fnet: SpikingNet, cfg: RunConfig, ds: Dataset) -> tup
 def predict_counts(net: SpikingNet, cfg: RunConfig, ds: Dataset, x: np.ndarray, integer: bool = False):
     """Spike counts (N, classes) and per-layer spike rates for integer inputs x."""
     net.eval()
+    dev = device_of(net)
     out, rates, n = [], np.zeros(len(net.neurons)), 0
     with torch.no_grad():
         for start in range(0, len(x), EVAL_BATCH):
-            xe = encode_batch(cfg, ds, x[start : start + EVAL_BATCH])
+            xe = encode_batch(cfg, ds, x[start : start + EVAL_BATCH]).to(dev)
             counts, trace = net(xe, integer=integer, record=True)
-            out.append(counts.to(torch.int64).numpy() if integer else counts.numpy())
+            out.append(counts.to(torch.int64).cpu().numpy() if integer else counts.cpu().numpy())
             rates += np.array([float(s.float().mean()) for s in trace]) * len(xe)
             n += len(xe)
     return np.concatenate(out), (rates / max(n, 1)).tolist()
@@ -343,6 +357,7 @@ def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -
     net, fnet, info = train_network(cfg, ds, history, progress)
     train_s = time.perf_counter() - t0
     info = dict(info, train_time_s=train_s, scheme=cfg.quant.scheme if cfg.quantized else "float")
+    info.update(device=str(device_of(net)), train_samples_per_s=len(ds.y_train) * cfg.train.epochs / train_s)
     return save_run(cfg, ds, net, out, info, history, fnet)
 
 
@@ -368,7 +383,7 @@ def save_run(
 
                 metrics["neurobench"] = measure(golden, ds.x_test, ds.y_test)
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
-        torch.save(net.state_dict(), tmp / "model.pt")
+        torch.save({k: v.cpu() for k, v in net.state_dict().items()}, tmp / "model.pt")  # loads on any machine
         files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}
         record = {"config": cfg.to_dict(), "dataset": dataset_meta(cfg, ds), "files": files}
         if source is not None:

@@ -111,6 +111,7 @@ def cmd_worker(a):
     from toolchain.dse import search
 
     study, spec = search.load(a.storage, a.study)
+    spec.base["train"]["device"] = a.device  # this machine's device, not the one the search was started on
     search.run(study, spec, log=sys.stderr)
     return _summarize_study(study, spec)
 
@@ -211,4 +212,12 @@ def add(sub) -> None:
     wk = sub.add_parser("worker", help="join a search running on a shared --storage and run its trials")
     wk.add_argument("--storage", required=True, help="the study's SQLAlchemy URL")
     wk.add_argument("--study", default="qsnn", help="study name (default qsnn)")
+    add_train_options(
+        wk,
+        only=("device",),
+        helps={
+            "device": "this worker's device (its machine's GPUs), whatever "
+            "the search that made the study used: auto, cpu, cuda (spread over the GPUs), cuda:N"
+        },
+    )
     wk.set_defaults(func=cmd_worker)

@@ -13,7 +13,7 @@ from toolchain.options import add_train_options, config_from_args
 from .common import add_trust_pickle
 
 IMPORT_OPTIONS = ("dataset", "path", "steps", "snrs", "readout", "weight_bits", "membrane_bits", "rounding")
-IMPORT_OPTIONS += ("beta_frac_bits", "lr", "batch_size", "seed")
+IMPORT_OPTIONS += ("beta_frac_bits", "lr", "batch_size", "seed", "device")
 
 
 def cmd_train(a):
@@ -44,10 +44,12 @@ def _print_summary(m, where):
 
 
 def cmd_eval(a):
+    from toolchain.device import resolve
     from toolchain.runs import load_run
     from toolchain.train import evaluate, golden_agreement
 
     cfg, net, ds = load_run(a.run_dir)
+    net.to(resolve(a.device))
     m = evaluate(net, cfg, ds, integer=a.integer and cfg.quantized)
     out = {k: m[k] for k in ("top1", "top5", "memory_bits", "memory_ratio", "per_class")}
     if "per_snr" in m:
@@ -147,6 +149,7 @@ def add(sub) -> None:
     e.add_argument("run_dir")
     e.add_argument("--integer", action="store_true", help="also run the integer model and the golden model")
     e.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    add_train_options(e, only=("device",))
     add_trust_pickle(e)
     e.set_defaults(func=cmd_eval)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from toolchain import device as devices
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
 from toolchain.fsutil import read_json, require_keys, write_json
@@ -94,7 +95,9 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
     point = Path(point_dir)
     result = {"key": point.name, "config": cfg_dict}
     try:
-        metrics = run(cfg, point / "run", force=True, progress=False)  # only the sweep's own bar
+        with devices.claim(cfg.train.device) as device:  # --device cuda: a free GPU of the machine's, one point each
+            cfg.train.device = device
+            metrics = run(cfg, point / "run", force=True, progress=False)  # only the sweep's own bar
         result["metrics"] = {
             k: metrics[k]
             for k in (

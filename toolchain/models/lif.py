@@ -237,11 +237,12 @@ class QuantLIF(nn.Module):
         return min(MAX_INPUT_SHIFT, max(0, units.bit_length() + 2 - self.membrane_bits))
 
     def hashes(self, p: NeuronParams, steps: int, size: int, device):
-        """golden.hash_table as a cached int64 tensor (T, size): the models take their rounding offsets' bits."""
-        key = (p.seed, steps, size)
+        """golden.hash_table as an int64 tensor (T, size), cached on ``device`` (one copy to a GPU, not one per
+        batch): the models take their rounding offsets' bits."""
+        key = (p.seed, steps, size, str(device))
         if key not in self._hashes:
-            self._hashes[key] = torch.from_numpy(hash_table(p.seed, steps, size).astype("int64"))
-        return self._hashes[key].to(device)
+            self._hashes[key] = torch.from_numpy(hash_table(p.seed, steps, size).astype("int64")).to(device)
+        return self._hashes[key]
 
     def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
         """current: (N, T, ...) synaptic input (accumulator units when quantized) -> spikes.

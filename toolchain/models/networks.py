@@ -149,9 +149,9 @@ class Synapse(nn.Module):
     def integer_params(self):
         """(W_int, b_int, s) as int64 numpy arrays and the accumulator scale."""
         qw = self.op.quant_weight()
-        w = qw.int().detach().to(torch.int64).numpy()
+        w = qw.int().detach().to(torch.int64).cpu().numpy()
         s = self.scale
-        b = self._bias_int(s).detach().to(torch.int64).numpy()
+        b = self._bias_int(s).detach().to(torch.int64).cpu().numpy()
         return w, b, s
 
     def forward(self, x: torch.Tensor, integer: bool = False) -> torch.Tensor:
@@ -160,17 +160,17 @@ class Synapse(nn.Module):
         if integer:
             w, b, _ = self.integer_params()
             # float64 holds every partial sum of these layers exactly (|sum| << 2^53)
-            y = self._apply(x.to(torch.float64), torch.from_numpy(w).to(torch.float64))
-            y = torch.round(y).to(torch.int64) + torch.from_numpy(b)
+            y = self._product(x.to(torch.float64), torch.from_numpy(w).to(x.device, torch.float64))
+            y = torch.round(y).to(torch.int64) + torch.from_numpy(b).to(x.device)
         elif self.quantized:
             qw = self.op.quant_weight()
             s_w = qw.scale.detach()
-            y = self._apply(x, qw.value / s_w) + self._bias_int(self.scale)
+            y = self._product(x, qw.value / s_w) + self._bias_int(self.scale)
         else:
-            y = self._apply(x * self.in_scale, self.op.weight) + self.bias
+            y = self._product(x * self.in_scale, self.op.weight) + self.bias
         return y.reshape((n, steps) + self.out_shape)
 
-    def _apply(self, x, w):
+    def _product(self, x, w):  # not _apply: that is nn.Module's (Module.to calls it)
         if self.kind == "dense":
             return F.linear(x.reshape(x.shape[0], -1), w)
         y = F.conv2d(x.permute(0, 3, 1, 2), w, stride=self.stride, padding=self.padding)
