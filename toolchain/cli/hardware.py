@@ -86,8 +86,35 @@ def cmd_deploy(a):
     return 0
 
 
+def cmd_doctor(a):
+    import json
+
+    from toolchain.doctor import as_json, checks
+
+    rows = checks(a.vivado, a.finn_deps)
+    if a.json:
+        print(json.dumps(as_json(rows)))
+        return 0
+    width = max(len(r.what) for r in rows)
+    for r in rows:
+        print(f"{'yes' if r.ok else 'no ':<4}{r.what:<{width}}  {r.found}")
+        print(f"{'':<4}{'':<{width}}  enables: {r.enables}")
+        if r.fix:
+            print(f"{'':<4}{'':<{width}}  {'to get it' if not r.ok else 'note'}: {r.fix}")
+    return 0
+
+
 def add(sub) -> None:
     from toolchain.flow.build_config import STEPS
+
+    dr = sub.add_parser(
+        "doctor",
+        help="what this machine has for each stage (tools, FINN's dependencies, a GPU) and how to get the rest",
+    )
+    dr.add_argument("--vivado", default=None, help="the Vivado install folder to check (else XILINX_VIVADO, PATH)")
+    dr.add_argument("--finn-deps", default=None, help="FINN's dependency folder to check (else FINN's default)")
+    dr.add_argument("--json", action="store_true", help="print the rows as one JSON list")
+    dr.set_defaults(func=cmd_doctor)
 
     b = sub.add_parser("build", help="lower a run through FINN: HW graph, folding, estimates, HLS, C-sim, bitstream")
     b.add_argument("run_dir")
