@@ -33,8 +33,15 @@ def test_quantized_run_writes_a_complete_run_dir_with_zero_golden_mismatches(tmp
         "history.csv",
         "metrics.json",
         "model.pt",
+        "software_latency.png",
     ]
     assert m["mismatches"] == 0 and m["integer_agreement"] == 1.0 and m["samples"] == 360
+    # measured per sample on this host: the quantized network in torch, the golden model, PTQ's float network
+    lat = m["software_latency"]
+    assert set(lat) == {"quantized", "golden", "host"} | ({"float"} if scheme == "ptq" else set())
+    for name in set(lat) - {"host"}:
+        f = lat[name]
+        assert f["samples"] == 30 and 0 < f["min_us"] <= f["p5_us"] <= f["median_us"] <= f["p95_us"] <= f["max_us"]
     assert m["top1"] > 0.25, "three epochs on digits already learn something (chance is 0.1)"
     state = torch.load(out / "model.pt", weights_only=True)
     assert any(k.endswith("mask") for k in state)

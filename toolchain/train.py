@@ -342,6 +342,35 @@ def golden_agreement(net: SpikingNet, golden: GoldenModel, cfg: RunConfig, ds: D
     return {"integer_agreement": 1.0 - bad / len(ours), "mismatches": bad, "samples": len(ours)}
 
 
+def one_sample(net, cfg: RunConfig, ds: Dataset):
+    """``net`` as an application calls it: integer input samples in, class scores out (encoding included)."""
+    net.eval()
+    dev = device_of(net)
+
+    def run_one(x):
+        with torch.no_grad():
+            out = net(encode_batch(cfg, ds, x).to(dev))
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        return out
+
+    return run_one
+
+
+def software_latency(cfg, ds, net, fnet, golden, metrics: dict, folder: Path) -> None:
+    """metrics["software_latency"]: per-sample latency on this host of the run's networks (the float one, the
+    quantized one in torch, the golden integer model), and their histogram in ``folder``/software_latency.png."""
+    from toolchain.estimate import latency
+
+    networks = {"quantized" if cfg.quantized else "float": one_sample(net, cfg, ds)}
+    if fnet is not None:
+        networks["float"] = one_sample(fnet, cfg, ds)
+    if golden is not None:
+        networks["golden"] = golden.run
+    metrics["software_latency"], raw = latency.measure(networks, ds.x_test)
+    latency.plot(raw, folder / "software_latency.png")
+
+
 # -- run directories ---------------------------------------------------------------------------------
 def run(cfg: RunConfig, out: Path, force: bool = False, progress: bool = True) -> dict:
     """Train, evaluate and write a complete run directory at ``out``; returns the metrics."""
@@ -383,6 +412,7 @@ def save_run(
 
                 metrics["neurobench"] = measure(golden, ds.x_test, ds.y_test)
             metrics["threshold_clamped"] = [bool(l.threshold_clamped) for l in net.neurons]
+        software_latency(cfg, ds, net, fnet, golden if cfg.quantized else None, metrics, tmp)
         torch.save({k: v.cpu() for k, v in net.state_dict().items()}, tmp / "model.pt")  # loads on any machine
         files = {f.name: sha256_file(f) for f in (tmp / "model.pt", tmp / "golden.npz") if f.is_file()}
         record = {"config": cfg.to_dict(), "dataset": dataset_meta(cfg, ds), "files": files}

@@ -32,6 +32,7 @@ COLUMNS = [
     "bram18",
     "dsp",
     "latency_us",
+    "software_latency_us",
     "mismatches",
     "error",
 ]
@@ -61,9 +62,16 @@ def flat(r: dict) -> dict:
         "bram18": hw.get("bram18"),
         "dsp": hw.get("dsp"),
         "latency_us": hw.get("latency_us"),
+        "software_latency_us": software_latency_us(m),
         "mismatches": m.get("mismatches"),
         "error": r.get("error"),
     }
+
+
+def software_latency_us(metrics: dict) -> float | None:
+    """The median per-sample latency on the host of the point's integer model (golden), or of its float network."""
+    sw = metrics.get("software_latency") or {}
+    return (sw.get("golden") or sw.get("float") or {}).get("median_us")
 
 
 def float_baseline(results):
@@ -219,15 +227,17 @@ def markdown(results, s, rows) -> str:
         "## Points",
         "",
         "| point | top-1 % | top-5 % | M_q/M_0 | energy (nJ) | NeuroBench footprint (B) | NeuroBench activation "
-        "sparsity | NeuroBench synaptic ops | LUT | BRAM_18K | latency (us) | golden mismatches |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "sparsity | NeuroBench synaptic ops | LUT | BRAM_18K | latency (us) | software latency (us, host, median) | "
+        "golden mismatches |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["error"]:
-            lines.append(f"| {r['key']} | infeasible: {r['error']} ||||||||||| ")
+            lines.append(f"| {r['key']} | infeasible: {r['error']} |||||||||||| ")
             continue
         e = "" if r["energy_pj"] is None else f"{r['energy_pj'] / 1e3:.1f}"
         lat = "" if r["latency_us"] is None else f"{r['latency_us']:.1f}"
+        sw = "" if r["software_latency_us"] is None else f"{r['software_latency_us']:,.0f}"
         nb = (
             ["", "", ""]
             if r["nb_footprint_bytes"] is None
@@ -236,7 +246,7 @@ def markdown(results, s, rows) -> str:
         lines.append(
             f"| {r['key']} | {_pct(r['top1'])} | {_pct(r['top5'])} | {r['memory_ratio']:.3f} | {e} | "
             f"{' | '.join(nb)} | "
-            f"{r['lut'] or ''} | {r['bram18'] if r['bram18'] is not None else ''} | {lat} | "
+            f"{r['lut'] or ''} | {r['bram18'] if r['bram18'] is not None else ''} | {lat} | {sw} | "
             f"{'' if r['mismatches'] is None else r['mismatches']} |"
         )
     comp = compressed_within(results)

@@ -112,6 +112,7 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
                 "train_time_s",
                 "per_snr",
                 "neurobench",
+                "software_latency",
             )
             if k in metrics
         }
