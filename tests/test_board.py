@@ -109,6 +109,61 @@ def test_membrane_readout_bundle_streams_signed_membranes(tmp_path_factory):
         assert golden.readout == "membrane" and v["counts"].min() < 0  # membranes, not counts
 
 
+ENERGY_SENSOR = """
+import json, threading
+from qsnn_driver import SNNAccelerator
+acc = SNNAccelerator('.', backend='emulate')
+busy, run = threading.Event(), acc.execute
+def execute(x):
+    busy.set()
+    try:
+        return run(x)
+    finally:
+        busy.clear()
+acc.execute = execute
+# a sensor that reads 2.0 W idle and 2.5 W while an inference runs
+e = acc.energy(power_w=lambda: 2.5 if busy.is_set() else 2.0, batch=50, idle_s=0.2, active_s=0.6, interval_s=0.005)
+print(json.dumps(e))
+"""
+
+
+def test_driver_energy_from_sampled_power_and_from_meter_readings(bundle):
+    """Energy per inference = (active - idle power) x time per inference: from a power sensor the driver samples
+    (as it samples PYNQ's rails) in an idle window and a thread during the inference window, and, for boards
+    without rails, from an external meter's idle and active watts with the inference time measured."""
+    e = json.loads(run_driver(bundle, ENERGY_SENSOR).strip().splitlines()[-1])
+    assert e["idle_w"] == 2.0 and 2.0 < e["active_w"] <= 2.5 and len(e["power_trace_w"]["active"]) > 5
+    assert e["repeats"] >= 1 and e["latency_us_per_inference"] > 0
+    lo, hi = e["energy_uj_spread"]
+    assert lo <= e["energy_uj_per_inference"] <= hi
+    assert e["energy_uj_per_inference"] == pytest.approx(e["dynamic_w"] * e["latency_us_per_inference"], rel=1e-9)
+    code = (
+        "import json\nfrom qsnn_driver import SNNAccelerator\nacc = SNNAccelerator('.', backend='emulate')\n"
+        "print(json.dumps(acc.energy(meter={'idle_w': 2.375, 'active_w': 2.61}, batch=50, active_s=0.3)))"
+    )
+    m = json.loads(run_driver(bundle, code).strip().splitlines()[-1])
+    assert m["idle_w"] == 2.375 and m["active_w"] == 2.61 and "external meter" in m["source"]
+    assert m["energy_uj_per_inference"] == pytest.approx(0.235 * m["latency_us_per_inference"], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call, says",
+    [
+        ("acc.energy()", "pass an external meter's readings"),  # emulated: no rails to read
+        ("acc.energy(meter={'idle_w': 3.0, 'active_w': 2.0})", "need 0 < idle <= active"),
+        ("acc.energy(meter={'idle': 2})", "give the meter's readings as"),
+        ("acc.energy(meter={'idle_w': 2.0, 'active_w': 2.5}, batch=0)", "batch=0"),
+    ],
+)
+def test_driver_energy_bad_inputs_are_driver_errors(bundle, call, says):
+    code = (
+        "from qsnn_driver import SNNAccelerator, DriverError\nacc = SNNAccelerator('.', backend='emulate')\n"
+        f"try:\n    {call}\nexcept DriverError as e:\n    print('DriverError:', e)\n"
+    )
+    out = run_driver(bundle, code)
+    assert "DriverError:" in out and says in out, out
+
+
 @pytest.mark.slow
 def test_driver_in_a_fresh_venv_with_numpy_only(bundle, tmp_path):
     venv = tmp_path / "venv"

@@ -7,6 +7,7 @@ behind the same API: same input checks, same encoding, same stream packing, same
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -179,6 +180,63 @@ class SNNAccelerator:
             if name.endswith("utilization_placed.rpt"):
                 return self.folder / "reports" / name
         return self.folder / "reports" / "missing.rpt"
+
+    def energy(self, meter=None, batch=100, idle_s=2.0, active_s=5.0, interval_s=0.05, power_w=None) -> dict:
+        """Measured energy per inference, as the CSE237C report measured it: the board's power over an idle window,
+        then over an inference window (``batch`` samples at a time, repeated for ``active_s``); energy per inference
+        = (active - idle power) x the time per inference, with its spread over the repeats.
+
+        The power comes from PYNQ's rails (summed, sampled every ``interval_s`` in a thread; boards with PMBus rails:
+        ZCU104, Ultra96-V2, ...), or ``power_w`` (a callable returning watts: another sensor), or, on boards without
+        rails (Pynq-Z1/Z2), an external meter's readings ``meter={"idle_w": ..., "active_w": ...}`` (the report's USB
+        meter: 2.375 W idle); then only the inference time is measured here."""
+        source = "the power_w sensor given, sampled by the driver"
+        if meter is None and power_w is None:
+            rails = self.power()
+            if not rails["available"]:
+                raise DriverError(
+                    f"no power readings: {rails['why']}; pass an external meter's readings, e.g. energy(meter="
+                    "{'idle_w': 2.375, 'active_w': 2.61}), read between the supply and the board"
+                )
+            power_w, source = self._hw.total_power_w, "PYNQ's power rails, summed, sampled by the driver"
+        for name, v in (("batch", batch), ("idle_s", idle_s), ("active_s", active_s), ("interval_s", interval_s)):
+            if not (isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0):
+                raise DriverError(f"energy({name}={v!r}): must be a positive number")
+        x = self._vectors()[0][: int(batch)]
+        if meter is not None:
+            idle, active = _meter_watts(meter)
+            idle_samples, active_samples = np.array([idle]), np.array([active])
+            per_inference = self._inference_times(x, active_s)
+            source = "external meter readings (idle and active watts given), inference time measured by the driver"
+        else:
+            idle_samples = _sample(power_w, idle_s, interval_s)
+            per_inference, active_samples = self._inference_times(x, active_s, power_w, interval_s)
+        idle, active = float(np.mean(idle_samples)), float(np.mean(active_samples))
+        energy_uj = (active - idle) * per_inference * 1e6  # W x s -> uJ
+        return {
+            "source": source,
+            "idle_w": idle,
+            "active_w": active,
+            "dynamic_w": active - idle,
+            "latency_us_per_inference": float(np.median(per_inference) * 1e6),
+            "energy_uj_per_inference": float(np.median(energy_uj)),
+            "energy_uj_spread": [float(energy_uj.min()), float(energy_uj.max())],
+            "repeats": int(len(per_inference)),
+            "power_trace_w": {"idle": idle_samples.tolist(), "active": active_samples.tolist()},
+        }
+
+    def _inference_times(self, x, active_s, power_w=None, interval_s=0.05):
+        """Seconds per inference of each repeat of ``x`` over ``active_s`` seconds (and, with ``power_w``, the power
+        sampled meanwhile)."""
+        times, sampler = [], _Sampler(power_w, interval_s) if power_w is not None else None
+        end = time.monotonic() + active_s
+        with sampler or contextlib.nullcontext():
+            while not times or time.monotonic() < end:
+                t0 = time.perf_counter()
+                self.execute(x)
+                times.append((time.perf_counter() - t0) / len(x))
+        times = np.array(times)
+        return times if sampler is None else (times, np.array(sampler.samples or [power_w()]))
 
     def power(self) -> dict:
         if not self.manifest.get("power_rails"):
@@ -373,6 +431,10 @@ class _PynqBackend:
         obuf.invalidate()
         return np.array(obuf)
 
+    def total_power_w(self) -> float:
+        """The sum of the board's rails' power now (W)."""
+        return float(sum(v for v in self.power()["rails_w"].values()))
+
     def power(self) -> dict:
         rails = self.pynq.get_rails()
         return {
@@ -392,6 +454,51 @@ class _PynqBackend:
             if getattr(self, "overlay", None) is not None:
                 overlay, self.overlay = self.overlay, None
                 overlay.free()
+
+
+def _meter_watts(meter) -> tuple[float, float]:
+    try:
+        idle, active = float(meter["idle_w"]), float(meter["active_w"])
+    except (TypeError, KeyError, ValueError):
+        raise DriverError(
+            f"meter={meter!r}: give the meter's readings as {{'idle_w': W, 'active_w': W}} (watts)"
+        ) from None
+    if not (0 < idle <= active < 1000):
+        raise DriverError(f"meter readings idle {idle} W, active {active} W: need 0 < idle <= active (watts)")
+    return idle, active
+
+
+def _sample(power_w, seconds: float, interval_s: float) -> np.ndarray:
+    """Power readings every ``interval_s`` for ``seconds`` (at least one)."""
+    out, end = [], time.monotonic() + seconds
+    while not out or time.monotonic() < end:
+        out.append(float(power_w()))
+        time.sleep(interval_s)
+    return np.array(out)
+
+
+class _Sampler:
+    """Reads ``power_w`` every ``interval_s`` in a thread while the inference window runs."""
+
+    def __init__(self, power_w, interval_s):
+        import threading
+
+        self.power_w, self.interval_s, self.samples = power_w, interval_s, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self.stop.is_set():
+            self.samples.append(float(self.power_w()))
+            self.stop.wait(self.interval_s)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
 
 
 def _norm(name: str) -> str:
