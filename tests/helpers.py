@@ -52,3 +52,16 @@ def random_net(
         for syn in net.synapses:
             syn.bias.copy_((0.6 + 0.5 * torch.randn_like(syn.bias)) * threshold)
     return cfg, net.eval()
+
+
+def skip_without_verilator():
+    """pytest.skip, saying why, where Verilator (the RTL level's simulator) is not installed."""
+    import pytest
+
+    from toolchain.errors import ToolNotFound
+    from toolchain.rtl.sim import verilator
+
+    try:
+        verilator()
+    except ToolNotFound:
+        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import skip_without_verilator
 
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
@@ -156,12 +157,7 @@ def test_conv_bundle_driver_self_test(conv2d_build, tmp_path):
 
 def rtl_build(run_dir, out, until="rtlsim", **kw):
     """The run through the RTL backend, checked against the golden model in Verilator (skipped without it)."""
-    try:
-        from toolchain.rtl.sim import verilator
-
-        verilator()
-    except Exception:  # noqa: BLE001
-        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")
+    skip_without_verilator()
     state = build(run_dir, out, until=until, backend="rtl", **kw)
     ops = [layer["op"] for layer in state["estimate"]["per_layer"]]
     # FINN's own sliding window (a conv's and a pool's), this project's synapse, LIF and spike pool

@@ -4,6 +4,7 @@ an independent computation, and trained networks with each readout through every
 import numpy as np
 import pytest
 import torch
+from helpers import skip_without_verilator
 
 from toolchain.errors import QsnnError
 from toolchain.golden import GoldenModel, Layer, NeuronParams, hash_table, neurons, readout, run_neurons
@@ -219,12 +220,7 @@ def test_trained_readout_networks_through_every_level(kind, tmp_path_factory):
     out = tmp_path_factory.mktemp("b")
     hls = run_build(BuildConfig(run_dir=str(run), out_dir=str(out / "hls"), until="csim", target_cycles=32), log=None)
     assert {k: v["mismatches"] for k, v in hls["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "hls_csim": 0}
-    try:
-        from toolchain.rtl.sim import verilator
-
-        verilator()
-    except Exception:  # noqa: BLE001
-        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")
+    skip_without_verilator()
     cfg = BuildConfig(run_dir=str(run), out_dir=str(out / "rtl"), backend="rtl", until="rtlsim", target_cycles=32)
     rtl = run_build(cfg, log=None)
     assert rtl["verification"]["rtl_sim"]["mismatches"] == 0 and rtl["verification"]["rtl_sim"]["samples"] == 360

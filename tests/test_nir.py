@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from helpers import skip_without_verilator
 
 from toolchain.cli import main
 from toolchain.config import DataConfig
@@ -631,12 +632,7 @@ def test_rockpool_cubalif_with_a_tau_syn_per_neuron_passes_every_level(rockpool_
 
 @pytest.mark.slow
 def test_rockpool_per_neuron_alpha_network_in_rtl_zero_mismatches(rockpool_model, tmp_path):
-    try:
-        from toolchain.rtl.sim import verilator
-
-        verilator()
-    except Exception:  # noqa: BLE001
-        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")
+    skip_without_verilator()
     path, _ = rockpool_model
     _import(path, tmp_path / "q8", "--weight-bits", "8", *ROCKPOOL)
     cfg = BuildConfig(
@@ -883,12 +879,7 @@ def test_sinabs_strided_padded_conv_after_a_sum_pool_imports_exactly(sinabs_conv
 
 @pytest.mark.slow
 def test_sinabs_sum_pool_network_in_rtl_zero_mismatches(sinabs_conv, tmp_path):
-    try:
-        from toolchain.rtl.sim import verilator
-
-        verilator()
-    except Exception:  # noqa: BLE001
-        pytest.skip("needs Verilator ('make install' installs it) for the RTL level")
+    skip_without_verilator()
     path, _ = sinabs_conv
     _import(path, tmp_path / "q8", "--weight-bits", "8", "--dt", "1", "--reset", "subtract")
     cfg = BuildConfig(
