@@ -186,10 +186,10 @@ class SNNAccelerator:
         then over an inference window (``batch`` samples at a time, repeated for ``active_s``); energy per inference
         = (active - idle power) x the time per inference, with its spread over the repeats.
 
-        The power comes from PYNQ's rails (summed, sampled every ``interval_s`` in a thread; boards with PMBus rails:
-        ZCU104, Ultra96-V2, ...), or ``power_w`` (a callable returning watts: another sensor), or, on boards without
-        rails (Pynq-Z1/Z2), an external meter's readings ``meter={"idle_w": ..., "active_w": ...}`` (the report's USB
-        meter: 2.375 W idle); then only the inference time is measured here."""
+        The power comes from PYNQ's rails (summed, sampled every ``interval_s`` in a thread; boards with PMBus rails,
+        the manifest's power_rails: ZCU102, ZCU104, ZCU111), or ``power_w`` (a callable returning watts: another
+        sensor), or, on boards without rails (Pynq-Z1/Z2), an external meter's readings ``meter={"idle_w": ...,
+        "active_w": ...}`` (the report's USB meter: 2.375 W idle); then only the inference time is measured here."""
         source = "the power_w sensor given, sampled by the driver"
         if meter is None and power_w is None:
             rails = self.power()

@@ -126,6 +126,9 @@ class SimDevice(Device):
         return self.regs[base].get(ADDR_LO, 0) | (self.regs[base].get(ADDR_HI, 0) << 32)
 
     def _run(self):
+        import time
+
+        self.last_start = time.monotonic()
         sys.path.insert(0, str(self.bundle))
         from qsnn_driver.golden import GoldenModel, run_neurons
         from qsnn_driver.streams import beat_bytes, pack, unpack
@@ -166,6 +169,29 @@ class SimDevice(Device):
             )
             self.rtl_runs = getattr(self, "rtl_runs", 0) + 1
             return np.frombuffer(fout.read_bytes(), "<i8").reshape(x.shape[0], x.shape[1], -1).astype(np.int64)
+
+
+class SimRails:
+    """PYNQ's ``get_rails()`` for a board with PMBus rails: one rail whose power reads 2.0 W idle and 2.5 W within
+    50 ms of the accelerator's last start (so a window of back-to-back runs reads 2.5 W, an idle window 2.0 W)."""
+
+    class _Power:
+        def __init__(self, dev):
+            self.dev = dev
+
+        @property
+        def value(self):
+            import time
+
+            return 2.5 if time.monotonic() - getattr(self.dev, "last_start", -1e9) < 0.05 else 2.0
+
+    def __init__(self, dev):
+        self.power = self._Power(dev)
+
+
+def add_rails(dev):
+    dev._rails = {"VCCINT": SimRails(dev)}
+    pynq.get_rails = lambda: dev._rails
 
 
 def install(bundle) -> SimDevice:
