@@ -67,7 +67,7 @@ def claim(spec: str, gpus: int | None = None, lock_dir: Path | None = None, poll
         yield spec
         return
     folder = Path(lock_dir or tempfile.gettempdir())
-    handles = [open(folder / f"qsnn-gpu-{k}.lock", "a") for k in range(n)]  # noqa: SIM115 - held for the point
+    handles = [open(folder / f"qsnn-gpu-{k}.lock", "a") for k in range(n)]  # held open for the point
     try:
         while (free := next((k for k, h in enumerate(handles) if _try_lock(h)), None)) is None:
             time.sleep(poll_s)
