@@ -85,7 +85,7 @@ def test_every_field_with_an_option_is_parsed_into_its_field():
     values |= {"--rounding": "floor", "--scheme": "ptq", "--threshold": "0.7", "--leak": "shift", "--beta": "0.5"}
     values |= {"--beta-frac-bits": "6", "--leak-shift": "3", "--reset": "zero", "--neuron": "cubalif"}
     values |= {"--epochs": "3", "--batch-size": "16", "--lr": "0.01", "--seed": "4", "--prune": "0.25"}
-    values |= {"--prune-mode": "joint", "--layers": "c4k3"}
+    values |= {"--prune-mode": "joint", "--layers": "c4k3", "--device": "cpu"}
     flags = {flag: key for key, flag in train_flags().items()}
     default = RunConfig().to_dict()
     for flag, text in values.items():
