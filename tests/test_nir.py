@@ -454,6 +454,13 @@ BAD = {
         ),
         "v_leak",
     ),
+    "delay": (
+        lambda: _graph(
+            nodes={"delay": nir.Delay(delay=np.full(64, 2e-3))},
+            edges=[("input", "delay"), ("delay", "fc"), ("fc", "lif"), ("lif", "output")],
+        ),
+        "node type Delay",
+    ),
 }
 
 
