@@ -45,6 +45,17 @@ def test_cuda_without_a_cuda_device_is_refused_naming_the_fix(spec, tmp_path, ca
     assert not out.exists()
 
 
+@no_cuda
+@pytest.mark.parametrize("command", ["sweep", "search"])
+def test_a_sweep_or_search_on_a_missing_gpu_stops_before_any_point(command, tmp_path, capsys):
+    out = tmp_path / "s"
+    argv = [command, "--out", str(out), "--dataset", "digits", "--weight-bits", "4", "--epochs", "1"]
+    assert main([*argv, "--device", "cuda", "--no-estimate"]) == 2
+    err = capsys.readouterr().err
+    assert "sees no CUDA device" in err and "Traceback" not in err
+    assert not (out / "points").exists()
+
+
 def test_a_device_option_is_spelled_auto_cpu_cuda_or_cuda_n():
     assert [devices.check_spec(s) for s in ("AUTO", "cpu", " cuda ", "cuda:3")] == ["auto", "cpu", "cuda", "cuda:3"]
     for bad in ("gpu", "cuda:", "cpu:0", "cuda:-1", "mps"):

@@ -14,12 +14,15 @@ from .common import add_trust_pickle
 
 
 def _grid(a):
-    """The grid's axes and base config; what every point shares (the data) fails here, once, before any point."""
+    """The grid's axes and base config; what every point shares (the data, the device) fails here, once, before any
+    point."""
     from toolchain.data import load_dataset
+    from toolchain.device import resolve
     from toolchain.options import grid
 
     axes, param_axes, base = grid(a)
     load_dataset(base.data)
+    resolve(base.train.device)
     return axes, param_axes, base
 
 
@@ -108,8 +111,10 @@ def cmd_search(a):
 
 
 def cmd_worker(a):
+    from toolchain.device import resolve
     from toolchain.dse import search
 
+    resolve(a.device)  # a device this machine lacks: refused before any trial
     study, spec = search.load(a.storage, a.study)
     spec.base["train"]["device"] = a.device  # this machine's device, not the one the search was started on
     search.run(study, spec, log=sys.stderr)
