@@ -44,10 +44,10 @@ def snntorch_counts(net, x):
     return sum(o[0] if isinstance(o, tuple) else o for o in out).numpy()
 
 
-def train_on_digits(net, scores, digits, epochs):
+def train_on_digits(net, scores, digits, epochs, params=None):
     """Adam (lr 5e-3) on the cross-entropy of ``scores(x_batch)`` over batches of 64 in a seeded order: how every
-    client network here is trained, in its own framework."""
-    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+    client network here is trained, in its own framework. ``params``: what it trains (default all of ``net``'s)."""
+    opt = torch.optim.Adam(net.parameters() if params is None else params, lr=5e-3)
     for epoch in range(epochs):
         order = np.random.default_rng(epoch).permutation(len(digits.y_train))
         for s in range(0, len(order), 64):
@@ -588,15 +588,7 @@ def rockpool_model(digits, tmp_path_factory):
         xin = torch.from_numpy(x.reshape(len(x), 1, -1).astype(np.float32) / 256).repeat(1, T, 1)
         return net(xin)[0].sum(1)
 
-    opt = torch.optim.Adam([net[0].weight, net[2].weight], lr=5e-3)  # the weights; the taus stay as set
-    for epoch in range(15):
-        order = np.random.default_rng(epoch).permutation(len(digits.y_train))
-        for s in range(0, len(order), 64):
-            idx = order[s : s + 64]
-            loss = torch.nn.functional.cross_entropy(counts(digits.x_train[idx]), torch.from_numpy(digits.y_train[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    train_on_digits(net, counts, digits, 15, params=[net[0].weight, net[2].weight])  # the taus stay as set
     with torch.no_grad():
         ref = counts(digits.x_test).numpy()
     assert np.mean(ref.argmax(1) == digits.y_test) > 0.85  # a trained network, not noise
