@@ -1,8 +1,9 @@
 // qsnn-pynq: max-pool of {0, 1} spikes in HLS (the HLS backend of FINN's Pool for spikes, PoolSpikes_hls).
 // The max of a window of spikes is their OR, so each lane keeps one bit over the window: no comparators.
-// The input is FINN's depthwise sliding window (ConvolutionInputGenerator with depthwise = 1): per output pixel
-// and channel fold, the K window positions of PE channels, one beat each; the output is one beat of PE channels
-// per output pixel and channel fold, as FINN's Pool streams it (hls::vector beats, element 0 in the low bits).
+// The input is FINN's depthwise sliding window (ConvolutionInputGenerator with depthwise = 1): per output
+// pixel and channel fold, the K window positions of PE channels, one beat each; the output is one beat of PE
+// channels per output pixel and channel fold, as FINN's Pool streams it (hls::vector beats, element 0 in the
+// low bits).
 #ifndef QSNN_POOL_SPIKES_HPP
 #define QSNN_POOL_SPIKES_HPP
 
