@@ -11,12 +11,12 @@ parameters are declared by the model (``NeuronModel.params``) and held in ``neur
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 from dataclasses import dataclass, field
 
 from toolchain import argtypes
+from toolchain.device import check_spec
 from toolchain.errors import QsnnError
 from toolchain.golden import LEAK_MODES, MAX_INPUT_SHIFT, READOUTS, RESETS, ROUNDINGS, neurons
 
@@ -408,10 +408,7 @@ class RunConfig:
         for name, value in n.params.items():
             prm = declared[name]
             _float_range(f"--{name.replace('_', '-')}", value, prm.lo, prm.hi, f"a number in {prm.lo:g}..{prm.hi:g}")
-        try:
-            argtypes.device(t.device)
-        except argparse.ArgumentTypeError as e:
-            raise QsnnError(f"--device: {e}") from None
+        check_spec(t.device)
         if t.init_from is not None and (not self.quantized or q.scheme != "qat" or t.prune > 0):
             raise QsnnError(
                 "--init-from starts quantization-aware training from a float run: use it with --weight-bits 1..16, "

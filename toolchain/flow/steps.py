@@ -237,8 +237,8 @@ def check_folding(model) -> None:
 
     for node in model.graph.node:
         op = getCustomOp(node)
-        window = model.find_producer(node.input[0])
-        if node.op_type.startswith("Pool") and window is not None and window.op_type.startswith("Convolution"):
+        window = model.find_producer(node.input[0]) if node.op_type.startswith("Pool") else None
+        if window is not None and window.op_type.startswith("Convolution"):
             simd, pe = getCustomOp(window).get_nodeattr("SIMD"), op.get_nodeattr("PE")
             if simd != pe:  # the depthwise window streams folds of SIMD channels; the pool reads PE at a time
                 raise QsnnError(
