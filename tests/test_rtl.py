@@ -184,6 +184,38 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     assert e["mismatches"] == 0 and e["event_driven"]  # the same spikes ...
     assert e["cycles_per_inference"] < d["cycles_per_inference"]  # ... in fewer cycles
     print("dense", d["cycles_per_inference"], "event-driven", e["cycles_per_inference"])
+    check_energy(demo_run, dense["energy"], event["energy"], d["samples"])
+
+
+def check_energy(run_dir, dense: dict, event: dict, samples: int) -> None:
+    """The events the RTL layers counted in Verilator against the golden model's own spikes (an independent count),
+    and the activity-based energy built from them: static + dynamic, and the event-driven synapse doing less."""
+    from toolchain.data import load_dataset
+    from toolchain.golden import GoldenModel
+    from toolchain.runs import run_config
+
+    golden = GoldenModel.load(run_dir / "golden.npz")
+    x = load_dataset(run_config(run_dir).data).x_test[:samples]
+    trace = golden.run(x, record=True)[1]
+    inputs = [golden.encode(x), *trace[:-1]]  # each synapse's input: the encoded frames, then the spikes before it
+    for energy in (dense, event):
+        ev = energy["events_per_inference"]
+        assert list(ev) == ["MVAUSynapse_rtl_0", "LIFLayer_rtl_0", "MVAUSynapse_rtl_1", "LIFLayer_rtl_1"]
+        for k in range(2):
+            neurons = trace[k].shape[-1]
+            assert ev[f"LIFLayer_rtl_{k}"]["spikes"] * samples == pytest.approx(trace[k].sum(), abs=1e-6)
+            assert ev[f"LIFLayer_rtl_{k}"]["updates"] * samples == pytest.approx(trace[k].size, abs=1e-6)
+            nonzero = np.count_nonzero(inputs[k])
+            assert ev[f"MVAUSynapse_rtl_{k}"]["synops"] * samples == pytest.approx(nonzero * neurons, abs=1e-6)
+        assert energy["per_inference_uj"] == pytest.approx(energy["dynamic_uj"] + energy["static_uj"])
+        assert energy["static_uj"] == pytest.approx(energy["static_mw"] * energy["interval_us"] * 1e-3)
+        assert energy["static_mw"] > 0 and "not Vivado" in energy["source"]
+        assert energy["compared"]["per_operation_model_uj"] > 0
+    reads = [
+        ev["MVAUSynapse_rtl_1"]["weight_reads"] for ev in (dense["events_per_inference"], event["events_per_inference"])
+    ]
+    assert reads[1] < reads[0]  # the event-driven synapse reads the weights of active chunks only
+    assert event["dynamic_uj"] < dense["dynamic_uj"]
 
 
 @needs_verilator

@@ -8,7 +8,10 @@
 4. training throughput (samples/s) of the demo network on the CPU and, where torch sees one, on a GPU;
 5. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
    100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
-   on the same board (780 us per inference, 7,612 logic cells, 18 BRAM).
+   on the same board (780 us per inference, 7,612 logic cells, 18 BRAM);
+6. energy per inference of the demo network and the 784-128-10 network (dense and event-driven) from the events
+   their RTL simulation counted (an activity-based estimate, not Vivado), beside the per-operation model and
+   NeuroBench's synaptic operations.
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ def bench_rtl_784(work: Path) -> dict:
                 }
                 for layer in r["estimate"]["per_layer"]
             },
+            "energy": r["energy"],
             "build_s": time.perf_counter() - t0,
         }
     return out
@@ -230,6 +234,7 @@ def bench_fifos(demo: Path, work: Path) -> list[dict]:
                 "mismatches": v["mismatches"] + chain["mismatches"],
                 "samples": v["samples"],
                 "clock_mhz": r["clock_mhz"],
+                "energy": r["energy"],
             }
         )
     return rows
@@ -246,6 +251,25 @@ def print_fifos(rows: list[dict]) -> None:
             f"({r['clock_mhz'] * 1e6 / with_f:,.0f} samples/s), {without:,.0f} without: throughput ratio "
             f"{without / with_f:.2f}x (simulation); {r['mismatches']} mismatches"
         )
+
+
+def print_energy(demo: dict, rt: dict) -> None:
+    print(f"== energy per inference (RTL builds; {demo['energy']['source']}) ==")
+    rows = [("demo 64-128-10, target 64", demo["energy"])]
+    rows += [(f"784-128-10 {mode}", rt[mode]["energy"]) for mode in ("dense", "event")]
+    for name, e in rows:
+        c = e["compared"]
+        nb = "n/a" if c["neurobench_synaptic_ops"] is None else f"{c['neurobench_synaptic_ops']:,.0f}"
+        print(
+            f"{name:>26}: {e['per_inference_uj']:.3f} uJ ({e['dynamic_uj']:.3f} dynamic + {e['static_uj']:.3f} "
+            f"static over {e['interval_us']:.2f} us), {e['avg_power_mw']:.0f} mW; per-operation model "
+            f"{c['per_operation_model_uj']:.3f} uJ (dynamic only: ratio activity/model "
+            f"{e['dynamic_uj'] / c['per_operation_model_uj']:.2f}); synaptic ops: Verilator "
+            f"{e['synaptic_ops_per_inference']:,.0f}, per-operation model {c['per_operation_synaptic_ops']:,.0f}, "
+            f"NeuroBench {nb}"
+        )
+    d, e = rt["dense"]["energy"], rt["event"]["energy"]
+    print(f"784-128-10 event-driven vs dense: {d['per_inference_uj'] / e['per_inference_uj']:.2f}x less energy")
 
 
 def print_rtl_784(rt: dict) -> None:
@@ -350,6 +374,7 @@ def main(argv=None) -> int:
     )
     print_rtl_784(rt)
     print_fifos(ff)
+    print_energy(ff[0], rt)
     if a.out:
         Path(a.out).write_text(
             json.dumps(

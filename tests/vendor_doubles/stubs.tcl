@@ -5,8 +5,8 @@
 # csynth_design) reruns that C testbench, as the double has no RTL simulator.
 # It fails on: an unset environment variable (tcl's own error), a missing file or include folder, an
 # unknown part, a top function absent from the added sources, an HLS source that g++ -fsyntax-only
-# rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it); in a block
-# design: a module cell (create_bd_cell -type module -reference X) whose module X no added Verilog defines,
+# rejects against the open ap_int headers (and finn-hlslib unless the test gave a stub of it); read_saif of a
+# file that is not there; in a block design: a module cell (create_bd_cell -type module -reference X) whose module X no added Verilog defines,
 # or whose Verilog `verilator --lint-only` rejects ($QSNN_VERILATOR, if set), and a pin or interface the
 # design connects that the cell's module lacks (interface NAME: ports NAME_TDATA/TVALID/TREADY).
 # The only files it writes are the folders FINN checks for, each holding a file that says what it is.
@@ -56,6 +56,14 @@ proc leave_marker {dir} {
 proc unknown {args} {
     record {*}$args
     return "double_obj_[lindex $args 0]"
+}
+
+# -- Vivado power analysis -------------------------------------------------------------------------
+# read_saif needs its file; report_power after it is what the flow's vector-based estimate asks for
+proc read_saif {args} {
+    record read_saif {*}$args
+    set f [lindex $args end]
+    if {![file isfile $f]} { fail "read_saif: no SAIF file '$f'" }
 }
 
 # -- Vitis HLS ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from toolchain import device as devices
 from toolchain.config import RunConfig
 from toolchain.errors import QsnnError
+from toolchain.estimate.energy import operation_energy
 from toolchain.fsutil import read_json, require_keys, write_json
 from toolchain.golden import neurons
 
@@ -117,7 +118,7 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
             if k in metrics
         }
         result["metrics"]["mismatches"] = metrics.get("mismatches")
-        result["energy"] = energy_of(cfg, metrics, point / "run")
+        result["energy"] = operation_energy(cfg, metrics, point / "run")
         if estimate and cfg.quantized:
             result["hardware"] = hardware_of(point, target_cycles)
         if target_cycles is not None:
@@ -126,35 +127,6 @@ def run_point(cfg_dict: dict, point_dir: str, estimate: bool, target_cycles: int
         result["error"] = str(e)
     write_json(point / "result.json", result)
     return result
-
-
-def energy_of(cfg, metrics, run_dir) -> dict:
-    from toolchain.estimate.energy import inference_energy
-    from toolchain.runs import run_record
-
-    meta = run_record(run_dir)[1]["dataset"]
-    n_in = 1
-    for d in meta["shape"]:
-        n_in *= d
-    sizes = [n_in, *cfg.model.hidden, meta["n_classes"]]
-    density = metrics["nonzero_weights"] / metrics["n_weights"]
-    rate0 = 1.0  # direct encoding: every input is a multiply-accumulate (the rate is not used)
-    if cfg.data.encoding == "rate":
-        from toolchain.data import load_dataset
-
-        rate0 = float(load_dataset(cfg.data).x_test.mean()) / 2 ** meta["input_bits"]
-    rates = [rate0] + list(metrics["spike_rate"][:-1])
-    layers = [(sizes[k], sizes[k + 1], rates[k], density) for k in range(len(sizes) - 1)]
-    return inference_energy(
-        layers,
-        cfg.data.steps,
-        cfg.quant.weight_bits,
-        cfg.quant.membrane_bits,
-        cfg.neuron.leak,
-        cfg.neuron.beta_frac_bits,
-        meta["input_bits"],
-        cfg.data.encoding == "direct",
-    )
 
 
 def hardware_of(point: Path, target_cycles: int | None = None) -> dict:

@@ -16,6 +16,7 @@ def build_report(cfg, state) -> dict:
         "backend": cfg.backend,
         "verification": state.verification,
         "synthesis": state.synthesis,
+        "energy": state.energy,
         "fifos": state.fifos,
         "timings_s": state.timings,
         "steps_done": state.steps_done,
@@ -78,6 +79,28 @@ def markdown(report: dict) -> str:
                 f"Without the FIFOs (the layers chained directly): one sample every {chain['interval_cycles']:,.0f} "
                 f"cycles; the FIFOs give {chain['interval_cycles'] / rtl['interval_cycles']:.2f}x the throughput."
             )
+    energy = report.get("energy")
+    if energy:
+        c = energy["compared"]
+        static = (
+            "no static figure for the part" if energy["static_mw"] is None else f"{energy['static_mw']:.0f} mW static"
+        )
+        lines += [
+            "",
+            f"## Energy per inference ({energy['source']})",
+            "",
+            f"- {energy['per_inference_uj']:.3f} uJ per inference ({energy['dynamic_uj']:.3f} uJ dynamic, "
+            f"{energy['static_uj']:.3f} uJ static over one inference's {energy['interval_us']:.2f} us), "
+            f"{energy['avg_power_mw']:.1f} mW on average ({energy['dynamic_mw']:.1f} mW dynamic, {static})",
+            f"- beside it: the per-operation model's {c['per_operation_model_uj']:.3f} uJ (dynamic only); synaptic "
+            f"operations per inference: {energy['synaptic_ops_per_inference']:,.0f} counted in Verilator, "
+            f"{c['per_operation_synaptic_ops']:,.0f} by the per-operation model"
+            + ("" if c["neurobench_synaptic_ops"] is None else f", {c['neurobench_synaptic_ops']:,.0f} by NeuroBench"),
+            "",
+            "| layer | kind | dynamic pJ per inference |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {k} | {v['kind']} | {v['pj']:,.0f} |" for k, v in energy["per_layer"].items()]
     fifos = report.get("fifos")
     if fifos:
         lines += ["", f"## FIFOs between the RTL layers ({fifos['rule']}; {fifos['samples']} samples)", ""]

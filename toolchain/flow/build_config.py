@@ -41,7 +41,7 @@ PIPELINE = (
     Step("csim", "hls", ("verification.hls_csim",), folder="csim", folded=True),
     Step("rtl", "rtl", ("rtl_dir", "rtl_network"), folder="rtl", folded=True),
     Step("fifos", "rtl", ("fifos",), folded=True),
-    Step("rtlsim", "rtl", ("verification.rtl_sim",), folded=True),
+    Step("rtlsim", "rtl", ("verification.rtl_sim", "energy", "saif_path"), folded=True),
     Step("synth", "rtl", ("synthesis",), folded=True),  # after the simulation: what is counted was verified
     Step("ip", outputs=("ip_dir",)),
     Step("bitstream", outputs=("bitfile_path", "hwh_path", "reports_dir"), folder="bitstream"),
@@ -68,6 +68,8 @@ class BuildState:
     rtl_network: dict | None = None
     fifos: dict | None = None
     synthesis: dict | None = None
+    energy: dict | None = None  # the activity-based estimate of an RTL build (toolchain/estimate/energy.py)
+    saif_path: str | None = None  # the RTL simulation's switching (SAIF), for Vivado's report_power
     ip_dir: str | None = None
     bitfile_path: str | None = None
     hwh_path: str | None = None

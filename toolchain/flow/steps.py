@@ -22,6 +22,7 @@ from toolchain.custom_op.lif import graph_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
 from toolchain.flow.build_config import STEPS
+from toolchain.fsutil import read_json
 from toolchain.transform import (
     AbsorbScaleIntoLIF,
     InferLIFLayer,
@@ -358,9 +359,30 @@ def step_synth(model, cfg, state):
 
 
 def step_rtlsim(model, cfg, state):
-    """RTL level: the whole network in Verilator with backpressure, spike counts against the golden model."""
+    """RTL level: the whole network in Verilator with backpressure, spike counts against the golden model; then the
+    energy per inference from the events the simulation counted, beside the per-operation model, and a SAIF file
+    of its switching (rtl/activity.saif) for Vivado's report_power."""
+    from toolchain.estimate.energy import activity_energy, operation_energy
+    from toolchain.runs import run_record
+
     with finn_settings(cfg):  # the comparison without FIFOs writes FINN's layers again
-        state.verification["rtl_sim"] = verify.rtl_level(model, cfg, state)
+        result = verify.rtl_level(model, cfg, state)
+    activity, state.saif_path = result.pop("activity"), result.pop("saif")
+    state.verification["rtl_sim"] = result
+    part = cfg.board_info.part
+    energy = activity_energy(activity, result["samples"], result["interval_cycles"], cfg.clock_mhz, part)
+    run_cfg = run_record(cfg.run_dir)[0]
+    metrics = read_json(Path(cfg.run_dir) / "metrics.json", "run metrics", "train the run again")
+    op = operation_energy(run_cfg, metrics, cfg.run_dir)
+    nb = metrics.get("neurobench")
+    energy["compared"] = {  # the same network by the other two counts
+        "per_operation_model_uj": op["energy_pj"] * 1e-6,
+        "per_operation_synaptic_ops": op["synaptic_ops"],
+        "neurobench_synaptic_ops": None
+        if not nb
+        else nb["synaptic_ops_effective_acs"] + nb["synaptic_ops_effective_macs"],
+    }
+    state.energy = energy
     return model
 
 

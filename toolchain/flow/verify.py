@@ -281,6 +281,9 @@ def rtl_vectors(cfg, net: dict):
     return x.reshape(len(x), net["steps"], -1), expected, kind
 
 
+SAIF_SAMPLES = 50  # samples in the SAIF file of a build's switching (tracing slows the simulation ~10x)
+
+
 def rtl_level(model, cfg, state) -> dict:
     """Level 5: the whole network's RTL in Verilator over the test vectors, with random stalls on both streams;
     then without stalls (toolchain.rtl.sim.measure): the steady-state interval (throughput) and the latency per
@@ -302,6 +305,11 @@ def rtl_level(model, cfg, state) -> dict:
 
     outputs, stats = run(binary, net, x)
     figures, free, _ = measure(binary, net, x)  # the cycles when the streams never wait
+    saif = Path(state.rtl_dir) / "activity.saif"  # the switching of the first samples, for Vivado's report_power
+    if not np.array_equal(
+        run(binary, net, x[:SAIF_SAMPLES], in_stall=0, out_stall=0, saif=saif)[0], outputs[:SAIF_SAMPLES]
+    ):
+        raise QsnnError("the RTL simulation gave other outputs while writing its SAIF file (a bug; report it)")
     result = {
         "mismatches": wrong(outputs),
         "samples": int(len(x)),
@@ -314,6 +322,8 @@ def rtl_level(model, cfg, state) -> dict:
         "event_driven": net["event"],
         **figures,
         "fifo_peaks": free["fifo_maxcount"],
+        "activity": free["activity"],  # the layers' event counts over the samples back to back (build state: energy)
+        "saif": str(saif),
     }
     if net["fifos"]:
         folder = Path(state.rtl_dir) / "without_fifos"

@@ -6,7 +6,9 @@ harness fine). Where ccache is installed (Debian's ``ccache``, which ``make inst
 compiles through it (its ``OBJCACHE``): its runtime library, most of each build's compile time, is then
 compiled once per machine, and a network built again is not compiled again. The harness drives the whole
 network with random stalls on both AXI streams, so every run also exercises backpressure; its cycle count
-is the simulated latency/throughput.
+is the simulated latency/throughput. Every build defines QSNN_ACTIVITY (the layers count the events the
+activity-based energy estimate reads: toolchain/estimate/energy.py) and can write a SAIF file of the run's
+switching (``--trace-saif``; only when asked, as tracing slows the simulation), which Vivado's report_power reads.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
         "-Wno-fatal",
         "-Wno-lint",
         "-Wno-style",
+        "--trace-saif",
+        "+define+QSNN_ACTIVITY",
         *(f"+define+{d}" for d in net.get("defines", ())),
         "--Mdir",
         "obj",
@@ -80,25 +84,45 @@ def build(folder: Path, net: dict, log_name: str = "verilator.log") -> Path:
     return binary
 
 
-def run(binary: Path, net: dict, x: np.ndarray, seed=1, in_stall=20, out_stall=20, period=0):
+def run(binary: Path, net: dict, x: np.ndarray, seed=1, in_stall=20, out_stall=20, period=0, saif=None):
     """Stream encoded inputs (N, T, F) through the simulated network -> (outputs (N, T, C): spikes, or an LI
     readout's membranes; cycle stats: total ``cycles``, each sample's first input beat ``start`` and last output
-    beat ``done``, each FIFO's peak occupancy ``fifo_maxcount``). ``period``: sample k is offered no earlier
-    than cycle k * period (0: back to back)."""
+    beat ``done``, each FIFO's peak occupancy ``fifo_maxcount``, each layer's event counts ``activity``
+    ({layer name: {kind, counter: n}})). ``period``: sample k is offered no earlier than cycle k * period (0: back
+    to back); ``saif``: a path to write the run's switching to (SAIF)."""
     x = np.ascontiguousarray(np.asarray(x, dtype="<i8").reshape(len(x), net["steps"], net["features"]))
     with tempfile.TemporaryDirectory() as d:
         fin, fout = Path(d) / "in.bin", Path(d) / "out.bin"
         fin.write_bytes(x.tobytes())
-        r = subprocess.run(
-            [str(binary), str(fin), str(fout), str(len(x)), str(seed), str(in_stall), str(out_stall), str(period)],
-            capture_output=True,
-            text=True,
-        )
+        args = [str(binary), str(fin), str(fout), str(len(x)), str(seed), str(in_stall), str(out_stall), str(period)]
+        r = subprocess.run([*args, *([str(saif)] if saif else [])], capture_output=True, text=True)
         if r.returncode != 0:
             raise QsnnError(f"RTL simulation {binary} failed with code {r.returncode} ({r.stderr.strip()[-300:]})")
         y = np.frombuffer(fout.read_bytes(), dtype="<i8").reshape(len(x), net["steps"], net["classes"])
-    stats = json.loads(r.stdout.strip().splitlines()[-1])
+    lines = r.stdout.strip().splitlines()
+    stats = json.loads(lines[-1])
+    stats["activity"] = activity(lines[:-1], net)
     return y.astype(np.int64), stats
+
+
+def activity(lines, net: dict) -> dict:
+    """The layers' event counts from their "qsnn_activity <scope> <kind> key=n ..." lines (the scope ends in
+    ``<layer name>.core``: the top names each layer's instance after its node) -> {layer name: {"kind": kind, key:
+    n}}."""
+    names = {layer["name"] for layer in net["layers"]}
+    out = {}
+    for line in lines:
+        words = line.split()
+        if len(words) < 3 or words[0] != "qsnn_activity":
+            continue
+        name = words[1].split(".")[-2]
+        if name not in names:
+            raise QsnnError(
+                f"the RTL simulation counted events in {words[1]}, not a layer of {net['top']}: its Verilog is from "
+                "another version of qsnn-pynq; build it again from the rtl step (--from rtl)"
+            )
+        out[name] = {"kind": words[2], **{a: int(b) for a, b in (w.split("=") for w in words[3:])}}
+    return out
 
 
 def timing(stats: dict) -> dict:

@@ -245,4 +245,21 @@ module qsnn_lif #(
       end
     end
   endgenerate
+
+`ifdef QSNN_ACTIVITY
+  // Simulation only (see qsnn_synapse): per neuron update (PE per fired beat) one B-bit membrane read and write
+  // (two with CubaLIF's current), the leak, the integrate and the threshold compare; spikes: the ones emitted.
+  reg [63:0] act_beats = 0, act_spikes = 0;
+  integer act_p, act_n;
+  always @(posedge clk)
+    if (rst_n && fire) begin
+      act_beats <= act_beats + 1;
+      act_n = 0;
+      if (OUT_BITS == 1) for (act_p = 0; act_p < PE; act_p = act_p + 1) act_n = act_n + outs[act_p];
+      act_spikes <= act_spikes + act_n;
+    end
+  final
+    $display("qsnn_activity %m lif beats=%0d updates=%0d spikes=%0d pe=%0d b=%0d leak=%0d cuba=%0d beta_frac=%0d bias_bits=%0d",
+             act_beats, act_beats * PE, act_spikes, PE, B, LEAK, CUBA, BETA_FRAC, BIAS_BITS);
+`endif
 endmodule

@@ -44,4 +44,20 @@ module qsnn_pool_or #(
       end
     end
   end
+
+`ifdef QSNN_ACTIVITY
+  // Simulation only (see qsnn_synapse): beats taken (PE-lane ORs each) and spikes emitted.
+  reg [63:0] act_in = 0, act_spikes = 0;
+  integer act_p, act_n;
+  always @(posedge clk)
+    if (rst_n) begin
+      if (take) act_in <= act_in + 1;
+      if (out_tvalid && out_tready) begin
+        act_n = 0;
+        for (act_p = 0; act_p < PE; act_p = act_p + 1) act_n = act_n + out_tdata[act_p];
+        act_spikes <= act_spikes + act_n;
+      end
+    end
+  final $display("qsnn_activity %m pool in_beats=%0d spikes=%0d pe=%0d", act_in, act_spikes, PE);
+`endif
 endmodule

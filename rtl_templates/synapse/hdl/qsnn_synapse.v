@@ -150,4 +150,29 @@ module qsnn_synapse #(
       endcase
     end
   end
+
+`ifdef QSNN_ACTIVITY
+  // Simulation only (Verilator builds define QSNN_ACTIVITY; synthesis never sees it): the events the
+  // activity-based energy estimate (toolchain/estimate/energy.py) counts, printed once when the simulation ends.
+  // synops: weights added (a spike input selects its weight) or products formed (multi-bit inputs), PE per
+  // nonzero input of each accumulated chunk; weight_reads: PE*SIMD*W_BITS-bit words; acc_cycles: PE accumulator
+  // updates each; in_beats: SIMD*IN_BITS-bit frame-buffer writes (and as many reads per weight word).
+  reg [63:0] act_in = 0, act_wreads = 0, act_synops = 0, act_acc = 0, act_out = 0;
+  integer act_i, act_nz;
+  always @(posedge clk)
+    if (rst_n) begin
+      if (accept) act_in <= act_in + 1;
+      if (issue) act_wreads <= act_wreads + 1;
+      if (out_tvalid && out_tready) act_out <= act_out + 1;
+      if (p1) begin
+        act_nz = 0;
+        for (act_i = 0; act_i < SIMD; act_i = act_i + 1) act_nz = act_nz + (|fb_rd[act_i*IN_BITS+:IN_BITS]);
+        act_synops <= act_synops + PE * act_nz;
+        act_acc <= act_acc + 1;
+      end
+    end
+  final
+    $display("qsnn_activity %m synapse in_beats=%0d weight_reads=%0d synops=%0d acc_cycles=%0d out_beats=%0d simd=%0d pe=%0d in_bits=%0d w_bits=%0d acc_bits=%0d",
+             act_in, act_wreads, act_synops, act_acc, act_out, SIMD, PE, IN_BITS, W_BITS, ACC_BITS);
+`endif
 endmodule
