@@ -204,3 +204,118 @@ def test_radioml2018_wrong_file_missing_file_and_absent_snrs(tmp_path):
     _write_rml2018(tmp_path / "ok.hdf5")
     with pytest.raises(QsnnError, match="no frames at SNRs"):
         load_dataset(DataConfig(dataset="radioml2018", path=str(tmp_path / "ok.hdf5"), snrs=(6,)))
+
+
+# -- event data (SHD, N-MNIST, DVS Gesture) on small files in their exact formats -----------------------------
+def _event_cfg(name, path, **kw):
+    from toolchain.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.data.dataset, cfg.data.path = name, str(path)
+    for k, v in kw.items():
+        setattr(cfg.data, k, v)
+    cfg.validate()  # an event dataset takes the events encoding by default
+    assert cfg.data.encoding == "events"
+    return cfg.data
+
+
+@pytest.mark.parametrize(
+    "name, writer, kw, shape, classes",
+    [
+        ("shd", "write_shd", {"event_pool": 5}, (140,), 20),
+        ("shd", "write_shd", {}, (700,), 20),
+        ("nmnist", "write_nmnist", {}, (34, 34, 2), 10),
+        ("nmnist", "write_nmnist", {"event_pool": 2}, (17, 17, 2), 10),
+        ("dvsgesture", "write_dvsgesture", {"event_pool": 4}, (32, 32, 2), 11),
+    ],
+)
+def test_event_loaders_read_their_formats_into_spike_frames(tmp_path, name, writer, kw, shape, classes):
+    import event_files
+
+    getattr(event_files, writer)(tmp_path / name)
+    ds = load_dataset(_event_cfg(name, tmp_path / name, steps=6, **kw))
+    assert ds.temporal and ds.shape == shape and ds.input_bits == 1
+    assert ds.x_train.shape[1:] == (6, *shape) and ds.x_test.shape[1:] == (6, *shape)
+    assert ds.x_train.dtype == np.uint8 and set(np.unique(ds.x_train)) == {0, 1}
+    assert ds.n_classes == classes and set(np.unique(ds.y_train)) == set(range(classes))
+    # every bin of the recording's duration holds some events (the synthetic samples span it)
+    assert (ds.x_train.reshape(len(ds.x_train), 6, -1).sum(2) > 0).mean() > 0.9
+    limited = load_dataset(_event_cfg(name, tmp_path / name, steps=6, limit=5, **kw))
+    assert len(limited.x_train) == 5 and len(limited.x_test) == len(ds.x_test)
+
+
+def test_event_binning_equals_a_count_per_bin_computed_here(tmp_path):
+    """--bin-ms bins from the recording's start, --event-pool divides coordinates, --event-bits clips the counts:
+    against np.add.at over the same events (an independent count)."""
+    from toolchain.data.events import EVENT_DTYPE, to_frames
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    ev = np.zeros(n, EVENT_DTYPE)
+    ev["x"], ev["y"], ev["p"] = rng.integers(0, 34, n), rng.integers(0, 34, n), rng.integers(0, 2, n)
+    ev["t"] = rng.integers(1000, 400_000, n)  # us; a start after 0
+    for steps, bin_ms, pool, bits in ((8, 20.0, 1, 8), (5, 50.0, 2, 2), (4, 7.5, 3, 1)):
+        cfg = DataConfig(dataset="nmnist", steps=steps, bin_ms=bin_ms, event_pool=pool, event_bits=bits)
+        got = to_frames(ev.copy(), (34, 34, 2), cfg)
+        width, t0 = int(bin_ms * 1000), ev["t"].min()
+        k = (ev["t"] - t0) // width
+        keep = k < steps
+        want = np.zeros((steps, -(-34 // pool), -(-34 // pool), 2), np.int64)
+        np.add.at(want, (k[keep], ev["y"][keep] // pool, ev["x"][keep] // pool, ev["p"][keep]), 1)
+        assert np.array_equal(got, np.minimum(want, 2**bits - 1)), (steps, bin_ms, pool, bits)
+    # without --bin-ms: the sample's own duration in --steps bins, every event counted once
+    cfg = DataConfig(dataset="nmnist", steps=7, event_bits=8)
+    assert int(to_frames(ev.copy(), (34, 34, 2), cfg).astype(np.int64).sum()) == n
+
+
+def test_event_loaders_refuse_wrong_files_naming_them(tmp_path):
+    import event_files
+    import h5py
+
+    # SHD: missing folder contents, a file that is not HDF5, an HDF5 file without SHD's datasets
+    assert not DATASETS["shd"].available(tmp_path)[0]
+    assert "shd_train.h5" in DATASETS["shd"].available(tmp_path)[1]
+    with pytest.raises(QsnnError, match="no --data-path"):
+        load_dataset(DataConfig(dataset="shd"))
+    shd = event_files.write_shd(tmp_path / "shd", n_train=20, n_test=20)
+    (shd / "shd_train.h5").write_bytes(b"not hdf5")
+    with pytest.raises(QsnnError, match="shd_train.h5 is not an HDF5 file"):
+        load_dataset(_event_cfg("shd", shd))
+    with h5py.File(shd / "shd_train.h5", "w") as f:
+        f.create_dataset("labels", data=np.zeros(3, np.uint16))
+    with pytest.raises(QsnnError, match="has no 'spikes/times': not an SHD file"):
+        load_dataset(_event_cfg("shd", shd))
+    # N-MNIST: a file that is not 5-byte events, events off the sensor
+    nm = event_files.write_nmnist(tmp_path / "nm", per_digit=(1, 1))
+    bad = nm / "Train" / "3" / "00000.bin"
+    bad.write_bytes(b"1234567")
+    with pytest.raises(QsnnError, match="00000.bin: 7 bytes is not a whole number of 5-byte"):
+        load_dataset(_event_cfg("nmnist", nm))
+    bad.write_bytes(event_files.nmnist_bytes([200], [1], [0], [5]))
+    with pytest.raises(QsnnError, match="outside the 34 x 34 sensor"):
+        load_dataset(_event_cfg("nmnist", nm))
+    # DVS Gesture: a pickled object array is refused unread; a wrong shape; a file not named <label>.npy
+    dvs = event_files.write_dvsgesture(tmp_path / "dvs", users=(1, 1))
+    target = dvs / "ibmGestureTrain" / "user01_fluorescent" / "3.npy"
+    np.save(target, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(QsnnError, match="3.npy: not a numeric .npy array"):
+        load_dataset(_event_cfg("dvsgesture", dvs))
+    np.save(target, np.zeros((4, 3), np.int64))
+    with pytest.raises(QsnnError, match=r"shape \(4, 3\), not \(events, 4\)"):
+        load_dataset(_event_cfg("dvsgesture", dvs))
+    target.rename(target.with_name("three.npy"))
+    with pytest.raises(QsnnError, match="not named <label>.npy"):
+        load_dataset(_event_cfg("dvsgesture", dvs))
+
+
+def test_event_encoding_goes_with_event_datasets_only():
+    from toolchain.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.data.dataset, cfg.data.encoding = "shd", "rate"
+    with pytest.raises(QsnnError, match="use --encoding events"):
+        cfg.validate()
+    cfg = RunConfig()
+    cfg.data.encoding = "events"
+    with pytest.raises(QsnnError, match="needs an event dataset"):
+        cfg.validate()

@@ -21,7 +21,7 @@ from toolchain.errors import QsnnError
 from toolchain.golden import LEAK_MODES, MAX_INPUT_SHIFT, READOUTS, RESETS, ROUNDINGS, neurons
 
 SCHEMES = ("qat", "ptq")
-ENCODINGS = ("direct", "rate")
+ENCODINGS = ("direct", "rate", "events")
 ARCHS = ("mlp", "conv")
 PRUNE_MODES = ("cumulative", "joint")
 WEIGHT_BITS_RANGE = (1, 16)
@@ -85,11 +85,39 @@ class DataConfig:
     encoding: str = option(
         "direct",
         "--encoding",
-        "direct (the integer input every step) or rate (seeded Bernoulli spikes)",
+        "direct (the integer input every step), rate (seeded Bernoulli spikes) or events (an event dataset's own "
+        "spike frames; the event datasets' default)",
         choices=ENCODINGS,
     )
     encoding_seed: int = option(1)
-    path: str | None = option(None, "--data-path", "folder or file for datasets that need one (mnist, radioml2016)")
+    path: str | None = option(
+        None, "--data-path", "folder or file for datasets that need one (mnist, radioml2016, shd, nmnist, dvsgesture)"
+    )
+    bin_ms: float | None = option(
+        None,
+        "--bin-ms",
+        "event data: each of the --steps frames covers this many ms from the recording's start (default: the "
+        "recording's duration in --steps bins)",
+        parse=float,
+        range=(0.0, 1e7),
+        lo_open=True,
+        what="a positive bin width in ms",
+        also=(None,),
+    )
+    event_pool: int = option(
+        1,
+        "--event-pool",
+        "event data: divide channel / pixel coordinates by this (SHD 700 -> 140 channels with 5)",
+        parse=int,
+        range=(1, 128),
+    )
+    event_bits: int = option(
+        1,
+        "--event-bits",
+        "event data: 1 = a spike per bin with events, B = the count clipped to 2^B-1",
+        parse=int,
+        range=(1, 8),
+    )
     snrs: tuple[int, ...] = option(
         (0, 6, 12, 18), "--snrs", "RF SNRs in dB (rf-synth, radioml2016)", parse=argtypes.int_list
     )
@@ -375,6 +403,20 @@ class RunConfig:
             for f in dataclasses.fields(sub):
                 check_field(section.name, f, getattr(sub, f.name))
         d, m, q, n, t = self.data, self.model, self.quant, self.neuron, self.train
+        from toolchain.data import get as get_dataset
+
+        temporal = getattr(get_dataset(d.dataset), "TEMPORAL", False)
+        if temporal and d.encoding == "direct":  # the default: event data are spike frames already
+            d.encoding = "events"
+        if temporal != (d.encoding == "events"):
+            raise QsnnError(
+                f"--encoding {d.encoding} with --dataset {d.dataset}: "
+                + (
+                    "an event dataset's input is its own spike frames; use --encoding events (its default)"
+                    if temporal
+                    else "--encoding events needs an event dataset (shd, nmnist, dvsgesture, ...)"
+                )
+            )
         if not d.snrs or any(not isinstance(v, int) or isinstance(v, bool) or not -40 <= v <= 40 for v in d.snrs):
             raise QsnnError(f"--snrs {d.snrs!r} is invalid; give SNRs in dB (-40..40) like 0,6,12")
         if not m.hidden or any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.hidden):

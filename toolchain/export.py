@@ -101,7 +101,7 @@ class ExportNet(nn.Module):
 
 
 def input_datatype(encoding: str, bits: int, signed: bool) -> str:
-    if encoding == "rate":
+    if encoding == "rate" or (encoding == "events" and bits == 1):
         return "BINARY"
     return f"{'INT' if signed else 'UINT'}{bits}"
 

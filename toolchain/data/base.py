@@ -13,7 +13,7 @@ class Dataset:
     """Integer inputs, channels-last per sample, ready for the encoders."""
 
     name: str
-    x_train: np.ndarray  # (N, *shape) integers
+    x_train: np.ndarray  # (N, *shape) integers; event data (temporal): (N, T, *shape) spike frames
     y_train: np.ndarray  # (N,) class indices
     x_test: np.ndarray
     y_test: np.ndarray
@@ -22,6 +22,7 @@ class Dataset:
     input_bits: int = 8
     input_signed: bool = False
     synthetic: bool = False
+    temporal: bool = False  # event data: x holds each sample's T spike frames, (N, T, *shape)
     snr_train: np.ndarray | None = None  # per-sample SNR in dB (RF data)
     snr_test: np.ndarray | None = None
     notes: dict = field(default_factory=dict)

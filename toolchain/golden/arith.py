@@ -46,7 +46,7 @@ def rate_encode(x: np.ndarray, steps: int, bits: int, seed: int) -> np.ndarray:
 
 
 def encode(x: np.ndarray, steps: int, encoding: str, bits: int, seed: int) -> np.ndarray:
-    """(N, ...) integer input -> (N, T, ...) integer input per time step."""
+    """(N, ...) integer input -> (N, T, ...) integer input per time step (events: the input is that already)."""
     x = np.asarray(x).astype(np.int64)
     if encoding == "direct":
         return np.repeat(x[:, None], steps, axis=1)
@@ -54,7 +54,11 @@ def encode(x: np.ndarray, steps: int, encoding: str, bits: int, seed: int) -> np
         if x.min(initial=0) < 0:
             raise QsnnError("rate encoding needs unsigned inputs; use --encoding direct for signed data")
         return rate_encode(x, steps, bits, seed)
-    raise QsnnError(f"encoding {encoding!r} is not supported; choose direct or rate")
+    if encoding == "events":  # an event dataset's spike frames, already (N, T, ...)
+        if x.ndim < 2 or x.shape[1] != steps:
+            raise QsnnError(f"event frames of shape {x.shape} do not hold the model's {steps} steps: (N, {steps}, ...)")
+        return x
+    raise QsnnError(f"encoding {encoding!r} is not supported; choose direct, rate or events")
 
 
 def exact_matmul(x: np.ndarray, w_t: np.ndarray) -> np.ndarray:

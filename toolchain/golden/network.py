@@ -140,12 +140,16 @@ class GoldenModel:
 
     def check_input(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x)
-        if x.ndim >= 1 and x.shape[1:] != tuple(self.input_shape):
+        # event data come as their frames (N, T, *input_shape); other inputs as samples (N, *input_shape)
+        shape = (self.steps, *self.input_shape) if self.encoding == "events" else tuple(self.input_shape)
+        if x.ndim >= 1 and x.shape[1:] != shape:
             x_shape = tuple(x.shape[1:])
-            if int(np.prod(x_shape)) == int(np.prod(self.input_shape)):
-                x = x.reshape((x.shape[0],) + tuple(self.input_shape))
+            if int(np.prod(x_shape)) == int(np.prod(shape)):
+                x = x.reshape((x.shape[0],) + shape)
             else:
-                raise QsnnError(f"input shape {tuple(x.shape)} does not match the model's (N, {self.input_shape})")
+                raise QsnnError(
+                    f"input shape {tuple(x.shape)} does not match the model's (N, {', '.join(map(str, shape))})"
+                )
         if not np.issubdtype(x.dtype, np.integer):
             if not np.all(np.equal(np.mod(x, 1), 0)):
                 raise QsnnError(f"input dtype {x.dtype} holds non-integers; pass the integer encoding")
