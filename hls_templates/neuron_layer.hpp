@@ -7,6 +7,8 @@
 //   leak: none V | shift V - (V >> LEAK_SHIFT) | beta R(V * BETA_INT, BETA_FRAC_BITS)
 //   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
 //      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (leak), or its top k bits (input shift k)
+// A recurrent layer (Cfg::RECURRENT) adds V s[t-1] to I[t] + bias[i] before the shift: its row of V over the
+// layer's spikes of the step before (held in the layer), one weight per spike, so a beat takes CHANNELS cycles.
 // Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
 #ifndef QSNN_NEURON_LAYER_HPP
 #define QSNN_NEURON_LAYER_HPP
@@ -164,8 +166,13 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
 #elif defined(QSNN_MEM_BRAM)
 #pragma HLS BIND_STORAGE variable = state type = ram_2p impl = bram
 #endif
+  // a recurrent layer (Cfg::RECURRENT): the layer's spikes of the step before, and the ones of this step
+  static bool spikes_prev[Cfg::CHANNELS], spikes_now[Cfg::CHANNELS];
   for (unsigned n = 0; n < num_samples; n++) {
     for (unsigned t = 0; t < Cfg::STEPS; t++) {
+      if (Cfg::RECURRENT) {
+        for (unsigned j = 0; j < Cfg::CHANNELS; j++) spikes_prev[j] = (t > 0) && spikes_now[j];
+      }
       unsigned bf = 0;  // the bias row: nf mod BF, as a wrapping counter (no divider)
       for (unsigned nf = 0; nf < NF; nf++) {
 #pragma HLS PIPELINE II = 1
@@ -180,8 +187,14 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
           // the state is cleared at each sample boundary: frame 0 starts from zero
           typename Cfg::membrane_t s[S];
           for (unsigned k = 0; k < S; k++) s[k] = (t == 0) ? typename Cfg::membrane_t(0) : state[k][nf][p];
-          const typename Fixed<Cfg>::wide_t input = Fixed<Cfg>::shift_input(
-              typename Fixed<Cfg>::wide_t(x) + typename Fixed<Cfg>::wide_t(bias[bf][p]), h);
+          typename Fixed<Cfg>::wide_t drive =
+              typename Fixed<Cfg>::wide_t(x) + typename Fixed<Cfg>::wide_t(bias[bf][p]);
+          if (Cfg::RECURRENT) {  // + V s[t-1]: the row of neuron i, one weight per spike of the step before
+            for (unsigned j = 0; j < Cfg::CHANNELS; j++) {
+              if (spikes_prev[j]) drive += typename Fixed<Cfg>::wide_t(Cfg::recurrent_rom(i, j));
+            }
+          }
+          const typename Fixed<Cfg>::wide_t input = Fixed<Cfg>::shift_input(drive, h);
           Params<Cfg> prm;  // per-neuron values come from the channel's ROM row, like the bias
           prm.threshold = Cfg::threshold_rom(bf, p);
           prm.beta = Cfg::beta_rom(bf, p);
@@ -189,6 +202,7 @@ void lif_layer(hls::stream<ap_uint<Cfg::PE * Cfg::IN_BITS>> &in,
           const typename Fixed<Cfg>::wide_t y =
               neuron::update(s, input, h, prm);  // a spike (0/1) or a membrane
           outs.range((p + 1) * Cfg::OUT_BITS - 1, p * Cfg::OUT_BITS) = y.range(Cfg::OUT_BITS - 1, 0);
+          if (Cfg::RECURRENT) spikes_now[i] = y != 0;
           for (unsigned k = 0; k < S; k++) state[k][nf][p] = s[k];
         }
         bf = (bf == BF - 1) ? 0 : bf + 1;

@@ -71,20 +71,23 @@ int_list = comma_list(int)
 LAYER_GRAMMAR = (
     "cNkK[sS][pP]: a conv of N channels, kernel K (1 x K on (L, C) sequences), stride S (1), zero-padding P (0); "
     "mpK: a max-pool of the spikes, window = stride K; spK: a sum-pool (the next layer's synapse sums each K x K "
-    "window); fN: a dense layer of N neurons; the classifier is added"
+    "window); fN: a dense layer of N neurons; rN: a recurrent dense layer (each neuron also sees the layer's spikes "
+    "of the step before); the classifier is added"
 )
-_LAYER = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?|mp(\d+)|sp(\d+)|f(\d+)")
+_LAYER = re.compile(r"c(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?|mp(\d+)|sp(\d+)|f(\d+)|r(\d+)")
 
 
 def layer(token: str) -> tuple:
-    """One --layers token -> ("conv", N, K, S, P) | ("maxpool", K) | ("sumpool", K) | ("dense", N); ArgumentTypeError
-    if malformed."""
+    """One --layers token -> ("conv", N, K, S, P) | ("maxpool", K) | ("sumpool", K) | ("dense", N) | ("dense", N,
+    "recurrent"); ArgumentTypeError if malformed."""
     m = _LAYER.fullmatch(token.strip().lower())
     if m is None:
         raise argparse.ArgumentTypeError(f"layer {token!r} is not one of {LAYER_GRAMMAR}")
-    ch, k, s, p, pool, sum_pool, dense = m.groups()
+    ch, k, s, p, pool, sum_pool, dense, recurrent = m.groups()
     if dense is not None:
         return ("dense", int(dense))
+    if recurrent is not None:
+        return ("dense", int(recurrent), "recurrent")
     if pool is not None:
         return ("maxpool", int(pool))
     if sum_pool is not None:
@@ -95,7 +98,7 @@ def layer(token: str) -> tuple:
 def layer_token(spec: tuple) -> str:
     """The canonical text of a parsed layer (stride 1 and padding 0 left out)."""
     if spec[0] == "dense":
-        return f"f{spec[1]}"
+        return f"{'r' if spec[2:] else 'f'}{spec[1]}"
     if spec[0] in ("maxpool", "sumpool"):
         return f"{spec[0][0]}p{spec[1]}"
     _, ch, k, s, p = spec

@@ -158,6 +158,11 @@ class ModelConfig:
         "membrane after the last step) or first-spike (the class that spikes first; ties: most spikes)",
         choices=READOUTS,
     )
+    recurrent: bool = option(
+        False,
+        "--recurrent",
+        "--arch mlp: every hidden layer recurrent, I[t] = W x[t] + V s[t-1] + b (V quantized as W); in --layers: rN",
+    )
     layers: tuple[str, ...] = option(
         (),
         "--layers",
@@ -170,12 +175,12 @@ class ModelConfig:
 
     def layout(self) -> list[tuple]:
         """The hidden layers as parsed --layers tokens (argtypes.layer), from --layers or from the shorthands:
-        --arch mlp --hidden 128 is f128; --arch conv --hidden 16,32 --kernel 3 --pool 2 --fc 64 is
-        c16k3,mp2,c32k3,mp2,f64."""
+        --arch mlp --hidden 128 is f128 (r128 with --recurrent); --arch conv --hidden 16,32 --kernel 3 --pool 2
+        --fc 64 is c16k3,mp2,c32k3,mp2,f64."""
         if self.layers:
             return [argtypes.layer(t) for t in self.layers]
         if self.arch == "mlp":
-            return [("dense", h) for h in self.hidden]
+            return [("dense", h, "recurrent") if self.recurrent else ("dense", h) for h in self.hidden]
         out = []
         for ch in self.hidden:
             out.append(("conv", ch, self.kernel, 1, 0))
@@ -429,6 +434,14 @@ class RunConfig:
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.fc):
             raise QsnnError(f"--fc {m.fc!r} is invalid; give positive dense sizes up to 65536 like 64")
         check_layout(m.layout())
+        if any(spec[2:] for spec in m.layout()) and q.weight_bits == 1:
+            raise QsnnError(
+                "recurrent layers need 2+ weight bits (their V is quantized as W; binary weights have no 0)"
+            )
+        if any(spec[2:] for spec in m.layout()) and not m.spiking:
+            raise QsnnError("--non-spiking runs each layer once, without time steps: it has no recurrent layers")
+        if m.recurrent and m.arch != "mlp" and not m.layers:
+            raise QsnnError("--recurrent makes the hidden layers of --arch mlp recurrent; in --layers use rN tokens")
         if m.arch == "mlp" and (m.pool != 1 or m.fc) and not m.layers:
             raise QsnnError("--pool and --fc shape conv networks; with --arch mlp give the layers in --hidden")
         if not m.spiking and self.quantized:

@@ -59,6 +59,9 @@ class _ExportLayer(nn.Module):
             "input_scale": float(self.weight_scale),
             "frame_steps": int(frame_steps),
         }
+        v = syn.recurrent_int()
+        if v is not None:  # the recurrence inside the LIF node: V in the integer input's units (accumulator units)
+            self.attrs["recurrent_weights"] = [int(a) for a in v.reshape(-1)]
 
     def forward(self, x):
         if self.frames:  # one frame (1, H, W, C) or (1, features): NHWC, as FINN streams it

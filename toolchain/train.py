@@ -109,7 +109,7 @@ def calibrate(net: SpikingNet, cfg: RunConfig, ds: Dataset) -> list[float]:
         h = x.to(torch.int64)
         for k, (syn, lif) in enumerate(zip(net.synapses, net.neurons)):
             current = syn(h, integer=True)
-            h, stats = lif(current, scale=syn.scale, saturation=True)
+            h, stats = lif(current, scale=syn.scale, saturation=True, recurrent=syn.recurrent(integer=True))
             sat[k] = stats
     return sat.tolist()
 

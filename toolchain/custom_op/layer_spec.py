@@ -28,6 +28,7 @@ class LayerSpec:
     in_signed: bool = True
     pe: int = 1
     mem_style: str = "auto"
+    recurrent: np.ndarray | None = None  # a recurrent layer's V (channels, channels): I[t] + V s[t-1]
 
     def validate(self) -> LayerSpec:
         self.params.validate(f"LIF layer {self.name}")
@@ -43,7 +44,26 @@ class LayerSpec:
             )
         if not 1 <= self.in_bits <= 64:
             raise QsnnError(f"LIF layer {self.name}: input width {self.in_bits} is out of range 1..64")
+        if self.recurrent is not None and (
+            self.recurrent.shape != (self.channels, self.channels) or len(self.bias) != self.channels
+        ):
+            raise QsnnError(
+                f"LIF layer {self.name}: recurrent weights {self.recurrent.shape} need a dense layer of "
+                f"({self.channels}, {self.channels})"
+            )
         return self
+
+    @property
+    def recurrent_bits(self) -> int:
+        """Signed width of V's entries (2 at least)."""
+        m = 0 if self.recurrent is None else int(np.abs(self.recurrent).max(initial=0))
+        return max(2, m.bit_length() + 1)
+
+    @property
+    def recurrent_sum_bits(self) -> int:
+        """Signed width holding any V s[t-1] (a row's absolute sum)."""
+        m = 0 if self.recurrent is None else int(np.abs(self.recurrent).sum(axis=1).max(initial=0))
+        return max(2, m.bit_length() + 1)
 
     def neuron_bias(self) -> np.ndarray:
         """The bias of every neuron of a frame (a conv layer's per-channel bias repeated over its pixels)."""
@@ -70,7 +90,14 @@ class LayerSpec:
         alpha, alphas = getattr(p, "alpha_int", 0), getattr(p, "alpha_ints", ())  # CubaLIF's; 0 for other models
         b = self.bias.astype(np.int64).reshape(len(self.bias) // self.pe, self.pe)
         wide = (
-            max(p.membrane_bits + 1, self.in_bits + (0 if self.in_signed else 1), self.bias_bits, p.input_shift + 1) + 3
+            max(
+                p.membrane_bits + 1,
+                self.in_bits + (0 if self.in_signed else 1),
+                self.bias_bits,
+                p.input_shift + 1,
+                self.recurrent_sum_bits,
+            )
+            + 3
         )
         return {
             "name": self.name,
@@ -108,6 +135,12 @@ class LayerSpec:
                 )
             ],
             "mem_style": memory_style(self.pe * p.membrane_bits, self.channels // self.pe, self.mem_style),
+            # a recurrent layer's V, one ROM row per neuron (its weights from each neuron's spike of the step before)
+            "recurrent": self.recurrent is not None,
+            "recurrent_bits": self.recurrent_bits,
+            "recurrent_rows": []
+            if self.recurrent is None
+            else [[str(int(v)) for v in row] for row in self.recurrent.astype(np.int64)],
         }
 
 

@@ -15,6 +15,8 @@ For every neuron i (flat, row-major over the non-batch, non-time dims) and t = 0
     U     = min(max(L + R(I[t], k), -2^(B-1)), 2^(B-1) - 1)      B = membrane_bits, k = input_shift (R(I, 0) = I)
     s[t]  = 1 if U >= threshold else 0
     V[t]  = U - threshold (reset "subtract") or 0 (reset "zero") if s[t], else U
+    A recurrent node (``recurrent_weights`` V, C x C) adds its own spikes of the step before: I[t] + V s[t-1],
+    s[-1] = 0, before R(., k).
 
 R(y, F) is floor: y >> F, nearest: (y + 2^(F-1)) >> F, stochastic: (y + r) >> F with
 r = fmix32(seed ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (for R(I, k): the hash's top k bits). The numpy
@@ -53,11 +55,14 @@ LIF_ATTRS = {
         for k, d in m.attrs.items()
     },
     "input_scale": ("f", False, 1.0),
+    # a recurrent layer's V, C x C row-major (V[i][j]: from neuron j's spike at t-1 into neuron i), in the integer
+    # input's units: I[t] + V s[t-1] (empty: feed-forward). The recurrence stays inside the node (graphs are acyclic)
+    "recurrent_weights": ("ints", False, []),
     # 0: the input carries the time axis, (N, T, ..., C); T > 0: the input is a batch of frames (F, ..., C) with T
     # consecutive frames per sample (conv graphs: FINN's sliding window takes one (1, H, W, C) frame at a time)
     "frame_steps": ("i", False, 0),
 }
-PARAM_NAMES = [k for k in LIF_ATTRS if k not in ("input_scale", "frame_steps")]
+PARAM_NAMES = [k for k in LIF_ATTRS if k not in ("input_scale", "frame_steps", "recurrent_weights")]
 EXACT_LIMIT = 2**22  # |I| below this is recovered exactly from float32 x / input_scale
 
 
@@ -74,6 +79,19 @@ def read_lif_params(op: CustomOp) -> NeuronParams:
     model = neurons.get(values["neuron_model"], f"{where}: neuron_model")
     other = {k for m in neurons.REGISTRY.values() for k in m.attrs} - set(model.attrs)
     return NeuronParams.from_attrs({k: v for k, v in values.items() if k not in other}).validate(where)
+
+
+def read_recurrent(op: CustomOp, channels: int) -> np.ndarray | None:
+    """The node's V (channels x channels int64), or None for a feed-forward node; a wrong length names the node."""
+    flat = op.get_nodeattr("recurrent_weights")
+    if not len(flat):
+        return None
+    if len(flat) != channels * channels:
+        raise QsnnError(
+            f"LIF node '{op.onnx_node.name}': recurrent_weights holds {len(flat)} values, not {channels} x {channels} "
+            "(one per pair of the layer's neurons); re-export the model"
+        )
+    return np.asarray(flat, dtype=np.int64).reshape(channels, channels)
 
 
 def output_datatype(p: NeuronParams) -> DataType:
@@ -138,8 +156,9 @@ class LIF(CustomOp):
         x = context[node.input[0]]
         params = read_lif_params(self)
         current = recover_integers(x, self.get_nodeattr("input_scale"), f"LIF node '{node.name}'")
+        recurrent = read_recurrent(self, x.shape[-1])
         context[node.output[0]] = (
-            run_neurons(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params)
+            run_neurons(by_sample(current, self.get_nodeattr("frame_steps"), node.name), params, recurrent=recurrent)
             .reshape(x.shape)
             .astype(np.float32)
         )

@@ -1,10 +1,24 @@
 """Dataset loaders, one module per dataset, found by their ``NAME`` (see ``DATASETS``)."""
 
-from toolchain.data import digits, dvsgesture, fashion_mnist, mnist, nmnist, radioml, radioml2018, rf_synth, shd
+from toolchain.data import (
+    digits,
+    dvsgesture,
+    fashion_mnist,
+    mnist,
+    nmnist,
+    order_synth,
+    radioml,
+    radioml2018,
+    rf_synth,
+    shd,
+)
 from toolchain.data.base import Dataset
 from toolchain.errors import QsnnError
 
-DATASETS = {m.NAME: m for m in (digits, fashion_mnist, mnist, radioml, radioml2018, rf_synth, shd, nmnist, dvsgesture)}
+DATASETS = {
+    m.NAME: m
+    for m in (digits, fashion_mnist, mnist, radioml, radioml2018, rf_synth, order_synth, shd, nmnist, dvsgesture)
+}
 
 __all__ = ["DATASETS", "Dataset", "load_dataset", "dataset_table"]
 

@@ -2,7 +2,8 @@
 
     M = Nw * Bw + sum_k Nn_k * Bn_k
 
-Weights are stored densely at Bw bits (``nonzero_weights`` is reported beside for pruned nets).
+Weights are stored densely at Bw bits, a recurrent layer's V (out x out) with them (``nonzero_weights`` is reported
+beside for pruned nets).
 Neuron parameters k, per layer of n neurons with membrane width B:
   - bias:      n values at B bits (it is added into the membrane, so it never needs more)
   - membrane:  n values at B bits per state word of the neuron model (LIF: V; CubaLIF: V and the current J)
@@ -75,8 +76,11 @@ def footprint(
 def network_footprint(net):
     """Footprint of a SpikingNet at its configured widths."""
     cfg = net.cfg
-    layers = [(syn.op.weight.numel(), int(_prod(syn.out_shape))) for syn in net.synapses]
+    # a recurrent layer's V (out, out) is stored like W, at W's bits
+    rec = [0 if syn.rec is None else syn.rec.numel() for syn in net.synapses]
+    layers = [(syn.op.weight.numel() + r, int(_prod(syn.out_shape))) for syn, r in zip(net.synapses, rec)]
     nonzero = sum(int((syn.op.weight * syn.mask != 0).sum()) for syn in net.synapses)
+    nonzero += sum(int((syn.rec != 0).sum()) for syn in net.synapses if syn.rec is not None)
     wb = cfg.quant.weight_bits if net.quantized else None
     mb = cfg.quant.membrane_bits if net.quantized else None
     per_neuron = [len(syn.bias) for syn in net.synapses] if cfg.neuron.per_neuron else None

@@ -54,12 +54,13 @@ class _Conv(nn.Conv2d):
 class _Neurons(nn.Module):
     """The golden model's neuron update of one layer."""
 
-    def __init__(self, params):
+    def __init__(self, params, recurrent=None):
         super().__init__()
         self.params = params
+        self.recurrent = recurrent
 
     def forward(self, current):  # (N, T, *neurons), integer values
-        spikes = run_neurons(np.rint(current.numpy()).astype(np.int64), self.params)
+        spikes = run_neurons(np.rint(current.numpy()).astype(np.int64), self.params, recurrent=self.recurrent)
         return torch.from_numpy(np.asarray(spikes, dtype=np.float64))
 
 
@@ -86,19 +87,29 @@ class GoldenMirror(nn.Module):
             for layer in golden.layers
         )
         self.neurons = nn.ModuleList(
-            (_LIF if layer.neuron.model.spiking else _Readout)(layer.neuron) for layer in golden.layers
+            (_LIF if layer.neuron.model.spiking else _Readout)(layer.neuron, layer.recurrent) for layer in golden.layers
+        )
+        # a recurrent layer's V as a layer NeuroBench sees: its footprint, and its synaptic ops on s[t-1]
+        self.recurrent = nn.ModuleDict(
+            {
+                str(k): _Dense(layer.recurrent, np.zeros(len(layer.recurrent), np.int64))
+                for k, layer in enumerate(golden.layers)
+                if layer.recurrent is not None
+            }
         )
 
     def forward(self, x):
         h = x.double()
         n, steps = h.shape[:2]
-        for layer, syn, neuron in zip(self.golden.layers, self.synapses, self.neurons):
+        for k, (layer, syn, neuron) in enumerate(zip(self.golden.layers, self.synapses, self.neurons)):
             flat = h.reshape((n * steps, *layer.in_shape))
             if layer.kind == "dense":
                 current = syn(flat.reshape(n * steps, -1))
             else:
                 current = syn(flat.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
             spikes = neuron(current.reshape((n, steps, *layer.neuron_shape)))
+            if str(k) in self.recurrent:  # the products V s[t-1] the neurons added (t >= 1), for NeuroBench's count
+                self.recurrent[str(k)](spikes[:, :-1].reshape(n * (steps - 1), -1))
             h = torch.from_numpy(np.asarray(layer.output(spikes.numpy()), dtype=np.float64))
         return readout(h.reshape(n, steps, -1), self.golden.readout)
 

@@ -18,11 +18,13 @@ from .modes import READOUTS
 from .params import NeuronParams
 
 
-def run_neurons(current: np.ndarray, p: NeuronParams, return_membrane: bool = False):
+def run_neurons(current: np.ndarray, p: NeuronParams, return_membrane: bool = False, recurrent=None):
     """Run a layer of ``p.neuron_model`` neurons (toolchain/golden/neurons) over time: current (N, T, ...) integers ->
     spikes (N, T, ...) in {0, 1} (a non-spiking readout model: its membrane). The input shift R(I, k) comes first,
     for every model; the model's step then sees one time step, and the hash row of its neurons if stochastic.
 
+    ``recurrent`` (a recurrent layer's V, (n, n) integers in accumulator units): each step's input is
+    I[t] + V s[t-1] (s[-1] = 0), before the input shift, as DESIGN.md's recurrent neuron.
     With ``return_membrane`` also returns V after each step (N, T, ...), for debugging and readout.
     """
     model, ops = p.model, neurons.NUMPY
@@ -31,14 +33,17 @@ def run_neurons(current: np.ndarray, p: NeuronParams, return_membrane: bool = Fa
     flat = current.reshape(n, steps, -1)
     size = flat.shape[2]
     h = hash_table(p.seed, steps, size).astype(np.int64) if p.rounding == "stochastic" else None
-    if p.input_shift:
-        flat = neurons.shift_input(flat, p, h, ops)
     p = p.expanded(size)
     state = {name: np.zeros((n, size), dtype=np.int64) for name in model.states}
     out = np.zeros_like(flat)
     membranes = np.zeros_like(flat) if return_membrane else None
     for t in range(steps):
-        out[:, t] = model.step(state, flat[:, t], p, None if h is None else h[t], ops)
+        drive = flat[:, t : t + 1]
+        if recurrent is not None and t > 0:
+            drive = drive + exact_matmul(out[:, t - 1], np.asarray(recurrent).T)[:, None]
+        if p.input_shift:
+            drive = neurons.shift_input(drive, p, None if h is None else h[t : t + 1], ops)
+        out[:, t] = model.step(state, drive[:, 0], p, None if h is None else h[t], ops)
         if return_membrane:
             membranes[:, t] = state["membrane"]
     out = out.reshape(current.shape)
@@ -86,6 +91,7 @@ class Layer:
     pool: tuple[int, int] = (1, 1)  # conv: max-pool window and stride (ph, pw) over the spikes
     stride: tuple[int, int] = (1, 1)  # conv: (sh, sw)
     padding: tuple[int, int] = (0, 0)  # conv: zeros on both sides of each axis (ph, pw)
+    recurrent: np.ndarray | None = None  # dense: V (out, out), I[t] = W x[t] + b + V s[t-1] (accumulator units)
 
     @property
     def neuron_shape(self) -> tuple[int, ...]:
@@ -169,7 +175,7 @@ class GoldenModel:
         h = self.encode(x)
         trace = []
         for layer in self.layers:
-            h = layer.output(run_neurons(layer.current(h), layer.neuron))
+            h = layer.output(run_neurons(layer.current(h), layer.neuron, recurrent=layer.recurrent))
             if record:
                 trace.append(h)
         scores = readout(h, self.readout).astype(np.int64)
@@ -207,6 +213,8 @@ class GoldenModel:
         for k, layer in enumerate(self.layers):
             arrays[f"w{k}"] = layer.weight
             arrays[f"b{k}"] = layer.bias
+            if layer.recurrent is not None:
+                arrays[f"r{k}"] = layer.recurrent
         buf = io.BytesIO()
         np.savez_compressed(buf, **arrays)
         return buf.getvalue()
@@ -234,6 +242,7 @@ class GoldenModel:
                         pool=tuple(int(v) for v in h.get("pool", (1, 1))),
                         stride=tuple(int(v) for v in h.get("stride", (1, 1))),
                         padding=tuple(int(v) for v in h.get("padding", (0, 0))),
+                        recurrent=z[f"r{k}"].astype(np.int64) if f"r{k}" in z.files else None,
                     )
                     for k, h in enumerate(header["layers"])
                 ]
@@ -298,6 +307,12 @@ class GoldenModel:
                 )
             else:
                 raise ValueError(f"layer {k} has kind {layer.kind!r}")
+            if layer.recurrent is not None:
+                n_out = int(np.prod(layer.neuron_shape))
+                if layer.kind != "dense" or layer.recurrent.shape != (n_out, n_out):
+                    raise ValueError(
+                        f"layer {k}: recurrent weights {layer.recurrent.shape} need a dense layer, ({n_out}, {n_out})"
+                    )
             if not ok or layer.bias.shape != (w.shape[0],):
                 raise ValueError(
                     f"layer {k}: weight {w.shape} / bias {layer.bias.shape} do not fit input {layer.in_shape}"

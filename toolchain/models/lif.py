@@ -244,13 +244,14 @@ class QuantLIF(nn.Module):
             self._hashes[key] = torch.from_numpy(hash_table(p.seed, steps, size).astype("int64")).to(device)
         return self._hashes[key]
 
-    def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False):
+    def forward(self, current: torch.Tensor, scale: float = 1.0, saturation: bool = False, recurrent=None):
         """current: (N, T, ...) synaptic input (accumulator units when quantized) -> spikes.
 
-        With ``saturation`` also returns the fraction of updates where sat_B clipped L + I.
+        ``recurrent``: a recurrent layer's V s[t-1] from s[t-1] (N, n), added to each step's input before the input
+        shift (golden.run_neurons). With ``saturation`` also returns the fraction of updates where sat_B clipped L + I.
         """
         if self.membrane_bits is None:
-            return self._forward_float(current)
+            return self._forward_float(current, recurrent)
         p = self.params(scale)
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
@@ -258,15 +259,20 @@ class QuantLIF(nn.Module):
         h = self.hashes(p, shape[1], flat.shape[2], current.device) if p.rounding == "stochastic" else None
         if p.per_neuron:
             p = self._per_neuron(p, flat.shape[2], current, scale)
-        if p.input_shift:
-            flat = neurons.shift_input(flat, p, h, ops)
         state = {name: torch.zeros_like(flat[:, 0]) for name in p.model.states}
         ops.count = saturation
-        out = [p.model.step(state, flat[:, t], p, None if h is None else h[t], ops) for t in range(shape[1])]
+        out = []
+        for t in range(shape[1]):
+            drive = flat[:, t : t + 1]
+            if recurrent is not None and t > 0:
+                drive = drive + recurrent(out[-1])[:, None]
+            if p.input_shift:
+                drive = neurons.shift_input(drive, p, None if h is None else h[t : t + 1], ops)
+            out.append(p.model.step(state, drive[:, 0], p, None if h is None else h[t], ops))
         out = torch.stack(out, dim=1).reshape(shape)
         return (out, ops.clipped / max(1, flat.numel())) if saturation else out
 
-    def _forward_float(self, current):
+    def _forward_float(self, current, recurrent=None):
         shape = current.shape
         flat = current.reshape(shape[0], shape[1], -1)
         state = {name: torch.zeros_like(flat[:, 0]) for name in self.model.states}
@@ -278,5 +284,8 @@ class QuantLIF(nn.Module):
         if len(self.decays):
             own = {name: torch.clamp(v, 0, 1).repeat(size // v.numel()) for name, v in self.decays.items()}
             n = dataclasses.replace(n, params={**n.params, **own})
-        out = [self.model.float_step(state, flat[:, t], n, beta, _Spike.apply) for t in range(shape[1])]
+        out = []
+        for t in range(shape[1]):
+            drive = flat[:, t] if recurrent is None or t == 0 else flat[:, t] + recurrent(out[-1])
+            out.append(self.model.float_step(state, drive, n, beta, _Spike.apply))
         return torch.stack(out, dim=1).reshape(shape)

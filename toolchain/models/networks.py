@@ -34,10 +34,22 @@ class Synapse(nn.Module):
     """
 
     def __init__(
-        self, kind, in_shape, out_features, geometry, weight_bits, rounding, membrane_bits, in_scale, sum_pool=(1, 1)
+        self,
+        kind,
+        in_shape,
+        out_features,
+        geometry,
+        weight_bits,
+        rounding,
+        membrane_bits,
+        in_scale,
+        sum_pool=(1, 1),
+        recurrent=False,
     ):
         """``geometry``: a conv's (kernel, stride, padding), each (along H, along W); None for dense. ``sum_pool``
-        (ph, pw): the synapse first sums each ph x pw window of its input (``in_shape``, channels-last)."""
+        (ph, pw): the synapse first sums each ph x pw window of its input (``in_shape``, channels-last).
+        ``recurrent`` (dense): the layer's own spikes of the step before come back through V (out, out), quantized
+        with W's bits to the accumulator's unit (``recurrent_int``), so V s[t-1] adds to W x[t] exactly."""
         super().__init__()
         self.kind = kind
         self.in_shape = tuple(in_shape)
@@ -65,6 +77,12 @@ class Synapse(nn.Module):
             self.out_shape = (*hw, out_features)
         self.bias = nn.Parameter(torch.zeros(out_features))
         self.register_buffer("mask", torch.ones_like(self.op.weight))
+        self.rec = None
+        if recurrent:
+            if kind != "dense":
+                raise QsnnError("only dense layers can be recurrent (rN in --layers)")
+            bound = 0.5 / np.sqrt(out_features)
+            self.rec = nn.Parameter(torch.empty(out_features, out_features).uniform_(-bound, bound))
 
     @property
     def pooled_shape(self) -> tuple:
@@ -154,6 +172,31 @@ class Synapse(nn.Module):
         b = self._bias_int(s).detach().to(torch.int64).cpu().numpy()
         return w, b, s
 
+    def _recurrent_units(self, scale: float) -> torch.Tensor:
+        """V in accumulator units on W's integer grid (symmetric, W's bits), straight-through in training."""
+        top = 2 ** (self.weight_bits - 1) - 1
+        v = self.rec / scale
+        return v + (torch.clamp(torch.round(v), -top, top) - v).detach()
+
+    def recurrent_int(self) -> np.ndarray | None:
+        """V (out, out) as int64 accumulator units (None: not a recurrent layer)."""
+        if self.rec is None:
+            return None
+        return self._recurrent_units(self.scale).detach().round().to(torch.int64).cpu().numpy()
+
+    def recurrent(self, integer: bool = False):
+        """s[t-1] (N, out) -> V s[t-1] in the units of this synapse's current (exact int64 when ``integer``), the
+        neurons' recurrent input (QuantLIF.forward); None for a feed-forward layer."""
+        if self.rec is None:
+            return None
+        if not self.quantized:
+            return lambda s: F.linear(s, self.rec)
+        if integer:
+            v = torch.from_numpy(self.recurrent_int()).to(self.rec.device, torch.float64)
+            return lambda s: torch.round(F.linear(s.to(torch.float64), v)).to(torch.int64)
+        v = self._recurrent_units(self.scale)
+        return lambda s: F.linear(s, v)
+
     def forward(self, x: torch.Tensor, integer: bool = False) -> torch.Tensor:
         n, steps = x.shape[:2]
         x = self._sum_pool(x.reshape((n * steps,) + self.in_shape))
@@ -210,6 +253,8 @@ class SpikingNet(nn.Module):
         if cfg.data.encoding == "direct":
             first_scale = 2.0 ** -(input_bits - 1 if input_signed else input_bits)
         specs = self._layer_specs(cfg.model, self.shape, n_classes)
+        # the dense layers' recurrent flags (rN), in order; the classifier is never recurrent
+        recurrent = iter([bool(spec[2:]) for spec in cfg.model.layout() if spec[0] == "dense"] + [False])
         self.spiking = cfg.model.spiking
         self.synapses = nn.ModuleList()
         self.neurons = nn.ModuleList()
@@ -227,6 +272,7 @@ class SpikingNet(nn.Module):
                     32 if q.membrane_shift != 0 or not membrane_bits else membrane_bits,  # bias: accumulator units
                     first_scale if k == 0 else 1.0,
                     sum_pool,
+                    next(recurrent) if kind == "dense" else False,
                 )
             )
             readout = k == len(specs) - 1 and cfg.model.readout == "membrane"  # the classifier is an LI layer
@@ -324,7 +370,7 @@ class SpikingNet(nn.Module):
         h = x.to(torch.int64) if integer else x.float()
         trace = []
         for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
-            h = lif(syn(h, integer=integer), scale=syn.scale)
+            h = lif(syn(h, integer=integer), scale=syn.scale, recurrent=syn.recurrent(integer))
             if syn.kind == "conv":
                 h = max_pool(h, pool)
             if record:
@@ -376,7 +422,9 @@ class SpikingNet(nn.Module):
         for syn, lif, pool in zip(self.synapses, self.neurons, self.pools):
             w, b, s = syn.integer_params()
             w = syn.hardware_weights(w)
-            layers.append(Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool), *syn.hardware_geometry()))
+            geometry = syn.hardware_geometry()
+            layer = Layer(syn.kind, w, b, lif.params(s), syn.in_shape, s, tuple(pool), *geometry, syn.recurrent_int())
+            layers.append(layer)
         d = self.cfg.data
         return GoldenModel(
             layers,

@@ -40,7 +40,7 @@ from finn.custom_op.fpgadataflow.hwcustomop import HWCustomOp
 from onnx import helper
 from qonnx.core.datatype import DataType
 
-from toolchain.custom_op.lif import LIF_ATTRS, by_sample, output_datatype
+from toolchain.custom_op.lif import LIF_ATTRS, by_sample, output_datatype, read_recurrent
 from toolchain.errors import QsnnError
 from toolchain.estimate.storage import LUTRAM_DEPTH, bram18_count, memory_style
 from toolchain.golden import NeuronParams, run_neurons
@@ -107,6 +107,7 @@ class LIFLayer(HWCustomOp):
             in_signed=idt.signed(),
             pe=self.pe,
             mem_style=self.membrane_style(),
+            recurrent=read_recurrent(self, self.neurons),
         )
 
     # -- shapes and types ---------------------------------------------------------------------------
@@ -181,7 +182,11 @@ class LIFLayer(HWCustomOp):
         x = context[node.input[0]]
         bias = context[node.input[1]] if len(node.input) > 1 else 0
         current = np.rint(x).astype(np.int64) + np.asarray(bias, dtype=np.int64)
-        spikes = run_neurons(by_sample(current, self.get_nodeattr("frame_steps"), node.name), self.lif_params())
+        spikes = run_neurons(
+            by_sample(current, self.get_nodeattr("frame_steps"), node.name),
+            self.lif_params(),
+            recurrent=read_recurrent(self, self.channels),
+        )
         context[node.output[0]] = spikes.reshape(x.shape).astype(np.float32)
 
     def execute_cppsim(self, context, graph):
