@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-
 from helpers import skip_without_verilator
+
 from toolchain.cli import main
 from toolchain.golden import NeuronParams, run_neurons
 
@@ -80,3 +80,35 @@ def test_a_trained_recurrent_network_is_bit_exact_down_the_ladder(tmp_path):
         v = report["verification"][level]
         assert v["mismatches"] == 0 and v["samples"] == 300, (level, v)
     assert report["verification"]["hls_csim"]["nodes"]["LIFLayer_hls_0"] == "cpp"
+
+
+@pytest.mark.parametrize("target", [8, 1024])  # PE 8 and PE 1 in the recurrent layer
+def test_a_trained_recurrent_network_in_rtl_simulation_with_yosys_counts(tmp_path, target):
+    """The RTL backend: qsnn_recurrent adds V s[t-1] from the core's own output stream; 300 samples with random
+    stalls on both streams equal the golden model; the simulated interval matches the estimate's cycles (which
+    count the input stage's walk over the step's spikes) within 5 %; Yosys counts the layer; the energy counts the
+    recurrent weights the simulation saw added (one per neuron per spike of the step before)."""
+    skip_without_verilator()
+    run = tmp_path / "rec"
+    _train(run, "--recurrent", epochs=3)
+    out = tmp_path / "rtl"
+    args = ["build", str(run), "--out", str(out), "--backend", "rtl", "--until", "synth", "--verify-samples", "300"]
+    assert main([*args, "--target-cycles", str(target)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    v = report["verification"]["rtl_sim"]
+    assert v["mismatches"] == 0 and v["samples"] == 300
+    est = report["estimate"]["cycles_per_inference"]
+    assert abs(v["interval_cycles"] - est) <= 0.05 * est, (v["interval_cycles"], est)
+    assert (
+        report["synthesis"]["per_layer"]["LIFLayer_rtl_0"]["LUT"]
+        > report["synthesis"]["per_layer"]["LIFLayer_rtl_1"]["LUT"]
+    )
+    # each spike of the recurrent layer at t < T-1 reaches all 32 neurons of the step after (independent count)
+    from toolchain.data import load_dataset
+    from toolchain.golden import GoldenModel
+    from toolchain.runs import run_config
+
+    x = load_dataset(run_config(run).data).x_test[:300]
+    hidden = GoldenModel.load(run / "golden.npz").run(x, record=True)[1][0]
+    events = report["energy"]["events_per_inference"]["LIFLayer_rtl_0"]
+    assert events["recurrent_synops"] * 300 == pytest.approx(hidden[:, :-1].sum() * 32, abs=1e-6)

@@ -49,12 +49,13 @@ def mul_pj(a_bits: int, b_bits: int) -> float:
 
 
 def inference_energy(layers, steps, weight_bits, membrane_bits, leak, beta_frac_bits, input_bits, direct: bool):
-    """layers: [(n_in, n_out, input_spike_rate, weight_density)] -> {total_pj, synaptic_pj, ...}."""
+    """layers: [(n_in, n_out, input_spike_rate, weight_density[, neurons])] -> {total_pj, synaptic_pj, ...};
+    ``neurons`` False: synapses only (a recurrent layer's V, whose neurons the layer before it counted)."""
     flt = weight_bits is None
     bw, b = (32, 32) if flt else (weight_bits, membrane_bits)
     syn = reads = neuron = 0.0
     ops = 0.0
-    for k, (n_in, n_out, rate, density) in enumerate(layers):
+    for k, (n_in, n_out, rate, density, *has_neurons) in enumerate(layers):
         if k == 0 and direct:
             n_ops = n_in * n_out * steps * density
             syn += n_ops * ((FMUL_PJ + FADD_PJ) if flt else (mul_pj(input_bits, bw) + add_pj(b)))
@@ -63,6 +64,8 @@ def inference_energy(layers, steps, weight_bits, membrane_bits, leak, beta_frac_
             syn += n_ops * (FADD_PJ if flt else add_pj(b))
         ops += n_ops
         reads += n_ops * bw * SRAM_BIT_PJ
+        if has_neurons and not has_neurons[0]:
+            continue
         upd = (FADD_PJ if flt else add_pj(b)) * 2  # integrate + compare
         if leak == "beta":
             upd += FMUL_PJ if flt else mul_pj(b, beta_frac_bits + 1)
@@ -96,6 +99,13 @@ def operation_energy(cfg, metrics, run_dir) -> dict:
         rate0 = float((load_dataset(cfg.data).x_test > 0).mean())
     rates = [rate0] + list(metrics["spike_rate"][:-1])
     layers = [(sizes[k], sizes[k + 1], rates[k], density) for k in range(len(sizes) - 1)]
+    # a recurrent layer's V: its own spikes (rate of the layer's output) into its n x n weights, no neurons of its own
+    dense = [spec for spec in cfg.model.layout() if spec[0] == "dense"]
+    first_dense = len(sizes) - 1 - len(dense) - 1  # the index of the first dense hidden layer in ``layers``
+    for k, spec in enumerate(dense):
+        if spec[2:]:
+            n = spec[1]
+            layers.append((n, n, metrics["spike_rate"][first_dense + k], density, False))
     return inference_energy(
         layers,
         cfg.data.steps,
@@ -144,11 +154,16 @@ def _layer_pj(a: dict) -> dict:
             update += add_pj(b)
         if a["cuba"]:
             update += add_pj(b) + mul_pj(b, a["beta_frac"] + 2) * HARD_GAP / LOGIC_GAP
-        return {
+        parts = {
             "neuron_updates": a["updates"] * update * LOGIC_GAP,
             "state_memory": a["updates"] * states * 2 * b * sram_bit * LOGIC_GAP,  # read + write
             "bias_reads": a["beats"] * a["pe"] * a["bias_bits"] * sram_bit * LOGIC_GAP,
         }
+        if "recurrent_synops" in a:  # the input stage of a recurrent layer: V's words (LUT ROM) and its adds
+            parts["recurrent_weight_reads"] = a["recurrent_weight_reads"] * a["pe"] * a["recurrent_v_bits"] * sram_bit
+            parts["recurrent_weight_reads"] *= LOGIC_GAP
+            parts["recurrent_synaptic_ops"] = a["recurrent_synops"] * add_pj(a["recurrent_sum_bits"]) * LOGIC_GAP
+        return parts
     if a["kind"] == "pool":
         return {"or_gates": a["in_beats"] * a["pe"] * add_pj(1) * LOGIC_GAP}
     raise ValueError(f"unknown layer kind {a['kind']!r} in the activity counts")
@@ -178,7 +193,9 @@ def activity_energy(activity: dict, samples: int, interval_cycles: float, clock_
         "dynamic_mw": dynamic_mw,
         "static_mw": static_mw,
         "interval_us": seconds * 1e6,
-        "synaptic_ops_per_inference": sum(e.get("synops", 0.0) for e in events.values()),
+        "synaptic_ops_per_inference": sum(
+            e.get("synops", 0.0) + e.get("recurrent_synops", 0.0) for e in events.values()
+        ),
         "source": ACTIVITY_SOURCE + ("" if static_mw is not None else f"; no static figure for part {part}: left out"),
         "per_layer": per_layer,
         "events_per_inference": events,
@@ -186,4 +203,15 @@ def activity_energy(activity: dict, samples: int, interval_cycles: float, clock_
     }
 
 
-EVENT_COUNTS = ("in_beats", "weight_reads", "synops", "acc_cycles", "out_beats", "beats", "updates", "spikes")
+EVENT_COUNTS = (
+    "in_beats",
+    "weight_reads",
+    "synops",
+    "acc_cycles",
+    "out_beats",
+    "beats",
+    "updates",
+    "spikes",
+    "recurrent_weight_reads",
+    "recurrent_synops",
+)

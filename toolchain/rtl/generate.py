@@ -87,6 +87,22 @@ def lif_context(spec: LayerSpec) -> dict:
         "reset": RESET.code(p.reset),
         "ram_style": RAM_STYLE[ctx["mem_style"]],
         "bias_words": [_word(row, ctx["bias_bits"]) for row in b],
+        **recurrent_context(spec),
+    }
+
+
+def recurrent_context(spec: LayerSpec) -> dict:
+    """A recurrent layer's V ROM for qsnn_recurrent: word nf * CHANNELS + j holds V[nf*PE + p][j], lane p first; the
+    input stage's output width holds any input plus any row's sum of V."""
+    if spec.recurrent is None:
+        return {"rec_out_bits": spec.in_bits}
+    nf, c = spec.channels // spec.pe, spec.channels
+    v = spec.recurrent.astype(np.int64).reshape(nf, spec.pe, c)
+    out = max(spec.in_bits + (0 if spec.in_signed else 1), spec.recurrent_sum_bits) + 1
+    return {
+        "rec_out_bits": out,
+        "v_words": [_word(v[f, :, j], spec.recurrent_bits) for f in range(nf) for j in range(c)],
+        "v_addr_bits": _bits(nf * c),
     }
 
 

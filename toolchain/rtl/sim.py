@@ -121,7 +121,11 @@ def activity(lines, net: dict) -> dict:
                 f"the RTL simulation counted events in {words[1]}, not a layer of {net['top']}: its Verilog is from "
                 "another version of qsnn-pynq; build it again from the rtl step (--from rtl)"
             )
-        out[name] = {"kind": words[2], **{a: int(b) for a, b in (w.split("=") for w in words[3:])}}
+        counts = {a: int(b) for a, b in (w.split("=") for w in words[3:])}
+        if words[2] == "recurrent":  # a recurrent LIF layer's input stage: its counts join the layer's
+            out.setdefault(name, {}).update({f"recurrent_{a}": n for a, n in counts.items()})
+        else:
+            out.setdefault(name, {}).update({"kind": words[2], **counts})
     return out
 
 

@@ -263,3 +263,131 @@ module qsnn_lif #(
              act_beats, act_beats * PE, act_spikes, PE, B, LEAK, CUBA, BETA_FRAC, BIAS_BITS);
 `endif
 endmodule
+
+// qsnn-pynq: the input stage of a recurrent LIF layer (RTL backend): adds V s[t-1] to each beat's PE inputs, from
+// the layer's own spikes of the step before, which it reads off the core's output stream (sp_*: the handshake
+// and spikes of qsnn_lif's output). Per beat it walks the CHANNELS spikes of the step before, one per cycle,
+// adding each spiking neuron j's weights V[nf*PE+p][j] (a ROM word of PE weights at nf*CHANNELS + j, read one
+// cycle ahead: v_addr -> v_data): CHANNELS + 2 cycles a beat. A step's first beat waits until the core has
+// emitted every spike of the step before (its output counter); a sample's first step adds nothing.
+module qsnn_recurrent #(
+    parameter integer CHANNELS = 16,
+    parameter integer PE = 4,
+    parameter integer STEPS = 8,
+    parameter integer IN_BITS = 20,
+    parameter integer IN_SIGNED = 1,
+    parameter integer V_BITS = 4,
+    parameter integer OUT_BITS = 24,  // signed: any input plus any row's sum of V
+    parameter integer NF = CHANNELS / PE,
+    parameter integer NF_BITS = (NF > 1) ? $clog2(NF) : 1,
+    parameter integer T_BITS = (STEPS > 1) ? $clog2(STEPS) : 1,
+    parameter integer J_BITS = (CHANNELS > 1) ? $clog2(CHANNELS) : 1,
+    parameter integer A_BITS = (NF * CHANNELS > 1) ? $clog2(NF * CHANNELS) : 1
+) (
+    input wire clk,
+    input wire rst_n,
+    input wire [PE*IN_BITS-1:0] in_tdata,
+    input wire in_tvalid,
+    output wire in_tready,
+    output wire [PE*OUT_BITS-1:0] out_tdata,
+    output wire out_tvalid,
+    input wire out_tready,
+    input wire sp_fire,  // the core's output handshake ...
+    input wire [PE-1:0] sp_data,  // ... and its PE spikes
+    output wire [A_BITS-1:0] v_addr,
+    input wire [PE*V_BITS-1:0] v_data
+);
+  localparam [1:0] IDLE = 2'd0, ACC = 2'd1, SEND = 2'd2;
+  reg [1:0] state;
+  reg [NF_BITS-1:0] nf, o_nf;
+  reg [T_BITS-1:0] t;
+  reg [15:0] started, finished;  // steps begun here, and steps whose spikes all left the core (mod 2^16)
+  reg [CHANNELS-1:0] now, prev;  // the core's spikes of the step in flight, and of the step before
+  reg [J_BITS:0] j;
+  reg pending;  // a weight word is arriving (read the cycle before)
+  reg [J_BITS-1:0] pending_j;
+
+  // a step's first beat starts once the step before has left the core (a sample's first step: at once)
+  wire may_start = (nf != 0) || (t == 0) || (finished == started);
+  assign in_tready = (state == IDLE) && may_start;
+  wire accept = in_tvalid && in_tready;
+  assign out_tvalid = (state == SEND);
+  assign v_addr = nf * CHANNELS + j[J_BITS-1:0];
+
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : lane
+      wire signed [OUT_BITS-1:0] xin = IN_SIGNED ? {{(OUT_BITS - IN_BITS) {in_tdata[p*IN_BITS+IN_BITS-1]}}, in_tdata[p*IN_BITS+:IN_BITS]}
+                                                 : {{(OUT_BITS - IN_BITS) {1'b0}}, in_tdata[p*IN_BITS+:IN_BITS]};
+      wire signed [OUT_BITS-1:0] w = {{(OUT_BITS - V_BITS) {v_data[p*V_BITS+V_BITS-1]}}, v_data[p*V_BITS+:V_BITS]};
+      reg signed [OUT_BITS-1:0] sum;  // this lane's input plus the weights of the spikes seen so far
+      always @(posedge clk) begin
+        if (accept) sum <= xin;
+        else if (pending && prev[pending_j]) sum <= sum + w;
+      end
+      assign out_tdata[p*OUT_BITS+:OUT_BITS] = sum;
+    end
+  endgenerate
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      state <= IDLE;
+      nf <= 0;
+      t <= 0;
+      o_nf <= 0;
+      started <= 0;
+      finished <= 0;
+      now <= 0;
+      prev <= 0;
+      j <= 0;
+      pending <= 1'b0;
+    end else begin
+      if (sp_fire) begin  // record the core's spikes; a step's last beat completes it
+        now[o_nf*PE+:PE] <= sp_data;
+        if (o_nf == NF - 1) begin
+          o_nf <= 0;
+          finished <= finished + 1'b1;
+        end else o_nf <= o_nf + 1'b1;
+      end
+      pending <= (state == ACC) && (j < CHANNELS);
+      pending_j <= j[J_BITS-1:0];
+      case (state)
+        IDLE:
+        if (accept) begin
+          if (nf == 0) begin
+            started <= started + 1'b1;
+            prev <= (t == 0) ? {CHANNELS{1'b0}} : now;
+          end
+          j <= 0;
+          state <= ACC;
+        end
+        ACC:  // j walks the spikes of the step before; the last weight word lands the cycle after j = CHANNELS
+        if (j < CHANNELS) j <= j + 1'b1;
+        else if (!pending) state <= SEND;
+        SEND:
+        if (out_tready) begin
+          state <= IDLE;
+          if (nf == NF - 1) begin
+            nf <= 0;
+            t <= (t == STEPS - 1) ? 0 : t + 1'b1;
+          end else nf <= nf + 1'b1;
+        end
+      endcase
+    end
+  end
+
+`ifdef QSNN_ACTIVITY
+  // Simulation only (see qsnn_synapse): V's weight words read (PE * V_BITS bits each) and the weights added (one per
+  // lane per spike of the step before).
+  reg [63:0] act_beats = 0, act_reads = 0, act_synops = 0;
+  always @(posedge clk)
+    if (rst_n) begin
+      if (accept) act_beats <= act_beats + 1;
+      if (pending) act_reads <= act_reads + 1;
+      if (pending && prev[pending_j]) act_synops <= act_synops + PE;
+    end
+  final
+    $display("qsnn_activity %m recurrent beats=%0d weight_reads=%0d synops=%0d v_bits=%0d sum_bits=%0d",
+             act_beats, act_reads, act_synops, V_BITS, OUT_BITS);
+`endif
+endmodule

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from finn.custom_op.fpgadataflow.rtlbackend import RTLBackend
 
-from toolchain.custom_op.fpgadataflow.lif_layer import LIFLayer
+from toolchain.custom_op.fpgadataflow.lif_layer import PIPELINE_DEPTH, LIFLayer
 from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
+from toolchain.custom_op.lif import read_recurrent
 
 
 class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
@@ -34,6 +35,33 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
     #   about 2 LUT per lane per ROM bit (digits 64-128-10, PE 16 / 5: +856 / +165 LUT measured, +832 / +260 here).
     LUT_PER_NEURON_PARAM_BIT = 2
 
+    #   A recurrent layer's input stage (qsnn_recurrent): its V ROM in LUTs (64 words per LUT6 per bit), an adder per
+    #   lane, and the spike registers of two steps with their muxes (C 32, PE 1, 4-bit V: 212 LUT measured, 188 here).
+    LUT_REC_CONTROL, LUT_REC_PER_NEURON = 60, 1.5
+
+    def recurrent_luts(self) -> int:
+        import math
+
+        v = read_recurrent(self, self.neurons)
+        if v is None:
+            return 0
+        c, nf = self.channels, self.channels // self.pe
+        v_bits = max(2, int(abs(v).max()).bit_length() + 1)
+        sum_bits = max(2, int(abs(v).sum(axis=1).max()).bit_length() + 1)
+        rom = math.ceil(nf * c / 64) * self.pe * v_bits
+        lanes = 2 * self.pe * max(self.get_input_datatype(0).bitwidth() + 1, sum_bits + 1)
+        return int(rom + lanes + self.LUT_REC_CONTROL + self.LUT_REC_PER_NEURON * c)
+
+    def get_exp_cycles(self):
+        """A recurrent layer's input stage takes CHANNELS + 4 cycles a beat (its walk over the step before's spikes)
+        and 2 more a step (the wait for the core to emit them); a feed-forward one, one beat a cycle."""
+        if read_recurrent(self, self.neurons) is None:
+            return super().get_exp_cycles()
+        import numpy as np
+
+        n_vectors = int(np.prod(self.get_nodeattr("numInputVectors")))
+        return n_vectors * ((self.channels // self.pe) * (self.channels + 4) + 2) + PIPELINE_DEPTH
+
     def lut_estimation(self, fpgapart=None):
         p = self.lif_params()
         width = max(p.membrane_bits, self.get_input_datatype(0).bitwidth())
@@ -43,7 +71,7 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
         lane += self.LUT_PER_NEURON_PARAM_BIT * rom_bits
         lane += self.LUT_SHIFT_LEAK if p.leak_mode == "shift" else 0
         lane += self.LUT_STOCHASTIC if (p.leak_mode == "beta" and p.rounding == "stochastic") else 0
-        return self.pe * lane + self.LUT_CONTROL
+        return self.pe * lane + self.LUT_CONTROL + self.recurrent_luts()
 
     def dsp_estimation(self, fpgapart=None):
         import math
