@@ -8,8 +8,8 @@
 //   R: floor (x >> F) | nearest ((x + 2^(F-1)) >> F) | stochastic ((x + r) >> F),
 //      r = fmix32(SEED ^ t*0x9E3779B1 ^ i*0x85EBCA77) mod 2^F (leak), or its top k bits (input shift k)
 // A recurrent layer (Cfg::RECURRENT) adds V s[t-1] to I[t] + bias[i] before the shift: its row of V over the
-// layer's spikes of the step before (held in the layer), one weight per spike, so a beat takes CHANNELS cycles.
-// Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
+// layer's spikes of the step before (held in the layer), one weight per spike, so a beat takes CHANNELS
+// cycles. Streams: one beat carries PE lanes, lane p in bits [p*W, (p+1)*W) (FINN's packing).
 #ifndef QSNN_NEURON_LAYER_HPP
 #define QSNN_NEURON_LAYER_HPP
 
