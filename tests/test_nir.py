@@ -432,7 +432,7 @@ BAD = {
             nodes={"rec": nir.Affine(weight=np.ones((10, 10), np.float32), bias=np.zeros(10, np.float32))},
             edges=[("input", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")],
         ),
-        "node 'lif' feeds itself (lif -> rec -> lif): a recurrent layer",
+        "the classifier (the last layer) is recurrent",
     ),
     "recurrent onto itself": (
         lambda: _graph(edges=[("input", "fc"), ("fc", "lif"), ("lif", "lif"), ("lif", "output")]),
@@ -941,3 +941,75 @@ def test_snntorch_kernel_per_layer_same_padding_and_stride_2_import(digits, tmp_
     _snntorch_conv_to_csim(net, digits, tmp_path, epochs=6)
     config = json.loads((tmp_path / "f" / "config.json").read_text())["config"]
     assert config["model"]["layers"] == ["c4k5p2", "c8k3s2p1"]
+
+
+@pytest.fixture(scope="module")
+def rleaky_model(digits, tmp_path_factory):
+    """A 64-32-10 snnTorch network whose hidden layer is an RLeaky (all-to-all recurrent Linear, with bias), trained on
+    digits and written by snnTorch's own export_to_nir: the hidden LIF node and its w_rec Affine in a loop."""
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(1)
+    rleaky = snn.RLeaky(
+        beta=torch.full((32,), 0.9),
+        threshold=torch.ones(32),
+        linear_features=32,
+        init_hidden=True,
+        reset_mechanism="zero",
+        reset_delay=False,
+    )
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), rleaky, torch.nn.Linear(32, 10), _leaky(10))
+    train_snntorch(net, digits, epochs=15)
+    graph = export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])
+    loop = {(a, b) for a, b in graph.edges if "w_rec" in a or "w_rec" in b}
+    assert len(loop) == 2, graph.edges  # snnTorch's own form: <k>.lif -> <k>.w_rec -> <k>.lif
+    path = tmp_path_factory.mktemp("nir") / "rleaky.nir"
+    nir.write(str(path), graph)
+    ref = snntorch_counts(net, digits.x_test)
+    assert np.mean(ref.argmax(1) == digits.y_test) > 0.85
+    return path, ref
+
+
+def test_snntorch_rleaky_imports_with_its_recurrence(rleaky_model, tmp_path):
+    """snnTorch's RLeaky through NIR: at float precision the spike counts equal snnTorch's (tolerance as for Leaky:
+    0.5 % of the counts, the threshold comparison and float32 summation order; the recurrent bias is folded into
+    the layer's bias, added every step as snnTorch's recurrent Linear adds it); at 8 bits every ladder level down to
+    the RTL simulation is exact against the golden model, and the recurrence is not dropped (without it the counts
+    differ)."""
+    path, ref = rleaky_model
+    _import(path, tmp_path / "f", "--weight-bits", "float")
+    ours = _counts(tmp_path / "f")
+    assert np.mean(ours != ref) <= 0.005, np.mean(ours != ref)
+    config = json.loads((tmp_path / "f" / "config.json").read_text())["config"]
+    assert config["model"]["layers"] == ["r32"]
+    m8 = _import(path, tmp_path / "q8", "--weight-bits", "8")
+    assert m8["mismatches"] == 0 and m8["top1"] >= np.mean(ref.argmax(1) == _labels()) - 0.03
+    from toolchain.golden import GoldenModel
+
+    golden = GoldenModel.load(tmp_path / "q8" / "golden.npz")
+    assert golden.layers[0].recurrent is not None and np.any(golden.layers[0].recurrent)
+    out = tmp_path / "b"
+    run_build(BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(out), until="csim", target_cycles=64), log=None)
+    levels = json.loads((out / "build_state.json").read_text())["verification"]
+    assert all(levels[k]["mismatches"] == 0 and levels[k]["samples"] == 360 for k in ("qonnx", "finn_hw", "hls_csim"))
+    skip_without_verilator()
+    rtl = tmp_path / "r"
+    cfg = BuildConfig(run_dir=str(tmp_path / "q8"), out_dir=str(rtl), backend="rtl", until="rtlsim", target_cycles=64)
+    v = run_build(cfg, log=None)["verification"]["rtl_sim"]
+    assert v["mismatches"] == 0 and v["samples"] == 360
+
+
+def test_a_recurrent_run_exports_to_nir_and_back(tmp_path):
+    """qsnn export of a recurrent run writes the loop as snnTorch does (lif <-> rec Affine); importing it back at
+    16 bits gives the same integer network's predictions."""
+    run = tmp_path / "run"
+    argv = ["train", "--dataset", "digits", "--hidden", "16", "--recurrent", "--weight-bits", "8"]
+    assert main([*argv, "--membrane-bits", "auto", "--epochs", "2", "--steps", str(T), "--out", str(run)]) == 0
+    path = tmp_path / "rec.nir"
+    assert main(["export", str(run), "--nir", str(path)]) == 0
+    graph = nir.read(str(path))
+    assert ("lif0", "rec0") in graph.edges and ("rec0", "lif0") in graph.edges
+    m = _import(path, tmp_path / "back", "--weight-bits", "16")  # the reset from the graph's metadata
+    assert m["mismatches"] == 0
+    before = json.loads((run / "metrics.json").read_text())["top1"]
+    assert abs(m["top1"] - before) <= 0.01

@@ -86,6 +86,7 @@ def test_every_field_with_an_option_is_parsed_into_its_field():
     values |= {"--beta-frac-bits": "6", "--leak-shift": "3", "--reset": "zero", "--neuron": "cubalif"}
     values |= {"--epochs": "3", "--batch-size": "16", "--lr": "0.01", "--seed": "4", "--prune": "0.25"}
     values |= {"--prune-mode": "joint", "--layers": "c4k3", "--device": "cpu"}
+    values |= {"--bin-ms": "2.5", "--event-pool": "3", "--event-bits": "2"}
     flags = {flag: key for key, flag in train_flags().items()}
     default = RunConfig().to_dict()
     for flag, text in values.items():
@@ -95,7 +96,8 @@ def test_every_field_with_an_option_is_parsed_into_its_field():
         assert str(cfg[section][name]).replace(" ", "").strip("(),'") == text, flag
     cfg = _config("--non-spiking", "--weight-bits", "float", "--per-neuron")
     assert cfg.model.spiking is False and cfg.neuron.per_neuron is True and cfg.quant.weight_bits is None
-    assert set(values) | {"--non-spiking", "--per-neuron", "--init-from"} == set(flags)
+    assert _config("--recurrent").model.recurrent is True
+    assert set(values) | {"--non-spiking", "--per-neuron", "--init-from", "--recurrent"} == set(flags)
 
 
 def test_a_config_written_as_json_reads_back_equal():

@@ -172,17 +172,18 @@ class Synapse(nn.Module):
         b = self._bias_int(s).detach().to(torch.int64).cpu().numpy()
         return w, b, s
 
-    def _recurrent_units(self, scale: float) -> torch.Tensor:
-        """V in accumulator units on W's integer grid (symmetric, W's bits), straight-through in training."""
+    def _recurrent_units(self) -> torch.Tensor:
+        """V on W's integer grid (W's scale and bits, symmetric; straight-through in training), in accumulator
+        units: times 1 / in_scale, a power of two (the first layer under direct encoding counts 2^-bits of W's unit)."""
         top = 2 ** (self.weight_bits - 1) - 1
-        v = self.rec / scale
-        return v + (torch.clamp(torch.round(v), -top, top) - v).detach()
+        v = self.rec / self.weight_scale()
+        return (v + (torch.clamp(torch.round(v), -top, top) - v).detach()) / self.in_scale
 
     def recurrent_int(self) -> np.ndarray | None:
         """V (out, out) as int64 accumulator units (None: not a recurrent layer)."""
         if self.rec is None:
             return None
-        return self._recurrent_units(self.scale).detach().round().to(torch.int64).cpu().numpy()
+        return self._recurrent_units().detach().round().to(torch.int64).cpu().numpy()
 
     def recurrent(self, integer: bool = False):
         """s[t-1] (N, out) -> V s[t-1] in the units of this synapse's current (exact int64 when ``integer``), the
@@ -194,7 +195,7 @@ class Synapse(nn.Module):
         if integer:
             v = torch.from_numpy(self.recurrent_int()).to(self.rec.device, torch.float64)
             return lambda s: torch.round(F.linear(s.to(torch.float64), v)).to(torch.int64)
-        v = self._recurrent_units(self.scale)
+        v = self._recurrent_units()
         return lambda s: F.linear(s, v)
 
     def forward(self, x: torch.Tensor, integer: bool = False) -> torch.Tensor:

@@ -29,5 +29,7 @@ Conventions (NIR does not record them; the options of ``qsnn import`` set them):
   weights), and before a dense layer it folds into the dense weights (any kernel and stride). The readout is the
   last layer's spike count, or an LI layer's final membrane. All layers share one neuron model; thresholds, betas
   and CubaLIF's alphas that differ between layers or neurons are kept per neuron (``--per-neuron``; one per
-  channel in conv layers), else the run has one of each.
+  channel in conv layers), else the run has one of each. A hidden dense layer's neuron node may have a synapse
+  from its own output (a Linear / Affine in a loop with it: snnTorch's RLeaky, ``1.lif`` <-> ``1.w_rec``): a
+  recurrent layer (``rN``), ``V s[t-1]`` added to its input, the loop's bias with the layer's (added every step).
 """

@@ -113,6 +113,8 @@ def load_into(net, network) -> None:
                 )
             syn.op.weight.copy_(w)
             syn.bias.copy_(torch.from_numpy(layer["bias"]).to(syn.bias.dtype))
+            if layer.get("recurrent") is not None:
+                syn.rec.copy_(torch.from_numpy(layer["recurrent"]).to(syn.rec.dtype))
         for lif, layer in zip(net.neurons, network["layers"]):  # --per-neuron: the NIR values, per channel
             own = lif.decays.get("alpha")  # CubaLIF's
             for vector, values in ((lif.theta, layer["threshold"]), (lif.beta, layer["beta"]), (own, layer["alpha"])):

@@ -80,8 +80,29 @@ def _loop(succ: dict) -> list[str]:
     return []
 
 
+def _recurrent_edges(nodes, edges) -> tuple[dict, list]:
+    """A neuron node's synapse from its own output, as snnTorch's RLeaky (``1.lif`` <-> ``1.w_rec``) and the NIR
+    paper write it: a Linear/Affine fed only by that neuron node and feeding only it, with one weight per pair of
+    its neurons. Returns ({neuron node: the synapse node's name}, the edges without the loop)."""
+    ends = [(_node_of(a, nodes), _node_of(b, nodes)) for a, b in edges]
+    found = {}
+    for name, node in nodes.items():
+        if type(node).__name__ not in ("Linear", "Affine"):
+            continue
+        ins = {a for a, b in ends if b == name}
+        outs = {b for a, b in ends if a == name}
+        if len(ins) == 1 and ins == outs and type(nodes[next(iter(ins))]).__name__ in NIR_NEURONS:
+            w = np.asarray(node.weight)
+            if w.ndim == 2 and w.shape[0] == w.shape[1]:
+                found[next(iter(ins))] = name
+    loop = set(found.values())
+    return found, [e for e, (a, b) in zip(edges, ends) if a not in loop and b not in loop]
+
+
 def _chain(graph, path) -> list[tuple[str, object]]:
-    """The graph's nodes from input to output, refusing branches, cycles, subgraphs and unknown node types."""
+    """The graph's nodes from input to output, refusing branches, cycles, subgraphs and unknown node types; a
+    neuron node's recurrent synapse (``_recurrent_edges``) is left out of the chain and named on the neuron node's
+    entry (``RECURRENT``)."""
     nodes, edges = dict(graph.nodes), list(graph.edges)
     for name, node in nodes.items():
         kind = type(node).__name__
@@ -91,6 +112,12 @@ def _chain(graph, path) -> list[tuple[str, object]]:
                 f"{path}: node '{name}' is {what}, which qsnn import cannot build; supported: "
                 f"{', '.join(SUPPORTED)} in a feed-forward chain"
             )
+    for a, b in edges:
+        if _node_of(a, nodes) is None or _node_of(b, nodes) is None:
+            raise QsnnError(f"{path}: edge {a} -> {b} names a node the graph does not hold")
+    recurrent, edges = _recurrent_edges(nodes, edges)
+    for syn in recurrent.values():
+        del nodes[syn]
     succ, pred = {n: [] for n in nodes}, {n: [] for n in nodes}
     for src, dst in edges:
         a, b = _node_of(src, nodes), _node_of(dst, nodes)
@@ -124,7 +151,7 @@ def _chain(graph, path) -> list[tuple[str, object]]:
     if len(order) != len(nodes):
         rest = sorted(set(nodes) - set(order))
         raise QsnnError(f"{path}: nodes {rest} are not on the input-to-output chain")
-    return [(n, nodes[n]) for n in order]
+    return [(n, nodes[n], graph.nodes[recurrent[n]] if n in recurrent else None) for n in order]
 
 
 def _per_neuron(name, what, value, shape) -> np.ndarray:
@@ -297,6 +324,8 @@ def _fold_gain(layer, gain) -> None:
     gain = np.broadcast_to(gain, (layer["weight"].shape[0],))
     layer["weight"] = layer["weight"] * gain.reshape((-1,) + (1,) * (layer["weight"].ndim - 1))
     layer["bias"] = layer["bias"] * gain
+    if layer.get("recurrent") is not None:  # V s[t-1] enters through the same input
+        layer["recurrent"] = layer["recurrent"] * gain[:, None]
 
 
 def read_network(path, sample_shape, dt=DEFAULT_DT, discretization="euler") -> dict:
@@ -311,7 +340,7 @@ def read_network(path, sample_shape, dt=DEFAULT_DT, discretization="euler") -> d
     shape = tuple(sample_shape)
     cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
     layers, pending, flat_from, pooled = [], None, None, None
-    for name, node in chain[1:-1]:
+    for name, node, rec in chain[1:-1]:
         kind = type(node).__name__
         if kind in ("Linear", "Affine"):
             if pending is not None:
@@ -372,6 +401,16 @@ def read_network(path, sample_shape, dt=DEFAULT_DT, discretization="euler") -> d
             if layers and layers[-1]["readout"]:
                 raise QsnnError(f"NIR node '{layers[-1]['neuron']}': an LI readout must be the last neuron node")
             n_out, conv = pending["weight"].shape[0], pending["kind"]
+            pending["recurrent"] = None
+            if rec is not None:  # V s[t-1] joins the input; an Affine's bias is added every step (s[-1] = 0)
+                v = np.asarray(rec.weight, dtype=np.float64)
+                if conv != "dense" or v.shape != (n_out, n_out):
+                    raise QsnnError(
+                        f"NIR node '{name}': its recurrent synapse {v.shape} needs a dense layer of {n_out} neurons"
+                    )
+                pending["recurrent"] = v.copy()
+                if type(rec).__name__ == "Affine":
+                    pending["bias"] = pending["bias"] + np.asarray(rec.bias, dtype=np.float64)
             beta, thr, gain, alpha = _neuron(name, node, dt, cf, discretization)
             _fold_gain(pending, _per_channel(name, "the input gain R dt/tau", gain, conv, n_out))
             pending["neuron"], pending["readout"] = name, kind == "LI"
@@ -431,13 +470,18 @@ def _network(layers) -> dict:
     for layer in layers[:-1]:
         out = layer["weight"].shape[0]
         if layer["kind"] == "dense":
-            specs.append(("dense", out))
+            specs.append(("dense", out, "recurrent") if layer.get("recurrent") is not None else ("dense", out))
             continue
         if layer["sum_pool"] > 1:
             specs.append(("sumpool", layer["sum_pool"]))
         specs.append(("conv", out, layer["weight"].shape[3], layer["stride"], layer["padding"]))
     if layers[-1]["kind"] == "conv":
         raise QsnnError(f"NIR node '{layers[-1]['name']}': the last layer is a conv; end with a dense classifier")
+    if layers[-1].get("recurrent") is not None:
+        raise QsnnError(
+            f"NIR node '{layers[-1]['neuron']}': the classifier (the last layer) is recurrent; this project's "
+            "recurrent layers are hidden ones: add a dense classifier after it"
+        )
     return {
         "layers": layers,
         "arch": "conv" if convs else "mlp",

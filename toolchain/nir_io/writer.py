@@ -27,7 +27,7 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
     if any(tuple(p) != (1, 1) for p in net.pools):
         raise QsnnError("NIR 1.0 has no max-pool node: a conv network trained with --pool > 1 cannot be written as NIR")
     golden = net.to_golden() if net.quantized else None
-    nodes, order = {}, []
+    nodes, order, loops = {}, [], []
     shape = tuple(net.shape)
     sequence = len(shape) == 2
     cf = (shape[-1], *shape[:-1]) if len(shape) > 1 else shape
@@ -127,9 +127,13 @@ def to_graph(net, cfg, dt=DEFAULT_DT):
                 metadata=meta,
             )
         order.append(f"lif{k}")
+        if syn.rec is not None:  # V from the layer's own spikes, as a self edge through an Affine (snnTorch's RLeaky)
+            v = golden.layers[k].recurrent * s if golden is not None else syn.rec.detach().cpu().numpy()
+            nodes[f"rec{k}"] = nir.Affine(weight=v.astype(np.float32), bias=np.zeros(out, dtype=np.float32))
+            loops += [(f"lif{k}", f"rec{k}"), (f"rec{k}", f"lif{k}")]
     nodes["output"] = nir.Output(output_type=np.array(prev_cf))
     order.append("output")
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])))
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])) + loops)
 
 
 def _over_neurons(v, size) -> np.ndarray:
