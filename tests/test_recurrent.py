@@ -66,11 +66,13 @@ def test_the_order_task_needs_recurrence(tmp_path):
     print("order-synth top-1: feed-forward", ff["top1"], "recurrent", rec["top1"])
 
 
-def test_a_trained_recurrent_network_is_bit_exact_down_the_ladder(tmp_path):
+@pytest.mark.parametrize("neuron", ["lif", "cubalif"])  # snnTorch's RLeaky and RSynaptic
+def test_a_trained_recurrent_network_is_bit_exact_down_the_ladder(tmp_path, neuron):
     """The recurrent network through qonnx (the LIF node's recurrent_weights), FINN's HW graph (the recurrence
-    inside the LIFLayer node) and HLS C-simulation (the kernel holds the step's spikes), 300 samples each."""
+    inside the LIFLayer node) and HLS C-simulation (the kernel holds the step's spikes), 300 samples each; CubaLIF
+    (snnTorch's RSynaptic) takes V s[t-1] into its synaptic current as it takes W x[t]."""
     run = tmp_path / "rec"
-    _train(run, "--recurrent", epochs=3)
+    _train(run, "--recurrent", "--neuron", neuron, epochs=3)
     deps = ["--finn-deps", str(FINN_DEPS)] if (FINN_DEPS / "finn-hlslib").is_dir() else []
     out = tmp_path / "hls"
     args = ["build", str(run), "--out", str(out), "--until", "csim", "--verify-samples", "300"]
@@ -82,15 +84,15 @@ def test_a_trained_recurrent_network_is_bit_exact_down_the_ladder(tmp_path):
     assert report["verification"]["hls_csim"]["nodes"]["LIFLayer_hls_0"] == "cpp"
 
 
-@pytest.mark.parametrize("target", [8, 1024])  # PE 8 and PE 1 in the recurrent layer
-def test_a_trained_recurrent_network_in_rtl_simulation_with_yosys_counts(tmp_path, target):
+@pytest.mark.parametrize("target, neuron", [(8, "lif"), (1024, "lif"), (8, "cubalif")])  # PE 8 and PE 1
+def test_a_trained_recurrent_network_in_rtl_simulation_with_yosys_counts(tmp_path, target, neuron):
     """The RTL backend: qsnn_recurrent adds V s[t-1] from the core's own output stream; 300 samples with random
     stalls on both streams equal the golden model; the simulated interval matches the estimate's cycles (which
     count the input stage's walk over the step's spikes) within 5 %; Yosys counts the layer; the energy counts the
     recurrent weights the simulation saw added (one per neuron per spike of the step before)."""
     skip_without_verilator()
     run = tmp_path / "rec"
-    _train(run, "--recurrent", epochs=3)
+    _train(run, "--recurrent", "--neuron", neuron, epochs=3)
     out = tmp_path / "rtl"
     args = ["build", str(run), "--out", str(out), "--backend", "rtl", "--until", "synth", "--verify-samples", "300"]
     assert main([*args, "--target-cycles", str(target)]) == 0
