@@ -114,3 +114,26 @@ def test_a_trained_recurrent_network_in_rtl_simulation_with_yosys_counts(tmp_pat
     hidden = GoldenModel.load(run / "golden.npz").run(x, record=True)[1][0]
     events = report["energy"]["events_per_inference"]["LIFLayer_rtl_0"]
     assert events["recurrent_synops"] * 300 == pytest.approx(hidden[:, :-1].sum() * 32, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--recurrent", "--weight-bits", "1"], "recurrent layers need 2+ weight bits"),
+        (["--layers", "r16", "--non-spiking", "--weight-bits", "float"], "it has no recurrent layers"),
+        (["--arch", "conv", "--hidden", "4", "--recurrent"], "in --layers use rN tokens"),
+    ],
+)
+def test_recurrent_options_that_cannot_hold_are_refused(argv, words, tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", *argv, "--out", str(tmp_path / "r")]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_conv_layers_with_a_recurrent_dense_layer_after_them_are_accepted():
+    from toolchain.config import RunConfig
+
+    cfg = RunConfig()
+    cfg.model.layers = ("c4k3", "mp2", "r16")
+    cfg.validate()  # the conv specs' extra fields are not a recurrent flag
+    assert [s for s in cfg.model.layout() if s[0] == "dense"] == [("dense", 16, "recurrent")]

@@ -434,11 +434,12 @@ class RunConfig:
         if any(not isinstance(h, int) or isinstance(h, bool) or h < 1 or h > 65536 for h in m.fc):
             raise QsnnError(f"--fc {m.fc!r} is invalid; give positive dense sizes up to 65536 like 64")
         check_layout(m.layout())
-        if any(spec[2:] for spec in m.layout()) and q.weight_bits == 1:
+        recurrent = any(spec[0] == "dense" and spec[2:] for spec in m.layout())  # an rN layer
+        if recurrent and q.weight_bits == 1:
             raise QsnnError(
                 "recurrent layers need 2+ weight bits (their V is quantized as W; binary weights have no 0)"
             )
-        if any(spec[2:] for spec in m.layout()) and not m.spiking:
+        if recurrent and not m.spiking:
             raise QsnnError("--non-spiking runs each layer once, without time steps: it has no recurrent layers")
         if m.recurrent and m.arch != "mlp" and not m.layers:
             raise QsnnError("--recurrent makes the hidden layers of --arch mlp recurrent; in --layers use rN tokens")
