@@ -86,11 +86,13 @@ def test_rtl_lif_equals_golden(k, tmp_path):
     assert t["latency_cycles_max"] <= spec.steps * (channels // pe) + PIPELINE_DEPTH
 
 
-SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, event-driven
-    (32, 8, 4, 2, 1, False, 4, False),  # spikes: gated adds
-    (32, 8, 4, 2, 1, False, 4, True),  # spikes, silent chunks skipped
-    (18, 6, 9, 3, 8, False, 4, False),  # a direct-encoded first layer: uint8 x int4 products
-    (24, 10, 1, 5, 4, True, 3, False),  # signed inputs, one lane
+SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, mode (0 dense, 1 event-driven, 2 address-event)
+    (32, 8, 4, 2, 1, False, 4, 0),  # spikes: gated adds
+    (32, 8, 4, 2, 1, False, 4, 1),  # spikes, silent chunks skipped
+    (18, 6, 9, 3, 8, False, 4, 0),  # a direct-encoded first layer: uint8 x int4 products
+    (24, 10, 1, 5, 4, True, 3, 0),  # signed inputs, one lane
+    (64, 32, 8, 4, 1, False, 4, 2),  # spikes walked one by one, each adding its weight row
+    (48, 8, 16, 8, 1, False, 3, 2),  # address-event, SIMD 16 chunks, PE 8
 ]
 
 
@@ -131,10 +133,17 @@ def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, 
     binary = build(tmp_path, net)
     y, _ = run(binary, net, x, seed=k + 1)
     assert int(np.sum(y[:, 0, :] != want)) == 0
-    interval = timing(run(binary, net, x, in_stall=0, out_stall=0)[1])["interval_cycles"]
+    stats = run(binary, net, x, in_stall=0, out_stall=0)[1]
+    interval = timing(stats)["interval_cycles"]
     bound = _exp_cycles(mw, mh, simd, pe)
     assert bound == mw // simd + (mh // pe) * (mw // simd + 2)  # load the frame, then each neuron fold
-    if event:
+    if event == 2:  # per frame: load, list the spikes (a cycle per active chunk and per spike), walk them per fold
+        sf, nf = mw // simd, mh // pe
+        active = x[:, 0, :].sum(1)
+        chunks = (x[:, 0, :].reshape(len(x), sf, simd).sum(2) > 0).sum(1)
+        want = sf + chunks + active + 1 + nf * np.where(active > 0, active + 3, 2)
+        assert np.array_equal(np.diff(np.asarray(stats["done"])), want[1:]), (stats["done"][:5], want[:5])
+    elif event:
         assert interval < bound, (interval, bound)
     else:
         assert interval == bound, (interval, bound)
@@ -366,3 +375,28 @@ def test_cubalif_network_with_a_narrow_membrane_in_rtl(tmp_path):
     assert {k: v["mismatches"] for k, v in state["verification"].items()} == {"qonnx": 0, "finn_hw": 0, "rtl_sim": 0}
     synth = state["synthesis"]["per_layer"]
     assert all(synth[layer["name"]]["LUT"] > 0 for layer in state["estimate"]["per_layer"])
+
+
+@needs_verilator
+def test_address_event_network_follows_its_spikes_in_verilator_and_the_estimate(rate_run, tmp_path):
+    """`--address-event` on a rate-encoded network (both synapses take spikes): every level equals the golden model,
+    the estimate's cycles (at the input activity the estimate step measures) are within 5 % of the simulated
+    interval, and the synapses, one adder per lane instead of PE x SIMD, are within 20 % of Yosys' LUT count and
+    smaller than the dense core's estimate."""
+    out = tmp_path / "ae"
+    cfg = BuildConfig(run_dir=str(rate_run), out_dir=str(out), backend="rtl", until="synth", target_cycles=64)
+    cfg.address_event, cfg.verify_samples = True, 200
+    r = run_build(cfg, log=None)
+    v = r["verification"]["rtl_sim"]
+    assert v["mismatches"] == 0 and v["samples"] == 200 and v["event_driven"] == 2
+    est = r["estimate"]["cycles_per_step"] * r["steps_per_sample"]
+    assert abs(v["interval_cycles"] - est) <= 0.05 * v["interval_cycles"], (v["interval_cycles"], est)
+    synapses = [n for n in r["estimate"]["per_layer"] if n["op"] == "MVAUSynapse_rtl"]
+    assert len(synapses) == 2
+    for layer in synapses:
+        yosys = r["synthesis"]["per_layer"][layer["name"]]["LUT"]
+        assert 0.8 <= layer["lut"] / yosys <= 1.2, (layer["name"], layer["lut"], yosys)
+    dense = BuildConfig(run_dir=str(rate_run), out_dir=str(tmp_path / "d"), backend="rtl", until="estimate")
+    dense.target_cycles = 64
+    d = run_build(dense, log=None)["estimate"]["per_layer"]
+    assert sum(n["lut"] for n in synapses) < sum(n["lut"] for n in d if n["op"] == "MVAUSynapse_rtl")

@@ -154,11 +154,12 @@ class UseRTLBackend(Transformation):
     spikes -> ``PoolSpikes_rtl``, FINN's own sliding window (ConvolutionInputGenerator_rtl) and padding (FMPadding_rtl)
     kept; with the RTL folding rule that needs no width converters: each node takes its producer's lanes (a
     synapse's, a sliding window's and a padding's SIMD, a LIF's and a pool's PE: divisors of what they fold, since
-    the producer's lanes divide the channels). ``event_driven`` marks the spike-input synapses."""
+    the producer's lanes divide the channels). ``mode`` is the spike-input synapses' (0 dense, 1 event-driven, 2
+    address-event: toolchain/rtl/generate.py)."""
 
-    def __init__(self, event_driven: bool = False):
+    def __init__(self, mode: int = 0):
         super().__init__()
-        self.event_driven = event_driven
+        self.mode = int(mode)
 
     def apply(self, model):
         from qonnx.custom_op.registry import getCustomOp
@@ -181,7 +182,7 @@ class UseRTLBackend(Transformation):
                 if lanes is not None:
                     op.set_nodeattr("SIMD", lanes)
                 spikes = op.get_input_datatype(0) == DataType["BINARY"]
-                op.set_nodeattr("event_driven", int(self.event_driven and spikes))
+                op.set_nodeattr("event_driven", self.mode if spikes else 0)
             elif node.op_type == "FMPadding_rtl":
                 if lanes is not None:
                     op.set_nodeattr("SIMD", lanes)

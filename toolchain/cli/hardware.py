@@ -31,6 +31,7 @@ def cmd_build(a):
         finn_deps=a.finn_deps,
         backend=a.backend,
         event_driven=a.event_driven,
+        address_event=a.address_event,
     )
     report = run_build(cfg)
     est = report.get("estimate")
@@ -161,6 +162,12 @@ def add(sub) -> None:
         "--event-driven",
         action="store_true",
         help="RTL backend: spike-input synapses skip silent input chunks (cycles follow the spike activity)",
+    )
+    b.add_argument(
+        "--address-event",
+        action="store_true",
+        help="RTL backend: spike-input synapses walk the frame's spikes one by one, adding each spike's weight row "
+        "(weights laid out by input row; cycles follow the number of spikes)",
     )
     b.set_defaults(func=cmd_build)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from toolchain.fsutil import write_json, write_text
 
+SYNAPSE_MODES = ("dense", "event-driven", "address-event")  # the RTL synapse's modes (toolchain/rtl/generate.py)
+
 
 def build_report(cfg, state) -> dict:
     b = cfg.board_info
@@ -67,7 +69,7 @@ def markdown(report: dict) -> str:
         mhz = report["clock_mhz"]
         lines += [
             "",
-            f"RTL simulation (Verilator, {'event-driven' if rtl['event_driven'] else 'dense'} synapses, samples "
+            f"RTL simulation (Verilator, {SYNAPSE_MODES[int(rtl['event_driven'])]} synapses, samples "
             f"back to back without stalls): one sample every {rtl['interval_cycles']:,.0f} cycles "
             f"({mhz * 1e6 / rtl['interval_cycles']:,.0f} samples/s at {mhz} MHz); latency per sample "
             f"{rtl['latency_cycles_mean']:,.0f} cycles mean, {rtl['latency_cycles_max']:,} max (the first "

@@ -138,6 +138,7 @@ class BuildConfig:
         "hls"  # hls: HLS C++ (C-sim here, Vitis HLS / Vivado for the bitstream); rtl: Verilog (sim + Yosys here)
     )
     event_driven: bool = False  # RTL backend: spike-input synapses skip silent input chunks
+    address_event: bool = False  # RTL backend: spike-input synapses walk the spikes, one weight row each
 
     def __post_init__(self):
         self.run_dir = str(Path(self.run_dir).resolve())  # the build may be resumed or deployed from elsewhere
@@ -162,8 +163,16 @@ class BuildConfig:
         if not STEP[self.until].applies(self.backend):
             other = STEP[self.until].backend
             raise QsnnError(f"--until {self.until} belongs to the {other} backend; add --backend {other}")
-        if self.event_driven and self.backend != "rtl":
-            raise QsnnError("--event-driven is a mode of the RTL synapse; add --backend rtl")
+        if (self.event_driven or self.address_event) and self.backend != "rtl":
+            flag = "--event-driven" if self.event_driven else "--address-event"
+            raise QsnnError(f"{flag} is a mode of the RTL synapse; add --backend rtl")
+        if self.event_driven and self.address_event:
+            raise QsnnError("--event-driven and --address-event are two modes of the synapse; choose one")
+
+    @property
+    def synapse_mode(self) -> int:
+        """The RTL synapse's mode for spike inputs: 0 dense, 1 event-driven (chunks), 2 address-event."""
+        return 2 if self.address_event else int(self.event_driven)
         if STEPS.index(self.start) > STEPS.index(self.until):
             raise QsnnError(f"--from {self.start} comes after --until {self.until}")
         if not 1.0 <= self.clock_mhz <= 1000.0:

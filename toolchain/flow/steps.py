@@ -171,7 +171,7 @@ def step_fold(model, cfg, state):
         fold_lif(model, cfg.target_cycles)
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * graph_steps(model, steps)))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
-        model = _quiet(model, UseRTLBackend(cfg.event_driven))
+        model = _quiet(model, UseRTLBackend(cfg.synapse_mode))
     elif not cfg.folding:
         meet_hls_rules(model)
     check_folding(model)
@@ -303,6 +303,11 @@ def step_estimate(model, cfg, state):
     """Per-layer and total resources, cycles and latency at the board clock; writes report.json / .md."""
     from toolchain.estimate.hardware import estimate_model
 
+    synapses = [n for n in model.graph.node if n.op_type == "MVAUSynapse_rtl"]
+    if synapses and cfg.synapse_mode:  # event-driven cycles follow the inputs' activity, measured here
+        activity = verify.input_activity(cfg.run_dir, cfg.verify_samples)
+        for node, a in zip(synapses, activity):
+            getCustomOp(node).set_nodeattr("input_activity", a)
     state.estimate = estimate_model(model, cfg, state.steps_per_sample)
     return model
 
@@ -330,7 +335,7 @@ def step_rtl(model, cfg, state):
         if node.op_type not in FINN_RTL_LAYERS:  # FINN's own layers record theirs in generate_hdl
             getCustomOp(node).record_hdl(folder)  # FINN's RTL contract: where its code is, its module's name
     with finn_settings(cfg):
-        state.rtl_network = write_network(model, folder, cfg.event_driven, part=cfg.board_info.part)
+        state.rtl_network = write_network(model, folder, cfg.synapse_mode, part=cfg.board_info.part)
     state.rtl_dir = str(folder)
     return model
 
@@ -345,8 +350,8 @@ def step_fifos(model, cfg, state):
     x = verify.rtl_vectors(cfg, state.rtl_network)[0]
     part = cfg.board_info.part
     with finn_settings(cfg):
-        model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.event_driven, part)
-        state.rtl_network = write_network(model, folder, cfg.event_driven, part=part)
+        model, state.fifos = size_fifos(model, folder / "fifo_sizing", x, cfg.synapse_mode, part)
+        state.rtl_network = write_network(model, folder, cfg.synapse_mode, part=part)
     return model
 
 

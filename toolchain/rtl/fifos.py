@@ -64,7 +64,7 @@ def with_fifos(model, depths: dict[str, int], part: str):
     return m
 
 
-def size_fifos(model, folder: Path, x, event: bool, part: str) -> tuple[object, dict]:
+def size_fifos(model, folder: Path, x, event: int, part: str) -> tuple[object, dict]:
     """Measure the depths (the rule above) on inputs ``x`` (N, T, F) in ``folder``; returns the model with
     its FIFOs and the record: each FIFO's producer, consumer, peak and depth, and the intervals."""
     producers = interior_producers(model)

@@ -29,6 +29,7 @@ CORES = {  # in rtl_templates/
     "pool": "pool/hdl/qsnn_pool_or.v",
 }
 RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
+ADDRESS_EVENT = 2  # SynapseSpec.event: the address-event core (qsnn_synapse_ae)
 
 
 def core(name: str) -> Path:
@@ -118,7 +119,7 @@ class SynapseSpec:
     in_signed: bool
     w_bits: int
     acc_bits: int
-    event: bool = False
+    event: int = 0  # 0 dense; 1 event-driven (silent chunks skipped); 2 address-event (spikes walked one by one)
 
     @property
     def mh(self) -> int:
@@ -132,9 +133,19 @@ class SynapseSpec:
         if self.mw % self.simd or self.mh % self.pe:
             raise QsnnError(f"{self.name}: SIMD={self.simd} must divide {self.mw} and PE={self.pe} divide {self.mh}")
         nf, sf = self.mh // self.pe, self.mw // self.simd
-        # word nf*SF + sf: lane p, element s at [(p*SIMD + s)*W_BITS +: W_BITS] = W[nf*PE + p][sf*SIMD + s]
-        w = self.weights.reshape(nf, self.pe, sf, self.simd).transpose(0, 2, 1, 3).reshape(nf * sf, -1)
-        depth = nf * sf
+        if self.event == ADDRESS_EVENT:
+            if self.in_bits != 1:
+                raise QsnnError(
+                    f"{self.name}: the address-event synapse takes spikes (1-bit inputs), not {self.in_bits}"
+                )
+            # word nf*MW + j: the weight row of input j, lane p = W[nf*PE + p][j]
+            w = self.weights.reshape(nf, self.pe, self.mw).transpose(0, 2, 1).reshape(nf * self.mw, self.pe)
+            lanes = self.pe
+        else:
+            # word nf*SF + sf: lane p, element s at [(p*SIMD + s)*W_BITS +: W_BITS] = W[nf*PE + p][sf*SIMD + s]
+            w = self.weights.reshape(nf, self.pe, sf, self.simd).transpose(0, 2, 1, 3).reshape(nf * sf, -1)
+            lanes = self.pe * self.simd
+        depth = len(w)
         return {
             "name": self.name,
             "mw": self.mw,
@@ -147,8 +158,9 @@ class SynapseSpec:
             "acc_bits": self.acc_bits,
             "event": int(self.event),
             "w_addr_bits": _bits(depth),
+            "word_bits": lanes * self.w_bits,
             # large ROMs in BRAM; small ones as LUT logic (Yosys maps no write-less memory to LUTRAM)
-            "rom_style": "block" if depth * self.pe * self.simd * self.w_bits > 16384 and depth > 64 else "logic",
+            "rom_style": "block" if depth * lanes * self.w_bits > 16384 and depth > 64 else "logic",
             "words": [_word(row, self.w_bits) for row in w],
         }
 
@@ -168,7 +180,7 @@ def synapse_spec(node, model, event: bool = False) -> SynapseSpec:
         in_signed=idt.signed(),
         w_bits=wdt.bitwidth(),
         acc_bits=odt.bitwidth(),
-        event=event and idt.bitwidth() == 1,
+        event=int(event) if idt.bitwidth() == 1 else 0,  # the multi-bit first layer stays dense
     )
 
 
@@ -314,7 +326,7 @@ def write_network(
         "out_bits": odt.bitwidth(),
         "out_signed": int(odt.signed()),
     }
-    net = _assemble(folder, top, layers, stream, event=bool(event), defines=list(defines))
+    net = _assemble(folder, top, layers, stream, event=int(event), defines=list(defines))
     write_text(folder / "network.json", json.dumps(net, indent=2) + "\n")  # for tools that drive the harness
     return net
 
@@ -334,7 +346,7 @@ def _assemble(folder: Path, top: str, layers: list, stream: dict, event=False, d
         # each file once, in the order the layers name them (SystemVerilog packages before their users)
         "files": [f"{top}.v", *dict.fromkeys(f for layer in layers for f in layer["files"])],
         **stream,
-        "event": bool(event),
+        "event": int(event),  # the synapses' mode: 0 dense, 1 event-driven, 2 address-event
         "fifos": len(fifo_layers),
         "defines": list(defines),
     }

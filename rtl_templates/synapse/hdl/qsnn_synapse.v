@@ -176,3 +176,181 @@ module qsnn_synapse #(
              act_in, act_wreads, act_synops, act_acc, act_out, SIMD, PE, IN_BITS, W_BITS, ACC_BITS);
 `endif
 endmodule
+
+// qsnn-pynq: the address-event synaptic layer (RTL backend, spike inputs): work that follows the spikes, not the
+// inputs. A frame's MW spikes arrive as SF beats of SIMD lanes into a frame buffer (as qsnn_synapse). Then the
+// frame's active inputs become their indices, once per frame: each nonzero chunk is fetched (one cycle) and its
+// set bits are listed lowest first, one a cycle (a priority encoder over SIMD bits). Then, for each neuron fold,
+// the list is walked one index a cycle: the index j reads its weight row, V = W[nf*PE + p][j] for the PE lanes (a
+// ROM word of PE weights at nf*MW + j, so the weights are laid out by input row), and the PE accumulators add it.
+// Cycles per frame: SF (load) + active chunks + active inputs + 1 (the list) + NF * (active inputs + 3) (the walk,
+// the last weight word's two cycles through the ROM, the emit beat; 2 for a silent frame): they follow the spikes.
+module qsnn_synapse_ae #(
+    parameter integer MW = 64,
+    parameter integer MH = 16,
+    parameter integer SIMD = 8,
+    parameter integer PE = 4,
+    parameter integer W_BITS = 4,
+    parameter integer ACC_BITS = 16,
+    parameter integer SF = MW / SIMD,
+    parameter integer NF = MH / PE,
+    parameter integer SF_BITS = (SF > 1) ? $clog2(SF) : 1,
+    parameter integer NF_BITS = (NF > 1) ? $clog2(NF) : 1,
+    parameter integer S_BITS = (SIMD > 1) ? $clog2(SIMD) : 1,
+    parameter integer J_BITS = (MW > 1) ? $clog2(MW) : 1,
+    parameter integer K_BITS = $clog2(MW + 1),
+    parameter integer W_ADDR_BITS = (NF * MW > 1) ? $clog2(NF * MW) : 1
+) (
+    input wire clk,
+    input wire rst_n,
+    input wire [SIMD-1:0] in_tdata,
+    input wire in_tvalid,
+    output wire in_tready,
+    output wire [PE*ACC_BITS-1:0] out_tdata,
+    output wire out_tvalid,
+    input wire out_tready,
+    output wire w_en,
+    output wire [W_ADDR_BITS-1:0] w_addr,
+    input wire [PE*W_BITS-1:0] w_data
+);
+  localparam [2:0] LOAD = 3'd0, SCAN = 3'd1, LIST = 3'd2, RUN = 3'd3, EMIT = 3'd4;
+  reg [2:0] state;
+  reg [SF_BITS-1:0] ld_c;
+  reg [NF_BITS-1:0] nf;
+  reg [SF-1:0] pending;
+  (* ram_style = "distributed" *) reg [SIMD-1:0] fbuf[0:SF-1];
+  (* ram_style = "distributed" *) reg [J_BITS-1:0] list[0:MW-1];  // the frame's active inputs, in order
+  reg [K_BITS-1:0] count, k;  // listed indices; the walk's next one
+  reg [SIMD-1:0] chunk;  // the chunk being listed (its bits not listed yet)
+  reg [SF_BITS-1:0] chunk_sel;
+  reg fetched;  // chunk holds the word fetched the cycle before
+  reg [J_BITS-1:0] j_q;  // the walk: the index read from the list ...
+  reg valid_q, valid_w;  // ... in flight to the ROM, and its weight word arriving
+  reg [PE*ACC_BITS-1:0] acc;
+
+  assign in_tready = (state == LOAD);
+  wire accept = in_tvalid && in_tready;
+  assign out_tvalid = (state == EMIT);
+  assign out_tdata = acc;
+
+  // lowest pending chunk, and lowest set bit of the chunk being listed: one carry chain and OR trees each
+  wire [SF-1:0] lowest_chunk = pending & (~pending + 1'b1);
+  wire [SIMD-1:0] lowest_bit = chunk & (~chunk + 1'b1);
+  wire [SF_BITS-1:0] sel;
+  wire [S_BITS-1:0] bit_sel;
+  genvar b, c;
+  generate
+    for (b = 0; b < SF_BITS; b = b + 1) begin : enc_chunk
+      wire [SF-1:0] has;
+      for (c = 0; c < SF; c = c + 1) begin : m
+        assign has[c] = (c >> b) & 1;
+      end
+      assign sel[b] = |(lowest_chunk & has);
+    end
+    for (b = 0; b < S_BITS; b = b + 1) begin : enc_bit
+      wire [SIMD-1:0] has;
+      for (c = 0; c < SIMD; c = c + 1) begin : m
+        assign has[c] = (c >> b) & 1;
+      end
+      assign bit_sel[b] = |(lowest_bit & has);
+    end
+  endgenerate
+
+  wire walking = (state == RUN) && (k < count);
+  assign w_en = valid_q;
+  assign w_addr = nf * MW + j_q;
+
+  always @(posedge clk) begin
+    if (accept) fbuf[ld_c] <= in_tdata;
+    if (state == LIST && fetched) list[count] <= chunk_sel * SIMD + bit_sel;
+    if (walking) j_q <= list[k];
+  end
+
+  genvar p;
+  generate
+    for (p = 0; p < PE; p = p + 1) begin : lane
+      wire signed [ACC_BITS-1:0] w = {{(ACC_BITS - W_BITS) {w_data[p*W_BITS+W_BITS-1]}}, w_data[p*W_BITS+:W_BITS]};
+      always @(posedge clk)
+        if (!rst_n || (state == EMIT && out_tready)) acc[p*ACC_BITS+:ACC_BITS] <= 0;
+        else if (valid_w) acc[p*ACC_BITS+:ACC_BITS] <= $signed(acc[p*ACC_BITS+:ACC_BITS]) + w;
+    end
+  endgenerate
+
+  always @(posedge clk) begin
+    if (!rst_n) begin
+      state <= LOAD;
+      ld_c <= 0;
+      nf <= 0;
+      pending <= 0;
+      count <= 0;
+      k <= 0;
+      fetched <= 1'b0;
+      valid_q <= 1'b0;
+      valid_w <= 1'b0;
+    end else begin
+      valid_q <= walking;
+      valid_w <= valid_q;
+      case (state)
+        LOAD:
+        if (accept) begin
+          pending <= pending | ({{(SF - 1) {1'b0}}, (|in_tdata)} << ld_c);
+          if (ld_c == SF - 1) begin
+            ld_c <= 0;
+            count <= 0;
+            state <= SCAN;
+          end else ld_c <= ld_c + 1'b1;
+        end
+        SCAN:  // fetch the next nonzero chunk, or start the walk
+        if (pending != 0) begin
+          chunk <= fbuf[sel];
+          chunk_sel <= sel;
+          pending <= pending & ~lowest_chunk;
+          fetched <= 1'b1;
+          state <= LIST;
+        end else begin
+          nf <= 0;
+          k <= 0;
+          state <= RUN;
+        end
+        LIST: begin  // one set bit a cycle; the chunk's last one goes back to SCAN
+          count <= count + 1'b1;
+          chunk <= chunk & ~lowest_bit;
+          if ((chunk & ~lowest_bit) == 0) begin
+            fetched <= 1'b0;
+            state <= SCAN;
+          end
+        end
+        RUN:  // the list walked (k); the last weight word adds as EMIT begins
+        if (walking) k <= k + 1'b1;
+        else if (!valid_q) state <= EMIT;
+        EMIT:
+        if (out_tready) begin
+          k <= 0;
+          if (nf == NF - 1) begin
+            nf <= 0;
+            state <= LOAD;
+          end else begin
+            nf <= nf + 1'b1;
+            state <= RUN;
+          end
+        end
+        default: state <= LOAD;
+      endcase
+    end
+  end
+
+`ifdef QSNN_ACTIVITY
+  // Simulation only (see qsnn_synapse): weight rows read (PE * W_BITS bits each), one add per lane each (the
+  // accumulators are those adds: no separate accumulator count)
+  reg [63:0] act_in = 0, act_wreads = 0, act_out = 0;
+  always @(posedge clk)
+    if (rst_n) begin
+      if (accept) act_in <= act_in + 1;
+      if (valid_q) act_wreads <= act_wreads + 1;
+      if (out_tvalid && out_tready) act_out <= act_out + 1;
+    end
+  final
+    $display("qsnn_activity %m synapse in_beats=%0d weight_reads=%0d synops=%0d acc_cycles=%0d out_beats=%0d simd=%0d pe=%0d in_bits=%0d w_bits=%0d acc_bits=%0d",
+             act_in, act_wreads, act_wreads * PE, 0, act_out, 1, PE, 1, W_BITS, ACC_BITS);
+`endif
+endmodule

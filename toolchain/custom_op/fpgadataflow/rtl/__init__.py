@@ -17,8 +17,8 @@ class ProjectRTLBackend:
 
         return {**self.ABSTRACT.get_nodeattr_types(self), **RTLBackend.get_nodeattr_types(self)}
 
-    def event_driven(self) -> bool:
-        return False
+    def event_driven(self) -> int:
+        return 0
 
     def generate_hdl(self, model, fpgapart, clk):
         """The wrapper (FINN's ports) and its core; the module takes the node's name now and keeps it in

@@ -22,19 +22,29 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
 
     def get_nodeattr_types(self):
         attrs = super().get_nodeattr_types()
-        attrs["event_driven"] = ("i", False, 0, {0, 1})
+        attrs["event_driven"] = ("i", False, 0, {0, 1, 2})  # dense, event-driven (chunks), address-event
+        # the fraction of this layer's inputs that spike in a frame (measured on the run's test vectors by the
+        # estimate step; 1.0: every input, the bound)
+        attrs["input_activity"] = ("f", False, 1.0)
         return attrs
 
     def get_exp_cycles(self):
-        """Cycles per sample of the RTL core (qsnn_synapse.v): each frame is loaded (SF beats), then every
-        neuron fold reads its chunks and emits (SF + 2 cycles). Event-driven cores take fewer: one per
-        active chunk instead of SF, which only a simulation with real spikes can tell; this is the bound."""
+        """Cycles per sample of the RTL core (qsnn_synapse.v), per frame: dense, SF (load) + NF * (SF + 2) (every
+        chunk of every fold); event-driven, the active chunks instead of SF; address-event (qsnn_synapse_ae),
+        SF + active chunks + active inputs + 1 (the spike list) + NF * (active inputs + 3). Active inputs and chunks
+        at the measured ``input_activity`` a: a * MW, and SF * (1 - (1 - a)^SIMD) with independent spikes."""
         import numpy as np
 
-        sf = self.get_nodeattr("MW") // self.get_nodeattr("SIMD")
-        nf = self.get_nodeattr("MH") // self.get_nodeattr("PE")
+        mw, simd = self.get_nodeattr("MW"), self.get_nodeattr("SIMD")
+        sf, nf = mw // simd, self.get_nodeattr("MH") // self.get_nodeattr("PE")
         frames = int(np.prod(self.get_nodeattr("numInputVectors")))
-        return frames * (sf + nf * (sf + 2))
+        mode = self.event_driven()
+        a = min(1.0, max(0.0, self.get_nodeattr("input_activity"))) if mode else 1.0
+        chunks = sf * (1.0 - (1.0 - a) ** simd)
+        if mode == 2:
+            active = a * mw
+            return int(round(frames * (sf + chunks + active + 1 + nf * (active + 3))))
+        return int(round(frames * (sf + nf * (chunks + 2))))
 
     # -- estimates, calibrated against Yosys synth_xilinx (xc7) counts of the core over a matrix ------------
     #   MW x MH, SIMD, PE, in bits, acc bits -> Yosys LUT (this formula):
@@ -50,23 +60,40 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         mw, mh = self.get_nodeattr("MW"), self.get_nodeattr("MH")
         return simd, pe, mw, mh, self.get_input_datatype(1).bitwidth()
 
-    def _rom_in_bram(self) -> bool:
+    #   The address-event core (qsnn_synapse_ae) adds one weight row a cycle: PE adders, not PE x SIMD; its chunk and
+    #   bit encoders grow with SF + SIMD; the spike list is LUTRAM (counted apart). Its ROM is deep and narrow (a word
+    #   per fold and input): in LUTs, a 64-deep LUT6 per bit per 64 words plus the muxes, about 1.3 each.
+    #   64x32 S8 P4 acc8, ROM in LUTs: 285 LUT (290); 32x10 S4 P1 acc8: 116 (118); 128x10 S16 P5 acc9: 237 (252);
+    #   64x128 S8 P16 acc8, ROM in BRAM: 210 (240)
+    AE_CONTROL_LUTS, AE_ROM_LUT_PER_LUT6 = 70, 1.3
+
+    def _rom(self) -> tuple[int, int]:
+        """(word bits, words) of the weight ROM: a word per (fold, chunk) of PE x SIMD weights, or per (fold,
+        input) of PE weights in the address-event layout."""
         simd, pe, mw, mh, wb = self._shape()
-        depth = (mw // simd) * (mh // pe)
-        return depth * pe * simd * wb > 16384 and depth > 64  # the generator's rom_style rule
+        if self.event_driven() == 2:
+            return pe * wb, (mh // pe) * mw
+        return pe * simd * wb, (mw // simd) * (mh // pe)
+
+    def _rom_in_bram(self) -> bool:
+        width, depth = self._rom()
+        return depth * width > 16384 and depth > 64  # the generator's rom_style rule
 
     def lut_estimation(self, fpgapart=None):
         simd, pe, mw, mh, wb = self._shape()
         spikes = self.get_input_datatype(0).bitwidth() == 1
         acc = self.get_output_datatype().bitwidth()
         rom = 0 if self._rom_in_bram() else mw * mh * wb / 64 * self.ROM_LUT_PER_64_BITS
+        if self.event_driven() == 2:
+            width, depth = self._rom()
+            rom = 0 if self._rom_in_bram() else width * -(-depth // 64) * self.AE_ROM_LUT_PER_LUT6
+            return int(self.ADDER_LUT_PER_BIT[True] * pe * acc + rom + mw // simd + simd + self.AE_CONTROL_LUTS)
         return int(self.ADDER_LUT_PER_BIT[spikes] * pe * simd * acc + rom + self.CONTROL_LUTS)
 
     def bram_estimation(self, fpgapart=None):
         from toolchain.estimate.storage import bram18_count
 
-        simd, pe, mw, mh, wb = self._shape()
-        return bram18_count(pe * simd * wb, (mw // simd) * (mh // pe)) if self._rom_in_bram() else 0
+        return bram18_count(*self._rom()) if self._rom_in_bram() else 0
 
     def uram_estimation(self, fpgapart=None):
         return 0
@@ -75,5 +102,5 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         simd, pe, *_ = self._shape()
         return 0 if self.get_input_datatype(0).bitwidth() == 1 else pe * simd
 
-    def event_driven(self) -> bool:
-        return bool(self.get_nodeattr("event_driven"))
+    def event_driven(self) -> int:
+        return self.get_nodeattr("event_driven")
