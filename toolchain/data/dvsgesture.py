@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.data.base import Dataset
-from toolchain.data.events import EVENT_DTYPE, check_labels, frame_shape, pick, stack, to_frames
+from toolchain.data.events import EVENT_DTYPE, check_labels, event_dataset, frame_shape, pick, stack, to_frames
 from toolchain.errors import QsnnError
 
 NAME = "dvsgesture"
@@ -79,17 +79,4 @@ def _split(folder: Path, cfg, limit):
 
 def load(cfg) -> Dataset:
     root = Path(cfg.path)
-    x_tr, y_tr = _split(root / FOLDERS[0], cfg, cfg.limit)
-    x_te, y_te = _split(root / FOLDERS[1], cfg, None)
-    return Dataset(
-        NAME,
-        x_tr,
-        y_tr,
-        x_te,
-        y_te,
-        x_tr.shape[2:],
-        CLASSES,
-        input_bits=cfg.event_bits,
-        temporal=True,
-        notes={"source": str(root)},
-    )
+    return event_dataset(NAME, cfg, _split, root / FOLDERS[0], root / FOLDERS[1], CLASSES)

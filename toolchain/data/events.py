@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolchain.data.base import Dataset
 from toolchain.errors import QsnnError
 
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("p", np.int64), ("t", np.int64)])
@@ -95,3 +96,22 @@ def pick(n: int, limit: int | None, seed: int = 0) -> np.ndarray:
     if limit is None or limit >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).permutation(n)[:limit])
+
+
+def event_dataset(name: str, cfg, read_split, train, test, classes) -> Dataset:
+    """The Dataset of an event loader: ``read_split(where, cfg, limit)`` -> (frames, labels) for its training split
+    (``--limit`` applies) and its test split (whole)."""
+    x_tr, y_tr = read_split(train, cfg, cfg.limit)
+    x_te, y_te = read_split(test, cfg, None)
+    return Dataset(
+        name,
+        x_tr,
+        y_tr,
+        x_te,
+        y_te,
+        x_tr.shape[2:],
+        classes,
+        input_bits=cfg.event_bits,
+        temporal=True,
+        notes={"source": str(cfg.path)},
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.data.base import Dataset
-from toolchain.data.events import EVENT_DTYPE, frame_shape, pick, stack, to_frames
+from toolchain.data.events import EVENT_DTYPE, event_dataset, frame_shape, pick, stack, to_frames
 from toolchain.errors import QsnnError
 
 NAME = "nmnist"
@@ -76,17 +76,4 @@ def _split(folder: Path, cfg, limit):
 
 def load(cfg) -> Dataset:
     root = Path(cfg.path)
-    x_tr, y_tr = _split(_folder(root, "Train"), cfg, cfg.limit)
-    x_te, y_te = _split(_folder(root, "Test"), cfg, None)
-    return Dataset(
-        NAME,
-        x_tr,
-        y_tr,
-        x_te,
-        y_te,
-        x_tr.shape[2:],
-        [str(k) for k in range(10)],
-        input_bits=cfg.event_bits,
-        temporal=True,
-        notes={"source": str(root)},
-    )
+    return event_dataset(NAME, cfg, _split, _folder(root, "Train"), _folder(root, "Test"), [str(k) for k in range(10)])

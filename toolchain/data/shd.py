@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.data.base import Dataset
-from toolchain.data.events import AUDIO_DTYPE, check_labels, frame_shape, pick, stack, to_frames
+from toolchain.data.events import AUDIO_DTYPE, check_labels, event_dataset, frame_shape, pick, stack, to_frames
 from toolchain.errors import QsnnError
 
 NAME = "shd"
@@ -74,17 +74,4 @@ def _split(path: Path, cfg, limit):
 
 def load(cfg) -> Dataset:
     root = Path(cfg.path)
-    x_tr, y_tr = _split(root / FILES[0], cfg, cfg.limit)
-    x_te, y_te = _split(root / FILES[1], cfg, None)
-    return Dataset(
-        NAME,
-        x_tr,
-        y_tr,
-        x_te,
-        y_te,
-        x_tr.shape[2:],
-        CLASSES,
-        input_bits=cfg.event_bits,
-        temporal=True,
-        notes={"source": str(root)},
-    )
+    return event_dataset(NAME, cfg, _split, root / FILES[0], root / FILES[1], CLASSES)

@@ -53,20 +53,10 @@ module qsnn_synapse #(
   assign out_tvalid = (state == EMIT);
   assign out_tdata = acc;
 
-  // lowest pending chunk (event-driven: the next active one; dense: the next one): isolated by one carry chain,
-  // then encoded by OR trees (bit b of sel: any lowest[k] with bit b of k set), so the depth grows as log SF
-  wire [SF-1:0] lowest = pending & (~pending + 1'b1);
+  // lowest pending chunk (event-driven: the next active one; dense: the next one)
+  wire [SF-1:0] lowest;
   wire [SF_BITS-1:0] sel;
-  genvar b, c;
-  generate
-    for (b = 0; b < SF_BITS; b = b + 1) begin : enc
-      wire [SF-1:0] has_bit;
-      for (c = 0; c < SF; c = c + 1) begin : m
-        assign has_bit[c] = (c >> b) & 1;
-      end
-      assign sel[b] = |(lowest & has_bit);
-    end
-  endgenerate
+  qsnn_lowest #(.N(SF), .B(SF_BITS)) next_chunk (.bits(pending), .onehot(lowest), .index(sel));
   wire issue = (state == RUN) && (pending != 0);
   assign w_en = issue;
   assign w_addr = nf * SF + sel;
@@ -233,28 +223,13 @@ module qsnn_synapse_ae #(
   assign out_tvalid = (state == EMIT);
   assign out_tdata = acc;
 
-  // lowest pending chunk, and lowest set bit of the chunk being listed: one carry chain and OR trees each
-  wire [SF-1:0] lowest_chunk = pending & (~pending + 1'b1);
-  wire [SIMD-1:0] lowest_bit = chunk & (~chunk + 1'b1);
+  // lowest pending chunk, and lowest set bit of the chunk being listed
+  wire [SF-1:0] lowest_chunk;
+  wire [SIMD-1:0] lowest_bit;
   wire [SF_BITS-1:0] sel;
   wire [S_BITS-1:0] bit_sel;
-  genvar b, c;
-  generate
-    for (b = 0; b < SF_BITS; b = b + 1) begin : enc_chunk
-      wire [SF-1:0] has;
-      for (c = 0; c < SF; c = c + 1) begin : m
-        assign has[c] = (c >> b) & 1;
-      end
-      assign sel[b] = |(lowest_chunk & has);
-    end
-    for (b = 0; b < S_BITS; b = b + 1) begin : enc_bit
-      wire [SIMD-1:0] has;
-      for (c = 0; c < SIMD; c = c + 1) begin : m
-        assign has[c] = (c >> b) & 1;
-      end
-      assign bit_sel[b] = |(lowest_bit & has);
-    end
-  endgenerate
+  qsnn_lowest #(.N(SF), .B(SF_BITS)) next_chunk (.bits(pending), .onehot(lowest_chunk), .index(sel));
+  qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike (.bits(chunk), .onehot(lowest_bit), .index(bit_sel));
 
   wire walking = (state == RUN) && (k < count);
   assign w_en = valid_q;
@@ -353,4 +328,27 @@ module qsnn_synapse_ae #(
     $display("qsnn_activity %m synapse in_beats=%0d weight_reads=%0d synops=%0d acc_cycles=%0d out_beats=%0d simd=%0d pe=%0d in_bits=%0d w_bits=%0d acc_bits=%0d",
              act_in, act_wreads, act_wreads * PE, 0, act_out, 1, PE, 1, W_BITS, ACC_BITS);
 `endif
+endmodule
+
+// qsnn-pynq: the lowest set bit of N bits, as a one-hot word (one carry chain: bits & -bits) and its index (OR trees:
+// index bit b is set by any one-hot position with bit b set), so the depth grows as log N. 0 for no bit set.
+module qsnn_lowest #(
+    parameter integer N = 8,
+    parameter integer B = 3
+) (
+    input wire [N-1:0] bits,
+    output wire [N-1:0] onehot,
+    output wire [B-1:0] index
+);
+  assign onehot = bits & (~bits + 1'b1);
+  genvar b, c;
+  generate
+    for (b = 0; b < B; b = b + 1) begin : enc
+      wire [N-1:0] has;
+      for (c = 0; c < N; c = c + 1) begin : m
+        assign has[c] = (c >> b) & 1;
+      end
+      assign index[b] = |(onehot & has);
+    end
+  endgenerate
 endmodule
