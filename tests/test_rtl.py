@@ -165,6 +165,10 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     assert {"qonnx", "finn_hw", "rtl_sim"} == set(dense["verification"]) and dense["backend"] == "rtl"
     syn = dense["synthesis"]
     assert "no place and route" in syn["label"] and syn["network"]["LUT"] > 0
+    for name, c in syn["per_layer"].items():  # the timing sanity check: a path per layer, flagged over 10 ns
+        t = c["timing"]
+        assert t["critical_path_ns"] > t["cell_delay_ns"] > 0 and t["over_clock"] == (t["critical_path_ns"] > 10.0)
+        assert (name in syn["over_clock"]) == t["over_clock"]
     layers = syn["per_layer"]
     assert set(layers) == {n["name"] for n in dense["estimate"]["per_layer"]}
     for key in ("LUT", "FF", "CARRY4", "LUTRAM", "RAMB18", "RAMB36", "DSP48E1"):
@@ -400,3 +404,36 @@ def test_address_event_network_follows_its_spikes_in_verilator_and_the_estimate(
     dense.target_cycles = 64
     d = run_build(dense, log=None)["estimate"]["per_layer"]
     assert sum(n["lut"] for n in synapses) < sum(n["lut"] for n in d if n["op"] == "MVAUSynapse_rtl")
+
+
+STA_TEXT = """
+Latest arrival time in 'm' is 2000:
+    2000 (<unknown>)
+    2000 a (LUT3.I1->O)
+           n1
+    1700 b (CARRY4.CI->O)
+           n2
+    1500 c (CARRY4.CI->CO)
+           n3
+    1300 d (CARRY4.S->CO)
+           n4
+     700 e (LUT6.I2->O)
+       0   \\x [0] (<primary input>)
+
+Arrival histogram:
+    1300 z (LUT2.I0->O)
+"""
+
+
+def test_timing_estimate_counts_routed_hops_and_flags_a_slow_layer():
+    """Yosys sta's critical path: 2.0 ns of cell delay over 5 cells, 3 of them entered over general routing (the
+    carry chain's CI inputs are dedicated), so 2.0 + 3 x 0.5 + 0.5 = 4.0 ns: 250 MHz; over a 300 MHz clock."""
+    from toolchain.rtl.synth import layer_timing, parse_sta
+
+    paths = parse_sta(STA_TEXT)
+    assert paths == {"m": {"cell_ps": 2000, "hops": 3, "cells": 5}}
+    modules = {"wrapper": {"m": 1, "FDRE": 4}, "m": {"LUT3": 1}}
+    t = layer_timing(paths, modules, "wrapper", 100.0)
+    assert t["critical_path_ns"] == 4.0 and t["fmax_estimate_mhz"] == 250.0 and not t["over_clock"]
+    assert layer_timing(paths, modules, "wrapper", 300.0)["over_clock"]
+    assert layer_timing(paths, {"other": {}}, "other", 100.0) is None

@@ -116,14 +116,18 @@ def markdown(report: dict) -> str:
             "",
             f"## Synthesis: {syn['label']}",
             "",
-            "| design | LUT | FF | CARRY4 | LUTRAM | RAMB18 | RAMB36 | DSP48E1 |",
-            "|---|---|---|---|---|---|---|---|",
+            "| design | LUT | FF | CARRY4 | LUTRAM | RAMB18 | RAMB36 | DSP48E1 | critical path (ns) | fmax (MHz) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for name, c in [*syn["per_layer"].items(), ("whole network", syn["network"])]:
+            t = c.get("timing")
+            path = "" if not t else f"{t['critical_path_ns']:.2f}" + (" **over the clock**" if t["over_clock"] else "")
             lines.append(
                 f"| {name} | {c['LUT']:,} | {c['FF']:,} | {c['CARRY4']} | {c['LUTRAM']} | {c['RAMB18']} | "
-                f"{c['RAMB36']} | {c['DSP48E1']} |"
+                f"{c['RAMB36']} | {c['DSP48E1']} | {path} | {'' if not t else t['fmax_estimate_mhz']} |"
             )
+        if syn.get("timing_label"):
+            lines += ["", f"Timing: {syn['timing_label']}."]
         if syn.get("not_counted"):
             names = ", ".join(
                 f"{k} ({e['LUT']:,} LUT, {e['BRAM_18K']} BRAM18 by FINN's estimate)"

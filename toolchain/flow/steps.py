@@ -359,7 +359,7 @@ def step_synth(model, cfg, state):
     """Yosys synth_xilinx of every layer and of the whole network: post-synthesis counts (no place & route)."""
     from toolchain.rtl.synth import synthesize_network
 
-    state.synthesis = synthesize_network(cfg.out / "rtl", state.rtl_network, model, cfg.board_info.part)
+    state.synthesis = synthesize_network(cfg.out / "rtl", state.rtl_network, model, cfg.board_info.part, cfg.clock_mhz)
     return model
 
 

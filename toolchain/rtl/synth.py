@@ -17,7 +17,7 @@ from pathlib import Path
 
 from toolchain.errors import QsnnError, ToolNotFound
 
-LABEL = "Yosys synth_xilinx -family xc7 post-synthesis cell counts (no place and route, no timing)"
+LABEL = "Yosys synth_xilinx -family xc7 post-synthesis cell counts (no place and route; timing: an estimate, below)"
 LUTRAM_CELLS = re.compile(r"^(RAM\d+[MX]\d*[A-Z]*|RAM\d+M|SRLC?\d+E)$")
 
 
@@ -75,6 +75,61 @@ def expand(modules: dict, top: str) -> dict[str, int]:
     return total
 
 
+# A timing sanity check without place and route: Yosys' ``sta`` over the mapped netlist with the xc7 cell delays of
+# its Xilinx cell library (LUT, CARRY4, MUXF: specify blocks from Project X-Ray's timing), which know no routing.
+# Each hop between cells over general routing (every cell input on the path but a carry chain's CI) adds an assumed
+# average 7-series net delay, and the path's flip-flops their clock-to-out and setup. Written by hand: Yosys gives
+# the cell path, nothing here has a 7-series router's delays.
+NET_NS = 0.5  # an assumed average net delay per routed hop (7-series nets span roughly 0.3..0.8 ns)
+FF_NS = 0.5  # clock-to-out and setup of the path's two flip-flops (about 0.45 + 0.05 ns at speed grade -1)
+TIMING_LABEL = (
+    f"Yosys sta with xc7 cell delays (no routing) + {NET_NS} ns per routed hop + {FF_NS} ns flip-flops: an estimate "
+    "to flag a layer that cannot meet the clock, not Vivado timing"
+)
+STA_HEAD = re.compile(r"^Latest arrival time in '(.+)' is (\d+):")
+STA_CELL = re.compile(r"^\s+\d+ \S+ \((\w+)\.(\w+)->\w+\)\s*$")
+
+
+def parse_sta(text: str) -> dict[str, dict]:
+    """Each module's latest arrival (ps, cell delays only) and the routed hops on that critical path, from the
+    text of Yosys' ``sta``: {module: {"cell_ps": n, "hops": k, "cells": m}}."""
+    out, current = {}, None
+    for line in text.splitlines():
+        head = STA_HEAD.match(line)
+        if head:
+            current = head.group(1)
+            out[current] = {"cell_ps": int(head.group(2)), "hops": 0, "cells": 0}
+            continue
+        cell = STA_CELL.match(line)
+        if current and cell:
+            out[current]["cells"] += 1
+            out[current]["hops"] += cell.group(2) != "CI"  # a carry chain's CI is dedicated routing
+        elif line.startswith("Arrival histogram"):
+            current = None
+    return out
+
+
+def layer_timing(paths: dict, modules: dict, module: str, clock_mhz: float) -> dict | None:
+    """The slowest critical path among a layer's module and its submodules, as an estimated delay and fmax."""
+    found, todo = [], [module]
+    while todo:
+        m = todo.pop()
+        if m in paths:
+            found.append(paths[m])
+        todo += [c for c in modules.get(m, {}) if c in modules]
+    if not found:
+        return None
+    worst = max(found, key=lambda p: p["cell_ps"] / 1000 + p["hops"] * NET_NS)
+    ns = worst["cell_ps"] / 1000 + worst["hops"] * NET_NS + FF_NS
+    return {
+        "critical_path_ns": round(ns, 3),
+        "cell_delay_ns": worst["cell_ps"] / 1000,
+        "routed_hops": worst["hops"],
+        "fmax_estimate_mhz": round(1000 / ns, 1),
+        "over_clock": ns > 1000 / clock_mhz,
+    }
+
+
 def summarize(cells: dict) -> dict:
     pick = lambda pred: sum(n for c, n in cells.items() if pred(c))  # noqa: E731
     return {
@@ -90,7 +145,7 @@ def summarize(cells: dict) -> dict:
     }
 
 
-def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
+def synthesize_network(folder: Path, net: dict, model, part: str, clock_mhz: float = 100.0) -> dict:
     """One Yosys run over the whole network, hierarchy kept: each layer's counts (its wrapper, ROMs and
     core) and the network's, from the same netlist. FINN's own layers (its FIFOs and sliding windows:
     SystemVerilog that Yosys' reader does not take) are read as black boxes from their Verilog wrappers and
@@ -105,7 +160,7 @@ def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
     boxes = "".join(f"read_verilog -lib {layer['wrapper']}; " for layer in finn)
     script = (
         f"{boxes}read_verilog -sv {' '.join(logic)}; synth_xilinx -family xc7 -noiopad -top {top}; "
-        f"tee -q -o stat_{top}.txt stat"
+        f"tee -q -o stat_{top}.txt stat; read_verilog -lib -specify +/xilinx/cells_sim.v; tee -q -o sta_{top}.txt sta"
     )
     r = subprocess.run([yosys(), "-q", "-p", script], cwd=folder, capture_output=True, text=True)
     (folder / f"yosys_{top}.log").write_text(r.stdout + r.stderr)
@@ -116,10 +171,19 @@ def synthesize_network(folder: Path, net: dict, model, part: str) -> dict:
     per_layer = {
         layer["name"]: summarize(expand(modules, layer["module"])) for layer in net["layers"] if "wrapper" not in layer
     }
+    sta = folder / f"sta_{top}.txt"
+    paths = parse_sta(sta.read_text()) if sta.is_file() else {}
+    for layer in net["layers"]:
+        if "wrapper" not in layer:
+            per_layer[layer["name"]]["timing"] = layer_timing(paths, modules, layer["module"], clock_mhz)
     nodes = {n.name: n for n in model.graph.node}
+    slow = [name for name, c in per_layer.items() if c["timing"] and c["timing"]["over_clock"]]
     return {
         "label": LABEL,
         "part_family": "xc7",
+        "timing_label": TIMING_LABEL,
+        "clock_mhz": clock_mhz,
+        "over_clock": slow,  # layers whose estimated critical path exceeds the clock period
         "per_layer": per_layer,
         "network": summarize(expand(modules, top)),
         # FINN's layers, with FINN's estimate (not Yosys)
