@@ -437,3 +437,14 @@ def test_timing_estimate_counts_routed_hops_and_flags_a_slow_layer():
     assert t["critical_path_ns"] == 4.0 and t["fmax_estimate_mhz"] == 250.0 and not t["over_clock"]
     assert layer_timing(paths, modules, "wrapper", 300.0)["over_clock"]
     assert layer_timing(paths, {"other": {}}, "other", 100.0) is None
+
+
+def test_synapse_modes_are_one_at_a_time_and_rtl_only(demo_run, tmp_path):
+    from toolchain.errors import QsnnError
+
+    base = {"run_dir": str(demo_run), "out_dir": str(tmp_path / "b")}
+    with pytest.raises(QsnnError, match="two modes of the synapse; choose one"):
+        BuildConfig(**base, backend="rtl", event_driven=True, address_event=True)
+    with pytest.raises(QsnnError, match="--address-event is a mode of the RTL synapse; add --backend rtl"):
+        BuildConfig(**base, address_event=True)
+    assert BuildConfig(**base, backend="rtl", address_event=True).synapse_mode == 2

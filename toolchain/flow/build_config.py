@@ -168,11 +168,6 @@ class BuildConfig:
             raise QsnnError(f"{flag} is a mode of the RTL synapse; add --backend rtl")
         if self.event_driven and self.address_event:
             raise QsnnError("--event-driven and --address-event are two modes of the synapse; choose one")
-
-    @property
-    def synapse_mode(self) -> int:
-        """The RTL synapse's mode for spike inputs: 0 dense, 1 event-driven (chunks), 2 address-event."""
-        return 2 if self.address_event else int(self.event_driven)
         if STEPS.index(self.start) > STEPS.index(self.until):
             raise QsnnError(f"--from {self.start} comes after --until {self.until}")
         if not 1.0 <= self.clock_mhz <= 1000.0:
@@ -183,6 +178,11 @@ class BuildConfig:
             raise QsnnError(f"folding file {self.folding} not found")
         if self.target_cycles is not None and self.folding is not None:
             raise QsnnError("give either --target-cycles or --folding, not both")
+
+    @property
+    def synapse_mode(self) -> int:
+        """The RTL synapse's mode for spike inputs: 0 dense, 1 event-driven (chunks), 2 address-event."""
+        return 2 if self.address_event else int(self.event_driven)
 
     @property
     def steps(self) -> list[str]:
