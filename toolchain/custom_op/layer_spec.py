@@ -15,6 +15,17 @@ from toolchain.estimate.storage import memory_style
 from toolchain.golden import LEAK, RESET, ROUNDING, NeuronParams
 
 
+def signed_bits(max_abs) -> int:
+    """The two's-complement width holding -max_abs..max_abs (2 at least)."""
+    return max(2, int(max_abs).bit_length() + 1)
+
+
+def recurrent_widths(v) -> tuple[int, int]:
+    """A recurrent layer's V: (the width of its entries, the width of any V s[t-1], a row's absolute sum)."""
+    a = np.abs(np.asarray(v, dtype=np.int64))
+    return signed_bits(a.max(initial=0)), signed_bits(a.sum(axis=1).max(initial=0))
+
+
 @dataclass
 class LayerSpec:
     """What the HLS kernel needs to know about one LIF layer."""
@@ -56,14 +67,12 @@ class LayerSpec:
     @property
     def recurrent_bits(self) -> int:
         """Signed width of V's entries (2 at least)."""
-        m = 0 if self.recurrent is None else int(np.abs(self.recurrent).max(initial=0))
-        return max(2, m.bit_length() + 1)
+        return 2 if self.recurrent is None else recurrent_widths(self.recurrent)[0]
 
     @property
     def recurrent_sum_bits(self) -> int:
         """Signed width holding any V s[t-1] (a row's absolute sum)."""
-        m = 0 if self.recurrent is None else int(np.abs(self.recurrent).sum(axis=1).max(initial=0))
-        return max(2, m.bit_length() + 1)
+        return 2 if self.recurrent is None else recurrent_widths(self.recurrent)[1]
 
     def neuron_bias(self) -> np.ndarray:
         """The bias of every neuron of a frame (a conv layer's per-channel bias repeated over its pixels)."""
@@ -71,8 +80,7 @@ class LayerSpec:
 
     @property
     def bias_bits(self) -> int:
-        m = int(np.abs(self.bias).max(initial=0))
-        return max(2, (m.bit_length() + 1))
+        return signed_bits(np.abs(self.bias).max(initial=0))
 
     @property
     def ap_int_max_w(self) -> int:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from toolchain.flow.build_config import SYNAPSE_MODES
 from toolchain.fsutil import write_json, write_text
-
-SYNAPSE_MODES = ("dense", "event-driven", "address-event")  # the RTL synapse's modes (toolchain/rtl/generate.py)
 
 
 def build_report(cfg, state) -> dict:

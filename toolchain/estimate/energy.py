@@ -33,6 +33,8 @@ is the figure to trust, and the board's rails or a meter (the driver's ``energy(
 
 from __future__ import annotations
 
+from toolchain.golden import LEAK
+
 ADD32_PJ = 0.1
 MUL32_PJ = 3.1
 FADD_PJ = 0.9
@@ -89,14 +91,12 @@ def operation_energy(cfg, metrics, run_dir) -> dict:
     sizes = [n_in, *cfg.model.hidden, meta["n_classes"]]
     density = metrics["nonzero_weights"] / metrics["n_weights"]
     rate0 = 1.0  # direct encoding: every input is a multiply-accumulate (the rate is not used)
-    if cfg.data.encoding == "rate":
+    if cfg.data.encoding in ("rate", "events"):
         from toolchain.data import load_dataset
 
-        rate0 = float(load_dataset(cfg.data).x_test.mean()) / 2 ** meta["input_bits"]
-    elif cfg.data.encoding == "events":  # the frames' share of bins with events
-        from toolchain.data import load_dataset
-
-        rate0 = float((load_dataset(cfg.data).x_test > 0).mean())
+        x = load_dataset(cfg.data).x_test
+        # rate: the mean spike probability; events: the frames' share of bins with events
+        rate0 = float(x.mean()) / 2 ** meta["input_bits"] if cfg.data.encoding == "rate" else float((x > 0).mean())
     rates = [rate0] + list(metrics["spike_rate"][:-1])
     layers = [(sizes[k], sizes[k + 1], rates[k], density) for k in range(len(sizes) - 1)]
     # a recurrent layer's V: its own spikes (rate of the layer's output) into its n x n weights, no neurons of its own
@@ -148,9 +148,9 @@ def _layer_pj(a: dict) -> dict:
     if a["kind"] == "lif":
         b, states = a["b"], 2 if a["cuba"] else 1
         update = 2 * add_pj(b)  # integrate, compare
-        if a["leak"] == 2:
+        if a["leak"] == LEAK.code("beta"):
             update += mul_pj(b, a["beta_frac"] + 2) * HARD_GAP / LOGIC_GAP  # the beta product (DSP48E1)
-        elif a["leak"] == 1:
+        elif a["leak"] == LEAK.code("shift"):
             update += add_pj(b)
         if a["cuba"]:
             update += add_pj(b) + mul_pj(b, a["beta_frac"] + 2) * HARD_GAP / LOGIC_GAP

@@ -13,6 +13,9 @@ from toolchain.fsutil import require_keys
 
 UNSAFE_PATH = re.compile(r"""[\s$\[\]{}\\"';&|<>`()*?]""")
 BACKENDS = ("hls", "rtl")
+# the RTL synapse's modes for spike inputs, by their code (MVAUSynapse_rtl's event_driven, SynapseSpec.event)
+SYNAPSE_MODES = ("dense", "event-driven", "address-event")
+ADDRESS_EVENT = SYNAPSE_MODES.index("address-event")
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,12 @@ class BuildConfig:
 
     @property
     def synapse_mode(self) -> int:
-        """The RTL synapse's mode for spike inputs: 0 dense, 1 event-driven (chunks), 2 address-event."""
-        return 2 if self.address_event else int(self.event_driven)
+        """The RTL synapse's mode for spike inputs, its code in SYNAPSE_MODES."""
+        return (
+            ADDRESS_EVENT
+            if self.address_event
+            else SYNAPSE_MODES.index("event-driven" if self.event_driven else "dense")
+        )
 
     @property
     def steps(self) -> list[str]:

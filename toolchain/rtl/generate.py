@@ -20,6 +20,7 @@ from toolchain import assets
 from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.custom_op.lif import output_datatype
 from toolchain.errors import QsnnError
+from toolchain.flow.build_config import ADDRESS_EVENT, SYNAPSE_MODES
 from toolchain.fsutil import write_text
 from toolchain.golden import LEAK, RESET, ROUNDING
 
@@ -29,7 +30,6 @@ CORES = {  # in rtl_templates/
     "pool": "pool/hdl/qsnn_pool_or.v",
 }
 RAM_STYLE = {"registers": "registers", "lutram": "distributed", "bram": "block"}
-ADDRESS_EVENT = 2  # SynapseSpec.event: the address-event core (qsnn_synapse_ae)
 
 
 def core(name: str) -> Path:
@@ -119,7 +119,7 @@ class SynapseSpec:
     in_signed: bool
     w_bits: int
     acc_bits: int
-    event: int = 0  # 0 dense; 1 event-driven (silent chunks skipped); 2 address-event (spikes walked one by one)
+    event: int = 0  # the synapse's mode, its code in SYNAPSE_MODES (address-event: the core qsnn_synapse_ae)
 
     @property
     def mh(self) -> int:
@@ -157,6 +157,7 @@ class SynapseSpec:
             "w_bits": self.w_bits,
             "acc_bits": self.acc_bits,
             "event": int(self.event),
+            "mode": SYNAPSE_MODES[self.event],
             "w_addr_bits": _bits(depth),
             "word_bits": lanes * self.w_bits,
             # large ROMs in BRAM; small ones as LUT logic (Yosys maps no write-less memory to LUTRAM)
@@ -346,7 +347,7 @@ def _assemble(folder: Path, top: str, layers: list, stream: dict, event=False, d
         # each file once, in the order the layers name them (SystemVerilog packages before their users)
         "files": [f"{top}.v", *dict.fromkeys(f for layer in layers for f in layer["files"])],
         **stream,
-        "event": int(event),  # the synapses' mode: 0 dense, 1 event-driven, 2 address-event
+        "event": int(event),  # the synapses' mode, its code in SYNAPSE_MODES
         "fifos": len(fifo_layers),
         "defines": list(defines),
     }

@@ -238,7 +238,9 @@ class LIFLayer(HWCustomOp):
         v = read_recurrent(self, self.neurons)
         if v is not None:  # the HLS kernel's V s[t-1]: a row of CHANNELS gated adds per lane, unrolled (formula, not
             # calibrated against Vitis HLS, which is not here; the RTL backend walks the row instead, LIFLayer_rtl)
-            lane += self.channels * max(2, int(abs(v).sum(axis=1).max()).bit_length() + 1)
+            from toolchain.custom_op.layer_spec import recurrent_widths
+
+            lane += self.channels * recurrent_widths(v)[1]
         luts = self.pe * lane + CONTROL_LUTS
         for name, w, d, style in self.storage():
             if style == "lutram":  # a ROM (one port) or a state memory (read and written)

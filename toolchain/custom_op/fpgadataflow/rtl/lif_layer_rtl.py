@@ -7,6 +7,7 @@ from finn.custom_op.fpgadataflow.rtlbackend import RTLBackend
 
 from toolchain.custom_op.fpgadataflow.lif_layer import PIPELINE_DEPTH, LIFLayer
 from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
+from toolchain.custom_op.layer_spec import recurrent_widths
 from toolchain.custom_op.lif import read_recurrent
 
 
@@ -46,8 +47,7 @@ class LIFLayer_rtl(ProjectRTLBackend, LIFLayer, RTLBackend):  # noqa: N801 - FIN
         if v is None:
             return 0
         c, nf = self.channels, self.channels // self.pe
-        v_bits = max(2, int(abs(v).max()).bit_length() + 1)
-        sum_bits = max(2, int(abs(v).sum(axis=1).max()).bit_length() + 1)
+        v_bits, sum_bits = recurrent_widths(v)
         rom = math.ceil(nf * c / 64) * self.pe * v_bits
         lanes = 2 * self.pe * max(self.get_input_datatype(0).bitwidth() + 1, sum_bits + 1)
         return int(rom + lanes + self.LUT_REC_CONTROL + self.LUT_REC_PER_NEURON * c)

@@ -15,6 +15,7 @@ from finn.custom_op.fpgadataflow.matrixvectoractivation import MVAU
 from finn.custom_op.fpgadataflow.rtlbackend import RTLBackend
 
 from toolchain.custom_op.fpgadataflow.rtl import ProjectRTLBackend
+from toolchain.flow.build_config import ADDRESS_EVENT, SYNAPSE_MODES
 
 
 class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN's naming rule: <op>_rtl
@@ -22,7 +23,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
 
     def get_nodeattr_types(self):
         attrs = super().get_nodeattr_types()
-        attrs["event_driven"] = ("i", False, 0, {0, 1, 2})  # dense, event-driven (chunks), address-event
+        attrs["event_driven"] = ("i", False, 0, set(range(len(SYNAPSE_MODES))))  # the mode's code
         # the fraction of this layer's inputs that spike in a frame (measured on the run's test vectors by the
         # estimate step; 1.0: every input, the bound)
         attrs["input_activity"] = ("f", False, 1.0)
@@ -41,7 +42,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         mode = self.event_driven()
         a = min(1.0, max(0.0, self.get_nodeattr("input_activity"))) if mode else 1.0
         chunks = sf * (1.0 - (1.0 - a) ** simd)
-        if mode == 2:
+        if mode == ADDRESS_EVENT:
             active = a * mw
             return int(round(frames * (sf + chunks + active + 1 + nf * (active + 3))))
         return int(round(frames * (sf + nf * (chunks + 2))))
@@ -71,7 +72,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         """(word bits, words) of the weight ROM: a word per (fold, chunk) of PE x SIMD weights, or per (fold,
         input) of PE weights in the address-event layout."""
         simd, pe, mw, mh, wb = self._shape()
-        if self.event_driven() == 2:
+        if self.event_driven() == ADDRESS_EVENT:
             return pe * wb, (mh // pe) * mw
         return pe * simd * wb, (mw // simd) * (mh // pe)
 
@@ -84,7 +85,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         spikes = self.get_input_datatype(0).bitwidth() == 1
         acc = self.get_output_datatype().bitwidth()
         rom = 0 if self._rom_in_bram() else mw * mh * wb / 64 * self.ROM_LUT_PER_64_BITS
-        if self.event_driven() == 2:
+        if self.event_driven() == ADDRESS_EVENT:
             width, depth = self._rom()
             rom = 0 if self._rom_in_bram() else width * -(-depth // 64) * self.AE_ROM_LUT_PER_LUT6
             return int(self.ADDER_LUT_PER_BIT[True] * pe * acc + rom + mw // simd + simd + self.AE_CONTROL_LUTS)
