@@ -90,8 +90,11 @@ def train_cases():
         "--leak": ["exp"],
         "--reset": ["none"],
         "--arch": ["transformer"],
-        "--encoding": ["delta"],
-        "--dataset": ["cifar99"],
+        "--encoding": ["delta", "events"],  # events: the frames of an event dataset, not digits
+        "--dataset": ["cifar99", "shd", "nmnist", "dvsgesture"],  # the event datasets: no --data-path given
+        "--bin-ms": ["0", "-1", "nan", "x"],
+        "--event-pool": ["0", "200", "x"],
+        "--event-bits": ["0", "9"],
         "--prune": ["1", "-0.1", "nan"],
         "--prune-mode": ["random"],
         "--snrs": [",", "x"],
@@ -113,6 +116,9 @@ def train_cases():
             "sp2,mp2",
             "c8k3p1,sp3,c8k3p1",
             "c8k3s2p1,sp8,f16",  # a sum-pool larger than its input
+            "r0",
+            "r16,c8k3",  # a conv after a (recurrent) dense layer
+            "r16x",
         ],
         "--device": ["gpu", "cuda:", "cpu:0"],
     }
@@ -127,6 +133,22 @@ def train_cases():
     yield (
         "train --membrane-shift without a membrane width",
         ["train", "--out", "{tmp}/run", *QUICK, "--membrane-shift", "3", "--membrane-bits", "auto"],
+        None,
+    )
+    for name in ("shd", "nmnist", "dvsgesture"):  # a folder without the dataset's files
+        yield (
+            f"train {name} without files",
+            ["train", "--out", "{tmp}/run", "--dataset", name, "--data-path", "{tmp}"],
+            None,
+        )
+    yield (
+        "train --recurrent binary weights",
+        ["train", "--out", "{tmp}/run", *QUICK, "--recurrent", "--weight-bits", "1"],
+        None,
+    )
+    yield (
+        "train --recurrent with conv",
+        ["train", "--out", "{tmp}/run", *QUICK, "--arch", "conv", "--hidden", "4", "--recurrent"],
         None,
     )
     yield (
@@ -204,6 +226,16 @@ def build_option_cases():
         "build --target-cycles with --folding",
         ["build", "{run}", "--out", "{tmp}/b", "--target-cycles", "4", "--folding", "{tmp}/fold.json"],
         ("fold", "{}"),
+    )
+    yield (
+        "build --address-event without the RTL backend",
+        ["build", "{run}", "--out", "{tmp}/b", "--address-event"],
+        None,
+    )
+    yield (
+        "build --address-event with --event-driven",
+        ["build", "{run}", "--out", "{tmp}/b", "--backend", "rtl", "--address-event", "--event-driven"],
+        None,
     )
     yield "build missing run", ["build", "{tmp}/nothing", "--out", "{tmp}/b"], None
 
