@@ -168,13 +168,17 @@ module qsnn_synapse #(
 endmodule
 
 // qsnn-pynq: the address-event synaptic layer (RTL backend, spike inputs): work that follows the spikes, not the
-// inputs. A frame's MW spikes arrive as SF beats of SIMD lanes into a frame buffer (as qsnn_synapse). Then the
-// frame's active inputs become their indices, once per frame: each nonzero chunk is fetched (one cycle) and its
-// set bits are listed lowest first, one a cycle (a priority encoder over SIMD bits). Then, for each neuron fold,
-// the list is walked one index a cycle: the index j reads its weight row, V = W[nf*PE + p][j] for the PE lanes (a
-// ROM word of PE weights at nf*MW + j, so the weights are laid out by input row), and the PE accumulators add it.
-// Cycles per frame: SF (load) + active chunks + active inputs + 1 (the list) + NF * (active inputs + 3) (the walk,
-// the last weight word's two cycles through the ROM, the emit beat; 2 for a silent frame): they follow the spikes.
+// inputs, in two stages that overlap (a double-buffered spike list), so a frame costs the slower of the two:
+//   the lister takes the frame's SF beats of SIMD lanes and writes each set bit's input index into the list bank
+//   it fills, lowest first, one a cycle (a priority encoder over SIMD bits); a beat costs max(1, its spikes)
+//   cycles, the next beat entering as its last spike is listed; no frame buffer is kept. A full bank is handed
+//   to the walker, and the lister fills the other one, waiting only while the walker still holds it;
+//   the walker walks its bank once per neuron fold, one index a cycle: the index j reads its weight row,
+//   V = W[nf*PE + p][j] for the PE lanes (a ROM word of PE weights at nf*MW + j, so the weights are laid out by
+//   input row), and the PE accumulators add it; the fold's accumulators leave as one beat.
+// Cycles per frame: lister F = SF - active chunks + active inputs; walker NF * (active inputs + 3) (the walk, the
+// last weight word's two cycles through the ROM, the emit beat; 2 for a silent frame), + 1 when it waited. Frames
+// back to back take max(F, walker) each (tests/test_rtl.py holds the exact schedule the simulation is held to).
 module qsnn_synapse_ae #(
     parameter integer MW = 64,
     parameter integer MH = 16,
@@ -203,42 +207,46 @@ module qsnn_synapse_ae #(
     output wire [W_ADDR_BITS-1:0] w_addr,
     input wire [PE*W_BITS-1:0] w_data
 );
-  localparam [2:0] LOAD = 3'd0, SCAN = 3'd1, LIST = 3'd2, RUN = 3'd3, EMIT = 3'd4;
-  reg [2:0] state;
-  reg [SF_BITS-1:0] ld_c;
+  // two banks of the frame's active inputs, in order: at {position, bank}, so 2 * MW entries hold both
+  (* ram_style = "distributed" *) reg [J_BITS-1:0] list[0:2*MW-1];
+  reg [1:0] full;  // a bank holds a whole frame's list, handed to the walker
+  reg [K_BITS-1:0] cnt[0:1];  // its length
+
+  // -- the lister ---------------------------------------------------------------------------------------------
+  reg wb;  // the bank it fills
+  reg [K_BITS-1:0] count;  // indices listed into it so far
+  reg [SIMD-1:0] chunk;  // the beat being listed: its bits not listed yet
+  reg live;  // chunk holds a beat
+  reg [SF_BITS-1:0] ld_c, chunk_c;  // beats taken of this frame; the beat number of chunk
+  wire [SIMD-1:0] lowest_bit;
+  wire [S_BITS-1:0] bit_sel;
+  qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike (.bits(chunk), .onehot(lowest_bit), .index(bit_sel));
+  wire [SIMD-1:0] rest = chunk & ~lowest_bit;
+  wire finishing = live && (rest == 0);  // the beat's last spike (or none) is listed this cycle
+  wire closing = finishing && (chunk_c == SF - 1);  // ... and it was the frame's last beat
+  wire next_bank = closing ? ~wb : wb;  // where a beat taken now goes
+  assign in_tready = (!live || finishing) && !full[next_bank];
+  wire accept = in_tvalid && in_tready;
+
+  // -- the walker ---------------------------------------------------------------------------------------------
+  localparam [1:0] WAIT = 2'd0, RUN = 2'd1, EMIT = 2'd2;
+  reg [1:0] state;
+  reg rb;  // the bank it walks
   reg [NF_BITS-1:0] nf;
-  reg [SF-1:0] pending;
-  (* ram_style = "distributed" *) reg [SIMD-1:0] fbuf[0:SF-1];
-  (* ram_style = "distributed" *) reg [J_BITS-1:0] list[0:MW-1];  // the frame's active inputs, in order
-  reg [K_BITS-1:0] count, k;  // listed indices; the walk's next one
-  reg [SIMD-1:0] chunk;  // the chunk being listed (its bits not listed yet)
-  reg [SF_BITS-1:0] chunk_sel;
-  reg fetched;  // chunk holds the word fetched the cycle before
-  reg [J_BITS-1:0] j_q;  // the walk: the index read from the list ...
+  reg [K_BITS-1:0] k;  // the walk's next position
+  reg [J_BITS-1:0] j_q;  // the index read from the list ...
   reg valid_q, valid_w;  // ... in flight to the ROM, and its weight word arriving
   reg [PE*ACC_BITS-1:0] acc;
-
-  assign in_tready = (state == LOAD);
-  wire accept = in_tvalid && in_tready;
+  wire walking = (state == RUN) && (k < cnt[rb]);
+  wire releasing = (state == EMIT) && out_tready && (nf == NF - 1);  // the frame's last fold leaves
   assign out_tvalid = (state == EMIT);
   assign out_tdata = acc;
-
-  // lowest pending chunk, and lowest set bit of the chunk being listed
-  wire [SF-1:0] lowest_chunk;
-  wire [SIMD-1:0] lowest_bit;
-  wire [SF_BITS-1:0] sel;
-  wire [S_BITS-1:0] bit_sel;
-  qsnn_lowest #(.N(SF), .B(SF_BITS)) next_chunk (.bits(pending), .onehot(lowest_chunk), .index(sel));
-  qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike (.bits(chunk), .onehot(lowest_bit), .index(bit_sel));
-
-  wire walking = (state == RUN) && (k < count);
   assign w_en = valid_q;
   assign w_addr = nf * MW + j_q;
 
   always @(posedge clk) begin
-    if (accept) fbuf[ld_c] <= in_tdata;
-    if (state == LIST && fetched) list[count] <= chunk_sel * SIMD + bit_sel;
-    if (walking) j_q <= list[k];
+    if (live && chunk != 0) list[{count[J_BITS-1:0], wb}] <= chunk_c * SIMD + bit_sel;
+    if (walking) j_q <= list[{k[J_BITS-1:0], rb}];
   end
 
   genvar p;
@@ -253,48 +261,40 @@ module qsnn_synapse_ae #(
 
   always @(posedge clk) begin
     if (!rst_n) begin
-      state <= LOAD;
-      ld_c <= 0;
-      nf <= 0;
-      pending <= 0;
+      full <= 2'b00;
+      wb <= 1'b0;
       count <= 0;
+      live <= 1'b0;
+      ld_c <= 0;
+      chunk_c <= 0;
+      state <= WAIT;
+      rb <= 1'b0;
+      nf <= 0;
       k <= 0;
-      fetched <= 1'b0;
       valid_q <= 1'b0;
       valid_w <= 1'b0;
     end else begin
+      // the lister
+      if (live) chunk <= rest;
+      if (live && chunk != 0) count <= count + 1'b1;
+      if (closing) begin
+        cnt[wb] <= count + (chunk != 0);
+        wb <= ~wb;
+        count <= 0;
+      end
+      if (accept) begin
+        chunk <= in_tdata;
+        chunk_c <= ld_c;
+        ld_c <= (ld_c == SF - 1) ? 0 : ld_c + 1'b1;
+        live <= 1'b1;
+      end else if (finishing) live <= 1'b0;
+      // the banks: the lister closes the one it fills, the walker releases the one it walked (never the same)
+      full <= (full | (closing ? (2'b01 << wb) : 2'b00)) & ~(releasing ? (2'b01 << rb) : 2'b00);
+      // the walker
       valid_q <= walking;
       valid_w <= valid_q;
       case (state)
-        LOAD:
-        if (accept) begin
-          pending <= pending | ({{(SF - 1) {1'b0}}, (|in_tdata)} << ld_c);
-          if (ld_c == SF - 1) begin
-            ld_c <= 0;
-            count <= 0;
-            state <= SCAN;
-          end else ld_c <= ld_c + 1'b1;
-        end
-        SCAN:  // fetch the next nonzero chunk, or start the walk
-        if (pending != 0) begin
-          chunk <= fbuf[sel];
-          chunk_sel <= sel;
-          pending <= pending & ~lowest_chunk;
-          fetched <= 1'b1;
-          state <= LIST;
-        end else begin
-          nf <= 0;
-          k <= 0;
-          state <= RUN;
-        end
-        LIST: begin  // one set bit a cycle; the chunk's last one goes back to SCAN
-          count <= count + 1'b1;
-          chunk <= chunk & ~lowest_bit;
-          if ((chunk & ~lowest_bit) == 0) begin
-            fetched <= 1'b0;
-            state <= SCAN;
-          end
-        end
+        WAIT: if (full[rb]) state <= RUN;
         RUN:  // the list walked (k); the last weight word adds as EMIT begins
         if (walking) k <= k + 1'b1;
         else if (!valid_q) state <= EMIT;
@@ -303,13 +303,14 @@ module qsnn_synapse_ae #(
           k <= 0;
           if (nf == NF - 1) begin
             nf <= 0;
-            state <= LOAD;
+            rb <= ~rb;
+            state <= full[~rb] ? RUN : WAIT;  // the next frame's list, if the lister has closed it already
           end else begin
             nf <= nf + 1'b1;
             state <= RUN;
           end
         end
-        default: state <= LOAD;
+        default: state <= WAIT;
       endcase
     end
   end

@@ -31,9 +31,10 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
 
     def get_exp_cycles(self):
         """Cycles per sample of the RTL core (qsnn_synapse.v), per frame: dense, SF (load) + NF * (SF + 2) (every
-        chunk of every fold); event-driven, the active chunks instead of SF; address-event (qsnn_synapse_ae),
-        SF + active chunks + active inputs + 1 (the spike list) + NF * (active inputs + 3). Active inputs and chunks
-        at the measured ``input_activity`` a: a * MW, and SF * (1 - (1 - a)^SIMD) with independent spikes."""
+        chunk of every fold); event-driven, the active chunks instead of SF; address-event (qsnn_synapse_ae, its
+        lister and walker overlapped), the slower of the lister's SF - active chunks + active inputs and the
+        walker's NF * (active inputs + 3). Active inputs and chunks at the measured ``input_activity`` a: a * MW,
+        and SF * (1 - (1 - a)^SIMD) with independent spikes."""
         import numpy as np
 
         mw, simd = self.get_nodeattr("MW"), self.get_nodeattr("SIMD")
@@ -44,7 +45,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         chunks = sf * (1.0 - (1.0 - a) ** simd)
         if mode == ADDRESS_EVENT:
             active = a * mw
-            return int(round(frames * (sf + chunks + active + 1 + nf * (active + 3))))
+            return int(round(frames * max(sf - chunks + active, nf * (active + 3))))
         return int(round(frames * (sf + nf * (chunks + 2))))
 
     # -- estimates, calibrated against Yosys synth_xilinx (xc7) counts of the core over a matrix ------------
