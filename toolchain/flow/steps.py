@@ -10,6 +10,7 @@ import shutil
 import warnings
 from pathlib import Path
 
+import numpy as np
 from finn.transformation.general import ApplyConfig
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
@@ -305,9 +306,13 @@ def step_estimate(model, cfg, state):
 
     synapses = [n for n in model.graph.node if n.op_type == "MVAUSynapse_rtl"]
     if synapses and cfg.synapse_mode:  # event-driven cycles follow the inputs' activity, measured here
-        activity = verify.input_activity(cfg.run_dir, cfg.verify_samples)
-        for node, a in zip(synapses, activity):
-            getCustomOp(node).set_nodeattr("input_activity", a)
+        for node, frames in zip(synapses, verify.synapse_inputs(cfg.run_dir, cfg.verify_samples)):
+            op = getCustomOp(node)
+            op.set_nodeattr("input_activity", float(np.mean(frames != 0)))
+            mw, simd = op.get_nodeattr("MW"), op.get_nodeattr("SIMD")
+            if frames.shape[1] == mw:  # the frame as the synapse streams it (a dense layer): its active chunks
+                chunks = np.any(frames.reshape(len(frames), mw // simd, simd) != 0, axis=2)
+                op.set_nodeattr("chunk_activity", float(np.mean(chunks)))
     state.estimate = estimate_model(model, cfg, state.steps_per_sample)
     return model
 

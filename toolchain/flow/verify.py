@@ -51,16 +51,17 @@ def golden_vectors(run_dir: str, samples: int | None, stamp: int):
     return golden.encode(x), golden.run(x), golden.readout
 
 
-def input_activity(run_dir: str, samples: int | None) -> list[float]:
-    """The fraction of each synaptic layer's inputs that are nonzero in a frame, on the run's test vectors (the
-    golden model's encoded inputs and its layers' spikes): what an event-driven synapse's cycles follow."""
+def synapse_inputs(run_dir: str, samples: int | None) -> list[np.ndarray]:
+    """Each synaptic layer's input frames, (frames, features) integers, on the run's test vectors (the golden
+    model's encoded inputs and its layers' spikes; at most 1,000 samples): what an event-driven synapse's cycles
+    follow."""
     from toolchain.data import load_dataset
     from toolchain.runs import run_config
 
     golden = GoldenModel.load(Path(run_dir) / "golden.npz")
     x = load_dataset(run_config(run_dir).data).x_test[: min(samples or 1000, 1000)]
     trace = golden.run(x, record=True)[1]
-    return [float(np.mean(h != 0)) for h in [golden.encode(x), *trace[:-1]]]
+    return [np.asarray(h).reshape(h.shape[0] * h.shape[1], -1) for h in [golden.encode(x), *trace[:-1]]]
 
 
 def mismatches(model, run_dir, samples, desc: str, prepare=None) -> tuple[int, int]:

@@ -41,6 +41,7 @@ module qsnn_synapse #(
   reg [1:0] state;
   reg [SF_BITS-1:0] ld_c;
   reg [NF_BITS-1:0] nf;
+  reg [W_ADDR_BITS-1:0] fold_base;  // nf * SF, kept as a sum so no multiplier is inferred
   reg [SF-1:0] flags, pending;
   reg [PE*ACC_BITS-1:0] acc;
   reg p1;  // a chunk's frame word and weight word arrive this cycle
@@ -59,7 +60,7 @@ module qsnn_synapse #(
   qsnn_lowest #(.N(SF), .B(SF_BITS)) next_chunk (.bits(pending), .onehot(lowest), .index(sel));
   wire issue = (state == RUN) && (pending != 0);
   assign w_en = issue;
-  assign w_addr = nf * SF + sel;
+  assign w_addr = fold_base + sel;
 
   always @(posedge clk) begin
     if (accept) fbuf[ld_c] <= in_tdata;
@@ -100,6 +101,7 @@ module qsnn_synapse #(
       state <= LOAD;
       ld_c <= 0;
       nf <= 0;
+      fold_base <= 0;
       flags <= 0;
       pending <= 0;
       acc <= 0;
@@ -115,6 +117,7 @@ module qsnn_synapse #(
             flags <= flags_next;
             pending <= EVENT ? flags_next : all_chunks;
             nf <= 0;
+            fold_base <= 0;
             acc <= 0;
             state <= RUN;
           end else begin
@@ -133,6 +136,7 @@ module qsnn_synapse #(
             state <= LOAD;
           end else begin
             nf <= nf + 1'b1;
+            fold_base <= fold_base + SF;
             pending <= EVENT ? flags : all_chunks;
             state <= RUN;
           end
@@ -218,6 +222,7 @@ module qsnn_synapse_ae #(
   reg [SIMD-1:0] chunk;  // the beat being listed: its bits not listed yet
   reg live;  // chunk holds a beat
   reg [SF_BITS-1:0] ld_c, chunk_c;  // beats taken of this frame; the beat number of chunk
+  reg [J_BITS-1:0] ld_j, chunk_j;  // the same times SIMD (the index of lane 0), kept as sums: no multiplier
   wire [SIMD-1:0] lowest_bit;
   wire [S_BITS-1:0] bit_sel;
   qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike (.bits(chunk), .onehot(lowest_bit), .index(bit_sel));
@@ -233,6 +238,7 @@ module qsnn_synapse_ae #(
   reg [1:0] state;
   reg rb;  // the bank it walks
   reg [NF_BITS-1:0] nf;
+  reg [W_ADDR_BITS-1:0] fold_base;  // nf * MW, kept as a sum so no multiplier is inferred
   reg [K_BITS-1:0] k;  // the walk's next position
   reg [J_BITS-1:0] j_q;  // the index read from the list ...
   reg valid_q, valid_w;  // ... in flight to the ROM, and its weight word arriving
@@ -242,10 +248,10 @@ module qsnn_synapse_ae #(
   assign out_tvalid = (state == EMIT);
   assign out_tdata = acc;
   assign w_en = valid_q;
-  assign w_addr = nf * MW + j_q;
+  assign w_addr = fold_base + j_q;
 
   always @(posedge clk) begin
-    if (live && chunk != 0) list[{count[J_BITS-1:0], wb}] <= chunk_c * SIMD + bit_sel;
+    if (live && chunk != 0) list[{count[J_BITS-1:0], wb}] <= chunk_j + bit_sel;
     if (walking) j_q <= list[{k[J_BITS-1:0], rb}];
   end
 
@@ -267,9 +273,12 @@ module qsnn_synapse_ae #(
       live <= 1'b0;
       ld_c <= 0;
       chunk_c <= 0;
+      ld_j <= 0;
+      chunk_j <= 0;
       state <= WAIT;
       rb <= 1'b0;
       nf <= 0;
+      fold_base <= 0;
       k <= 0;
       valid_q <= 1'b0;
       valid_w <= 1'b0;
@@ -286,6 +295,8 @@ module qsnn_synapse_ae #(
         chunk <= in_tdata;
         chunk_c <= ld_c;
         ld_c <= (ld_c == SF - 1) ? 0 : ld_c + 1'b1;
+        chunk_j <= ld_j;
+        ld_j <= (ld_c == SF - 1) ? 0 : ld_j + SIMD;
         live <= 1'b1;
       end else if (finishing) live <= 1'b0;
       // the banks: the lister closes the one it fills, the walker releases the one it walked (never the same)
@@ -303,10 +314,12 @@ module qsnn_synapse_ae #(
           k <= 0;
           if (nf == NF - 1) begin
             nf <= 0;
+            fold_base <= 0;
             rb <= ~rb;
             state <= full[~rb] ? RUN : WAIT;  // the next frame's list, if the lister has closed it already
           end else begin
             nf <= nf + 1'b1;
+            fold_base <= fold_base + MW;
             state <= RUN;
           end
         end

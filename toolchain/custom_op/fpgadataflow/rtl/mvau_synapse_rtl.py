@@ -27,14 +27,17 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         # the fraction of this layer's inputs that spike in a frame (measured on the run's test vectors by the
         # estimate step; 1.0: every input, the bound)
         attrs["input_activity"] = ("f", False, 1.0)
+        # the fraction of its SIMD-input chunks with a spike (measured likewise where the layer's frames are the
+        # trace's own, a dense layer; -1: not measured, taken as independent spikes at input_activity)
+        attrs["chunk_activity"] = ("f", False, -1.0)
         return attrs
 
     def get_exp_cycles(self):
         """Cycles per sample of the RTL core (qsnn_synapse.v), per frame: dense, SF (load) + NF * (SF + 2) (every
         chunk of every fold); event-driven, the active chunks instead of SF; address-event (qsnn_synapse_ae, its
         lister and walker overlapped), the slower of the lister's SF - active chunks + active inputs and the
-        walker's NF * (active inputs + 3). Active inputs and chunks at the measured ``input_activity`` a: a * MW,
-        and SF * (1 - (1 - a)^SIMD) with independent spikes."""
+        walker's NF * (active inputs + 3). Active inputs at the measured ``input_activity`` a: a * MW; active chunks
+        SF * the measured ``chunk_activity``, else SF * (1 - (1 - a)^SIMD) as if spikes were independent."""
         import numpy as np
 
         mw, simd = self.get_nodeattr("MW"), self.get_nodeattr("SIMD")
@@ -42,7 +45,8 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         frames = int(np.prod(self.get_nodeattr("numInputVectors")))
         mode = self.event_driven()
         a = min(1.0, max(0.0, self.get_nodeattr("input_activity"))) if mode else 1.0
-        chunks = sf * (1.0 - (1.0 - a) ** simd)
+        measured = self.get_nodeattr("chunk_activity")
+        chunks = sf * (min(1.0, measured) if mode and measured >= 0 else 1.0 - (1.0 - a) ** simd)
         if mode == ADDRESS_EVENT:
             active = a * mw
             return int(round(frames * max(sf - chunks + active, nf * (active + 3))))
