@@ -433,6 +433,14 @@ def test_address_event_network_follows_its_spikes_in_verilator_and_the_estimate(
     dense.target_cycles = 64
     d = run_build(dense, log=None)["estimate"]["per_layer"]
     assert sum(n["lut"] for n in synapses) < sum(n["lut"] for n in d if n["op"] == "MVAUSynapse_rtl")
+    # event-driven (silent chunks skipped): the estimate counts the active chunks measured on the test vectors
+    event = BuildConfig(run_dir=str(rate_run), out_dir=str(tmp_path / "e"), backend="rtl", until="rtlsim")
+    event.target_cycles, event.event_driven, event.verify_samples = 64, True, 200
+    r = run_build(event, log=None)
+    v = r["verification"]["rtl_sim"]
+    assert v["mismatches"] == 0 and v["event_driven"] == 1
+    est = r["estimate"]["cycles_per_step"] * r["steps_per_sample"]
+    assert abs(v["interval_cycles"] - est) <= 0.05 * v["interval_cycles"], (v["interval_cycles"], est)
 
 
 STA_TEXT = """

