@@ -91,4 +91,4 @@ bitstream: install
 		--until bitstream --name $(NAME)
 
 bench: install
-	$(BIN)/python -m toolchain.bench $(DEPS_FLAG)
+	$(BIN)/python -m toolchain.bench $(DEPS_FLAG) $(if $(DATA_PATH),--data-path $(DATA_PATH),)

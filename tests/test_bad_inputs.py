@@ -221,6 +221,15 @@ def build_option_cases():
             ["build", "{run}", "--out", "{tmp}/b", "--until", "estimate", "--folding", "{tmp}/fold.json"],
             ("fold", text),
         )
+    rtl_ae = ["build", "{run}", "--out", "{tmp}/b", "--until", "fold", "--backend", "rtl", "--address-event"]
+    for kind, args, fold in (
+        ("out_lanes without --address-event", ["build", "{run}", "--out", "{tmp}/b", "--until", "fold"], "MVAU_hls_1"),
+        ("out_lanes not dividing PE", rtl_ae, "MVAU_hls_1"),
+        ("out_lanes on a multi-bit input", rtl_ae, "MVAU_hls_0"),
+    ):
+        lanes = 3 if "dividing" in kind else 1
+        folding = {fold: {"SIMD": 1, "PE": 2, "out_lanes": lanes}}
+        yield f"build --folding {kind}", [*args, "--folding", "{tmp}/fold.json"], ("fold", json.dumps(folding))
     yield "build --from without earlier build", ["build", "{run}", "--out", "{tmp}/empty", "--from", "fold"], None
     yield (
         "build --target-cycles with --folding",

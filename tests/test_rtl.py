@@ -87,6 +87,7 @@ def test_rtl_lif_equals_golden(k, tmp_path):
 
 
 SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, mode (0 dense, 1 event-driven, 2 address-event)
+    # [, lanes a beat out (address-event: through the output register)]
     (32, 8, 4, 2, 1, False, 4, 0),  # spikes: gated adds
     (32, 8, 4, 2, 1, False, 4, 1),  # spikes, silent chunks skipped
     (18, 6, 9, 3, 8, False, 4, 0),  # a direct-encoded first layer: uint8 x int4 products
@@ -94,6 +95,8 @@ SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, mode (0
     (64, 32, 8, 4, 1, False, 4, 2),  # spikes walked one by one, each adding its weight row
     (48, 8, 16, 8, 1, False, 3, 2),  # address-event, SIMD 16 chunks, PE 8
     (32, 4, 1, 4, 1, False, 2, 2),  # address-event, one lane a beat: the lister is the slower stage
+    (64, 32, 16, 16, 1, False, 4, 2, 4),  # address-event, 16 lanes walked, shifted out 4 a beat
+    (24, 16, 8, 16, 1, False, 3, 2, 1),  # ... one a beat: the output register, not the walk, sets the pace
 ]
 
 
@@ -110,32 +113,41 @@ def _exp_cycles(mw, mh, simd, pe):
     return getCustomOp(node).get_exp_cycles()
 
 
-def address_event_schedule(frames: np.ndarray, simd: int, nf: int) -> np.ndarray:
+def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 1) -> np.ndarray:
     """The cycle at which qsnn_synapse_ae emits each frame's last beat, frames offered back to back with no stalls:
     the cycle-level schedule of its two stages, written from their handshakes (not from the Verilog), so the test
     holds the simulation to it. The lister takes a beat with p spikes in max(1, p) cycles, the next beat entering
     in the cycle the last spike is listed; the frame's list closes in that cycle X and is seen a cycle later; a
     frame's first beat waits for its bank (the one of two frames before) to be released (at that frame's last
     emit R, free a cycle later). The walker starts a frame the cycle after its release of the previous one when
-    the list was seen by then, else after a cycle in WAIT; each fold takes n + 3 cycles (2 with no spikes)."""
+    the list was seen by then, else after a cycle in WAIT; each fold takes n + 3 cycles (2 with no spikes). With an
+    output register of ``beats`` beats (PE / OUT_LANES > 1), a fold's emit moves the accumulators into it when it
+    holds at most its last beat, taken that cycle, so emits are at least ``beats`` cycles apart, and the frame's last
+    beat leaves ``beats`` cycles after its emit."""
     n_frames, mw = frames.shape
     a = x_close = 0
-    release = []
+    release, last_emit, done = [], -(10**9), []
     for i in range(n_frames):
         if i >= 2:
             a = max(a, release[i - 2] + 1)
-        beats = frames[i].reshape(mw // simd, simd).sum(1)
-        x_close = a + int(np.maximum(beats, 1).sum())
+        beats_in = frames[i].reshape(mw // simd, simd).sum(1)
+        x_close = a + int(np.maximum(beats_in, 1).sum())
         n = int(frames[i].sum())
         if i == 0:
-            s = x_close + 2
+            t = x_close + 2
         elif x_close + 1 <= release[i - 1]:
-            s = release[i - 1] + 1
+            t = release[i - 1] + 1
         else:
-            s = max(release[i - 1] + 1, x_close + 1) + 1
-        release.append(s + nf * (n + 3 if n else 2) - 1)
+            t = max(release[i - 1] + 1, x_close + 1) + 1
+        for _ in range(nf):  # t: the fold's first RUN cycle; its emit comes after the walk, and after the last one's
+            emit = t + (n + 3 if n else 2) - 1  # beats when the output register holds them
+            if beats > 1:
+                emit = max(emit, last_emit + beats)
+            last_emit, t = emit, emit + 1
+        release.append(last_emit)
+        done.append(last_emit + (beats if beats > 1 else 0))
         a = x_close
-    return np.asarray(release)
+    return np.asarray(done)
 
 
 @needs_verilator
@@ -148,7 +160,7 @@ def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, 
     from toolchain.rtl.generate import SynapseSpec, write_synapse_alone
     from toolchain.rtl.sim import build, run, timing
 
-    mw, mh, simd, pe, in_bits, signed, w_bits, event = SYNAPSES[k]
+    mw, mh, simd, pe, in_bits, signed, w_bits, event, *out = SYNAPSES[k]
     rng = np.random.default_rng(100 + k)
     w = rng.integers(-(1 << (w_bits - 1)), 1 << (w_bits - 1), (mh, mw))
     lo, hi = (-(1 << (in_bits - 1)), 1 << (in_bits - 1)) if signed else (0, 1 << in_bits)
@@ -157,7 +169,7 @@ def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, 
         x[rng.random(x.shape) < 0.8] = 0  # 80 % silent inputs, as spike trains are
     want = x[:, 0, :] @ w.T
     acc_bits = int(np.abs(want).max()).bit_length() + 3
-    spec = SynapseSpec("S0", w, simd, pe, in_bits, signed, w_bits, acc_bits, event)
+    spec = SynapseSpec("S0", w, simd, pe, in_bits, signed, w_bits, acc_bits, event, *out)
     net = write_synapse_alone(spec, tmp_path)
     binary = build(tmp_path, net)
     y, _ = run(binary, net, x, seed=k + 1)
@@ -167,10 +179,10 @@ def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, 
     bound = _exp_cycles(mw, mh, simd, pe)
     assert bound == mw // simd + (mh // pe) * (mw // simd + 2)  # load the frame, then each neuron fold
     if event == 2:  # the lister and the walker overlap: each sample completes when the schedule says
-        want = address_event_schedule(x[:, 0, :], simd, mh // pe)
+        want = address_event_schedule(x[:, 0, :], simd, mh // pe, pe // spec.lanes_out)
         assert np.array_equal(np.diff(np.asarray(stats["done"])), np.diff(want)), (stats["done"][:5], want[:5])
         lister = mw // simd + x[:, 0, :].sum(1)  # an upper bound per frame (a beat costs max(1, its spikes))
-        walker = (mh // pe) * (x[:, 0, :].sum(1) + 3)
+        walker = (mh // pe) * np.maximum(x[:, 0, :].sum(1) + 3, pe // spec.lanes_out)
         assert interval <= np.maximum(lister, walker).mean() + 2 < (lister + walker).mean(), interval
     elif event:
         assert interval < bound, (interval, bound)
@@ -206,10 +218,10 @@ def test_demo_network_in_rtl_dense_and_event_driven(demo_run, tmp_path):
     spiking = [n["name"] for n in dense["estimate"]["per_layer"] if n["op"] == "MVAUSynapse_rtl"][1:]
     assert all(layers[name]["DSP48E1"] == 0 for name in spiking)
     assert json.loads((out / "report.json").read_text())["synthesis"]["network"]["LUT"] == syn["network"]["LUT"]
-    # the RTL layers' estimates are calibrated against Yosys: each layer within -35 % .. +50 %
+    # the RTL layers' estimates are calibrated against Yosys (the matrix test below): each layer within 20 %
     for layer in dense["estimate"]["per_layer"]:
         ratio = layer["lut"] / max(1, layers[layer["name"]]["LUT"])
-        assert 0.65 <= ratio <= 1.5, (layer["name"], layer["lut"], layers[layer["name"]]["LUT"])
+        assert 0.8 <= ratio <= 1.2, (layer["name"], layer["lut"], layers[layer["name"]]["LUT"])
     event = run_build(
         BuildConfig(
             run_dir=str(demo_run),
@@ -485,3 +497,62 @@ def test_synapse_modes_are_one_at_a_time_and_rtl_only(demo_run, tmp_path):
     with pytest.raises(QsnnError, match="--address-event is a mode of the RTL synapse; add --backend rtl"):
         BuildConfig(**base, address_event=True)
     assert BuildConfig(**base, backend="rtl", address_event=True).synapse_mode == 2
+
+
+# The estimate matrix: each RTL layer kind's LUT estimate against Yosys over foldings, widths and modes (digits
+# networks: spike and uint8 inputs, 2- and 4-bit weights, beta / stochastic leaks, conv with its pool; dense,
+# event-driven and address-event synapses with and without an output register). The ternary network and these
+# foldings were not among those the estimates were fitted to.
+def _fold(p0, s0, p1, s1, o0=None, o1=None) -> dict:
+    out0, out1 = ({"out_lanes": o0} if o0 else {}), ({"out_lanes": o1} if o1 else {})
+    return {
+        "MVAU_hls_0": {"PE": p0, "SIMD": s0, **out0},
+        "LIFLayer_hls_0": {"PE": o0 or p0},
+        "MVAU_hls_1": {"PE": p1, "SIMD": s1, **out1},
+        "LIFLayer_hls_1": {"PE": o1 or p1},
+    }
+
+
+ESTIMATE_MATRIX = [  # (fixture, build options, folding)
+    ("rate_run", {"target_cycles": 64}, None),
+    ("rate_run", {"event_driven": True}, _fold(2, 4, 5, 2)),
+    ("rate_run", {"address_event": True}, _fold(32, 8, 10, 4, 4, 2)),
+    ("demo_run", {}, _fold(16, 4, 2, 16)),
+    ("conv_run", {"target_cycles": 8}, None),
+    ("ternary_stochastic_run", {"event_driven": True}, _fold(1, 4, 2, 1)),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", range(len(ESTIMATE_MATRIX)))
+def test_rtl_estimates_within_20_percent_of_yosys_over_a_matrix(k, request, tmp_path):
+    """Every RTL layer's LUT estimate (the op's lut_estimation, as the estimate step reports it) within 0.8..1.2 of
+    Yosys' post-synthesis count of the Verilog the same build writes (counted without simulating: the counts, not
+    the behaviour, are under test here)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from toolchain.errors import QsnnError
+    from toolchain.rtl.synth import synthesize_network, yosys
+
+    try:
+        yosys()
+    except QsnnError as e:
+        pytest.skip(str(e))
+    fixture, options, folding = ESTIMATE_MATRIX[k]
+    cfg = BuildConfig(run_dir=str(request.getfixturevalue(fixture)), out_dir=str(tmp_path / "b"), backend="rtl")
+    cfg.until, cfg.verify_samples = "rtl", 20
+    for key, value in options.items():
+        setattr(cfg, key, value)
+    if folding:
+        (tmp_path / "folding.json").write_text(json.dumps(folding))
+        cfg.folding = str(tmp_path / "folding.json")
+    r = run_build(cfg, log=None)
+    rtl = tmp_path / "b" / "rtl"
+    model = ModelWrapper(str(sorted((tmp_path / "b" / "intermediate").glob("*_rtl.onnx"))[-1]))
+    counts = synthesize_network(rtl, json.loads((rtl / "network.json").read_text()), model, cfg.board_info.part)
+    layers = [layer for layer in r["estimate"]["per_layer"] if layer["name"] in counts["per_layer"]]
+    assert {layer["op"] for layer in layers} >= {"MVAUSynapse_rtl", "LIFLayer_rtl"}
+    for layer in layers:
+        yosys_lut = counts["per_layer"][layer["name"]]["LUT"]
+        print(layer["name"], layer["folding"], "estimate", layer["lut"], "Yosys", yosys_lut)
+        assert 0.8 <= layer["lut"] / yosys_lut <= 1.2, (layer["name"], layer["folding"], layer["lut"], yosys_lut)

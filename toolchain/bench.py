@@ -171,29 +171,33 @@ def bench_spiker_plus(work: Path) -> list[dict]:
 
 
 # The two design points of the 784-128-10 spiking MLP (rate-encoded MNIST, T = 8, shift leak: no multiplier),
-# each against the anchor whose end it takes: small (2-bit weights, one neuron and one weight word a cycle) against
-# Flexi-NeurA, fast (4-bit weights, 16 x 16 synapse lanes) against Spiker+. The folding names the HLS nodes as
-# ``qsnn build --folding`` reads them; the RTL backend's lane rule keeps each consumer at its producer's width.
+# each against the anchor whose end it takes. Small (2-bit weights: the ROM fits 7 BRAM36; one neuron and 16 inputs
+# a cycle) against Flexi-NeurA, event-driven by skipping silent chunks. Fast (4-bit weights) against Spiker+: the
+# address-event synapse walks each step's spikes with all 128 neurons' weight row a cycle (PE 128, the ROM laid out
+# by input row in BRAM), its accumulators shifted out 16 a beat to a 16-lane LIF layer; its dense figure is the dense
+# core of the same area class (16 x 16 lanes), since a PE 128 x SIMD 56 dense core would be ~40x larger. A folding
+# names the HLS nodes as ``qsnn build --folding`` reads them; the RTL lane rule sets each consumer's width.
+def _folding(p0, s0, p1, s1, out0=None, out1=None) -> dict:
+    return {
+        "MVAU_hls_0": {"PE": p0, "SIMD": s0, **({"out_lanes": out0} if out0 else {})},
+        "LIFLayer_hls_0": {"PE": out0 or p0},
+        "MVAU_hls_1": {"PE": p1, "SIMD": s1, **({"out_lanes": out1} if out1 else {})},
+        "LIFLayer_hls_1": {"PE": out1 or p1},
+    }
+
+
 POINTS = {
     "small": {
         "anchor": "flexi_neura",
         "train": {"quant__weight_bits": 2, "train__epochs": 30},
-        "folding": {
-            "MVAU_hls_0": {"PE": 1, "SIMD": 16},
-            "LIFLayer_hls_0": {"PE": 1},
-            "MVAU_hls_1": {"PE": 1, "SIMD": 1},
-            "LIFLayer_hls_1": {"PE": 1},
-        },
+        "dense": ({}, _folding(1, 16, 1, 1)),
+        "event": ({"event_driven": True}, _folding(1, 16, 1, 1)),
     },
     "fast": {
         "anchor": "spiker_plus",
         "train": {"quant__weight_bits": 4, "train__epochs": 20},
-        "folding": {
-            "MVAU_hls_0": {"PE": 16, "SIMD": 16},
-            "LIFLayer_hls_0": {"PE": 16},
-            "MVAU_hls_1": {"PE": 1, "SIMD": 16},
-            "LIFLayer_hls_1": {"PE": 1},
-        },
+        "dense": ({}, _folding(16, 16, 1, 16)),
+        "event": ({"address_event": True}, _folding(128, 56, 10, 16, 16, 1)),
     },
 }
 SILENCES = (0.5, 0.8, 0.95)  # the event sweep's input silence (fraction of inputs without a spike in a step)
@@ -221,19 +225,20 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
     common = {"data__dataset": "mnist", "data__encoding": "rate", "data__steps": 8, "data__path": data_path}
     common |= {"neuron__threshold": 1.0, "neuron__leak": "shift", "quant__membrane_bits": 12}
     run_dir = _train(work / f"mlp784_{name}", **common, model__hidden=(128,), **spec["train"])
-    folding = work / f"folding_{name}.json"
-    write_json(folding, spec["folding"])
     builds = {}
     for mode in ("dense", "event"):
+        options, folding = spec[mode]
+        path = work / f"folding_{name}_{mode}.json"
+        write_json(path, folding)
         t0 = time.perf_counter()
         r = _build(
             run_dir,
             work / f"rtl784_{name}_{mode}",
             "synth",
             backend="rtl",
-            event_driven=mode == "event",
-            folding=str(folding),
+            folding=str(path),
             verify_samples=200,
+            **options,
         )
         r["build_s"] = time.perf_counter() - t0
         builds[mode] = r
@@ -245,9 +250,11 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
         "top1": metrics["top1"],
         "test_split": _test_split(run_dir, data_path),
         "weight_bits": spec["train"]["quant__weight_bits"],
-        "folding": spec["folding"],
+        "folding": {mode: spec[mode][1] for mode in ("dense", "event")},
+        "event_mode": "address-event" if spec["event"][0].get("address_event") else "event-driven",
         "latency_us_dense": v["dense"]["cycles_per_inference"] / builds["dense"]["clock_mhz"],
         "latency_us_event": v["event"]["cycles_per_inference"] / e["clock_mhz"],
+        "latency_us_event_alone": v["event"]["latency_cycles_mean"] / e["clock_mhz"],
         "cycles_dense": v["dense"]["cycles_per_inference"],
         "cycles_event": v["event"]["cycles_per_inference"],
         "estimate_cycles_event": e["estimate"]["cycles_per_inference"],
@@ -280,14 +287,15 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
 
 def bench_event_sweep(work: Path, fast: dict) -> list[dict]:
     """The fast point's network in Verilator on random spike inputs of a given silence (independent Bernoulli
-    spikes, 20 samples): cycles per inference dense, event-driven (silent chunks skipped) and address-event (the
-    spikes walked), the last built here from the same folding."""
+    spikes, 20 samples): cycles per inference of its dense build (16 x 16 lanes), of the same folding skipping
+    silent chunks (built here), and of its address-event build (``cycles_event``, the point's own)."""
     from toolchain.rtl.sim import build, run
 
-    ae = work / "rtl784_fast_ae"
-    _build(fast["run_dir"], ae, "rtl", backend="rtl", address_event=True, folding=str(work / "folding_fast.json"))
+    chunks = work / "rtl784_fast_chunks"
+    folding = work / "folding_fast_dense.json"
+    _build(fast["run_dir"], chunks, "rtl", backend="rtl", event_driven=True, folding=str(folding))
     sims = {}
-    for mode, folder in {**fast["dirs"], "address_event": ae}.items():
+    for mode, folder in {"dense": fast["dirs"]["dense"], "chunk_skip": chunks, "event": fast["dirs"]["event"]}.items():
         rtl = folder / "rtl"
         net = json.loads((rtl / "network.json").read_text())
         sims[mode] = (build(rtl, net, "verilator_sweep.log"), net)
@@ -360,8 +368,16 @@ def print_energy(demo: dict, fast: dict) -> None:
 
 
 ANCHORS = {
-    "spiker_plus": {**SPIKER_PLUS, "source": "published (Spiker+, Pynq-Z2, 784-128-10 on full MNIST; logic cells)"},
-    "flexi_neura": {**FLEXI_NEURA, "source": "published (Flexi-NeurA, 784-128-10 on full MNIST; logic cells)"},
+    "spiker_plus": {
+        **SPIKER_PLUS,
+        "name": "Spiker+",
+        "source": "published (Spiker+, Pynq-Z2, 784-128-10 on full MNIST; logic cells)",
+    },
+    "flexi_neura": {
+        **FLEXI_NEURA,
+        "name": "Flexi-NeurA",
+        "source": "published (Flexi-NeurA, 784-128-10 on full MNIST; logic cells)",
+    },
 }
 
 
@@ -386,16 +402,18 @@ def print_points(points: dict, sweep: list[dict]) -> None:
             f"{p['mismatches']} mismatches over {p['samples']} samples (Verilator, dense and event-driven)"
         )
         print(
-            f"       latency {p['latency_us_event']:.1f} us event-driven / {p['latency_us_dense']:.1f} us dense "
-            f"(Verilator, {p['cycles_event']:,.0f} / {p['cycles_dense']:,.0f} cycles at {p['clock_mhz']:.0f} MHz; "
-            f"estimate {p['estimate_cycles_event']:,.0f} event-driven; input activity {p['input_activity']:.1%}); "
+            f"       {p['latency_us_event']:.1f} us an image {p['event_mode']} / {p['latency_us_dense']:.1f} us dense "
+            f"(Verilator, images back to back: {p['cycles_event']:,.0f} / {p['cycles_dense']:,.0f} cycles at "
+            f"{p['clock_mhz']:.0f} MHz; one image alone, first input to last output: "
+            f"{p['latency_us_event_alone']:.1f} us; estimate {p['estimate_cycles_event']:,.0f} cycles; input activity "
+            f"{p['input_activity']:.1%}); "
             f"Yosys post-synthesis: LUT {p['lut']:,} (+{p['lutram']} LUTRAM), FF {p['ff']:,}, BRAM36 {p['bram36']:g}, "
             f"DSP48E1 {p['dsp']}; fmax estimate {p['fmax_estimate_mhz']:.0f} MHz (Yosys sta)"
         )
         verdict = ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in ok.items())
         print(
-            f"       vs {anchor['source'].split(' (')[0].replace('published', POINTS[name]['anchor'])} "
-            f"({anchor['latency_us']:.0f} us, {anchor['logic_cells']:,} LC, {anchor['bram']} BRAM): latency "
+            f"       vs {anchor['name']} (published: {anchor['latency_us']:.0f} us, {anchor['logic_cells']:,} LC, "
+            f"{anchor['bram']} BRAM): latency "
             f"{p['latency_us_event'] / anchor['latency_us']:.3f}x, LUT/LC {p['lut'] / anchor['logic_cells']:.2f}x, "
             f"BRAM {p['bram36'] / anchor['bram']:.2f}x; inside: {verdict}"
         )
@@ -407,9 +425,10 @@ def print_points(points: dict, sweep: list[dict]) -> None:
     for row in sweep:
         d = row["cycles_dense"]
         print(
-            f"silence {row['silence']:.0%}: dense {d:,.0f}, event-driven {row['cycles_event']:,.0f} "
-            f"({d / row['cycles_event']:.2f}x fewer), address-event {row['cycles_address_event']:,.0f} "
-            f"({d / row['cycles_address_event']:.2f}x fewer)"
+            f"silence {row['silence']:.0%}: dense (16 x 16) {d:,.0f}, silent chunks skipped "
+            f"{row['cycles_chunk_skip']:,.0f} ({d / row['cycles_chunk_skip']:.2f}x fewer), address-event (the fast "
+            f"point) {row['cycles_event']:,.0f} "
+            f"({d / row['cycles_event']:.2f}x fewer)"
         )
 
 

@@ -22,7 +22,7 @@ import toolchain.custom_op.fpgadataflow  # noqa: F401  (plugs this project's HW 
 from toolchain.custom_op.lif import graph_steps
 from toolchain.errors import QsnnError
 from toolchain.flow import verify
-from toolchain.flow.build_config import STEPS
+from toolchain.flow.build_config import ADDRESS_EVENT, STEPS
 from toolchain.fsutil import read_json
 from toolchain.transform import (
     AbsorbScaleIntoLIF,
@@ -165,14 +165,22 @@ def step_fold(model, cfg, state):
 
     model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
     steps = state.steps_per_sample
+    out_lanes = {}  # the RTL synapse's own attribute: set once the node is one (UseRTLBackend)
     if cfg.folding:
-        model = _quiet(model, ApplyConfig(read_folding(cfg.folding, model)))
+        folding = read_folding(cfg.folding, model)
+        out_lanes = {name: fold.pop("out_lanes") for name, fold in folding.items() if "out_lanes" in fold}
+        if out_lanes and cfg.synapse_mode != ADDRESS_EVENT:
+            raise QsnnError(
+                f"folding file {cfg.folding}: out_lanes (on {', '.join(out_lanes)}) is the address-event synapse's "
+                "output register; build with --backend rtl --address-event, or drop it"
+            )
+        model = _quiet(model, ApplyConfig(folding))
     elif cfg.target_cycles:
         # LIF first: SetFolding's second pass relaxes its target to the slowest node it sees
         fold_lif(model, cfg.target_cycles)
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * graph_steps(model, steps)))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
-        model = _quiet(model, UseRTLBackend(cfg.synapse_mode))
+        model = _quiet(model, UseRTLBackend(cfg.synapse_mode, out_lanes))
     elif not cfg.folding:
         meet_hls_rules(model)
     check_folding(model)
@@ -208,6 +216,8 @@ def read_folding(path, model) -> dict:
         if not isinstance(fold, dict):
             raise QsnnError(f"folding file {path}: {name} is {fold!r}, not an object; {fix}")
         allowed = {k for k in ("PE", "SIMD") if k in getCustomOp(names[name]).get_nodeattr_types()}
+        if names[name].op_type.startswith("MVAU"):
+            allowed.add("out_lanes")  # the address-event synapse's output lanes (RTL backend)
         for key, value in fold.items():
             if key not in allowed:
                 raise QsnnError(f"folding file {path}: {name} has no attribute {key!r} (it takes {sorted(allowed)})")

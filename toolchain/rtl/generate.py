@@ -120,6 +120,11 @@ class SynapseSpec:
     w_bits: int
     acc_bits: int
     event: int = 0  # the synapse's mode, its code in SYNAPSE_MODES (address-event: the core qsnn_synapse_ae)
+    out_lanes: int = 0  # lanes a beat out (0: PE); fewer: the address-event core shifts its accumulators out
+
+    @property
+    def lanes_out(self) -> int:
+        return self.out_lanes or self.pe
 
     @property
     def mh(self) -> int:
@@ -133,6 +138,11 @@ class SynapseSpec:
         if self.mw % self.simd or self.mh % self.pe:
             raise QsnnError(f"{self.name}: SIMD={self.simd} must divide {self.mw} and PE={self.pe} divide {self.mh}")
         nf, sf = self.mh // self.pe, self.mw // self.simd
+        if self.lanes_out != self.pe and (self.event != ADDRESS_EVENT or self.pe % self.lanes_out):
+            raise QsnnError(
+                f"{self.name}: out_lanes={self.out_lanes} needs the address-event synapse (--address-event) and must "
+                f"divide PE={self.pe}; drop it, or pick a divisor of PE"
+            )
         if self.event == ADDRESS_EVENT:
             if self.in_bits != 1:
                 raise QsnnError(
@@ -156,6 +166,7 @@ class SynapseSpec:
             "in_signed": int(self.in_signed),
             "w_bits": self.w_bits,
             "acc_bits": self.acc_bits,
+            "out_lanes": self.lanes_out,
             "event": int(self.event),
             "mode": SYNAPSE_MODES[self.event],
             "w_addr_bits": _bits(depth),
@@ -182,6 +193,7 @@ def synapse_spec(node, model, event: bool = False) -> SynapseSpec:
         w_bits=wdt.bitwidth(),
         acc_bits=odt.bitwidth(),
         event=int(event) if idt.bitwidth() == 1 else 0,  # the multi-bit first layer stays dense
+        out_lanes=op.get_nodeattr("out_lanes"),
     )
 
 
@@ -272,7 +284,7 @@ def lif_layer(spec: LayerSpec, folder: Path, module: str) -> dict:
 
 
 def synapse_layer(spec: SynapseSpec, folder: Path, module: str) -> dict:
-    ports = _ports(spec.simd * spec.in_bits, spec.pe * spec.acc_bits)
+    ports = _ports(spec.simd * spec.in_bits, spec.lanes_out * spec.acc_bits)
     return _wrapper(folder, spec.name, module, "synapse", spec.context(), ports)
 
 
@@ -391,5 +403,5 @@ def write_synapse_alone(spec: SynapseSpec, folder: Path, top: str = "qsnn_top") 
     folder = Path(folder)
     layer = synapse_layer(spec, folder, spec.name)
     stream = {"steps": 1, "features": spec.mw, "classes": spec.mh, "in_lanes": spec.simd, "in_bits": spec.in_bits}
-    stream |= {"out_lanes": spec.pe, "out_bits": spec.acc_bits, "out_signed": 1}
+    stream |= {"out_lanes": spec.lanes_out, "out_bits": spec.acc_bits, "out_signed": 1}
     return _assemble(folder, top, [layer], stream, event=spec.event)

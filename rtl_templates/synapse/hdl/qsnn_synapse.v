@@ -179,7 +179,9 @@ endmodule
 //   to the walker, and the lister fills the other one, waiting only while the walker still holds it;
 //   the walker walks its bank once per neuron fold, one index a cycle: the index j reads its weight row,
 //   V = W[nf*PE + p][j] for the PE lanes (a ROM word of PE weights at nf*MW + j, so the weights are laid out by
-//   input row), and the PE accumulators add it; the fold's accumulators leave as one beat.
+//   input row), and the PE accumulators add it; the fold's accumulators leave as one beat, or, with OUT_LANES < PE,
+//   are copied into an output register that shifts them out OUT_LANES lanes a beat while the walker goes on (so a
+//   wide walker feeds a narrow consumer, a LIF layer of OUT_LANES lanes, with no width converter).
 // Cycles per frame: lister F = SF - active chunks + active inputs; walker NF * (active inputs + 3) (the walk, the
 // last weight word's two cycles through the ROM, the emit beat; 2 for a silent frame), + 1 when it waited. Frames
 // back to back take max(F, walker) each (tests/test_rtl.py holds the exact schedule the simulation is held to).
@@ -190,6 +192,7 @@ module qsnn_synapse_ae #(
     parameter integer PE = 4,
     parameter integer W_BITS = 4,
     parameter integer ACC_BITS = 16,
+    parameter integer OUT_LANES = PE,
     parameter integer SF = MW / SIMD,
     parameter integer NF = MH / PE,
     parameter integer SF_BITS = (SF > 1) ? $clog2(SF) : 1,
@@ -204,7 +207,7 @@ module qsnn_synapse_ae #(
     input wire [SIMD-1:0] in_tdata,
     input wire in_tvalid,
     output wire in_tready,
-    output wire [PE*ACC_BITS-1:0] out_tdata,
+    output wire [OUT_LANES*ACC_BITS-1:0] out_tdata,
     output wire out_tvalid,
     input wire out_tready,
     output wire w_en,
@@ -244,9 +247,31 @@ module qsnn_synapse_ae #(
   reg valid_q, valid_w;  // ... in flight to the ROM, and its weight word arriving
   reg [PE*ACC_BITS-1:0] acc;
   wire walking = (state == RUN) && (k < cnt[rb]);
-  wire releasing = (state == EMIT) && out_tready && (nf == NF - 1);  // the frame's last fold leaves
-  assign out_tvalid = (state == EMIT);
-  assign out_tdata = acc;
+  wire emit_go;  // the fold's accumulators leave (or move to the output register) this cycle
+  wire releasing = emit_go && (nf == NF - 1);  // the frame's last fold
+  generate
+    if (OUT_LANES < PE) begin : serial
+      localparam integer BEATS = PE / OUT_LANES;
+      reg [PE*ACC_BITS-1:0] obuf;
+      reg [$clog2(BEATS + 1)-1:0] left;  // beats of obuf not taken yet
+      assign emit_go = (state == EMIT) && (left == 0 || (left == 1 && out_tready));
+      assign out_tvalid = (left != 0);
+      assign out_tdata = obuf[OUT_LANES*ACC_BITS-1:0];
+      always @(posedge clk)
+        if (!rst_n) left <= 0;
+        else if (emit_go) begin
+          obuf <= acc;
+          left <= BEATS;
+        end else if (out_tvalid && out_tready) begin
+          obuf <= obuf >> (OUT_LANES * ACC_BITS);
+          left <= left - 1'b1;
+        end
+    end else begin : direct
+      assign emit_go = (state == EMIT) && out_tready;
+      assign out_tvalid = (state == EMIT);
+      assign out_tdata = acc;
+    end
+  endgenerate
   assign w_en = valid_q;
   assign w_addr = fold_base + j_q;
 
@@ -260,7 +285,7 @@ module qsnn_synapse_ae #(
     for (p = 0; p < PE; p = p + 1) begin : lane
       wire signed [ACC_BITS-1:0] w = {{(ACC_BITS - W_BITS) {w_data[p*W_BITS+W_BITS-1]}}, w_data[p*W_BITS+:W_BITS]};
       always @(posedge clk)
-        if (!rst_n || (state == EMIT && out_tready)) acc[p*ACC_BITS+:ACC_BITS] <= 0;
+        if (!rst_n || emit_go) acc[p*ACC_BITS+:ACC_BITS] <= 0;
         else if (valid_w) acc[p*ACC_BITS+:ACC_BITS] <= $signed(acc[p*ACC_BITS+:ACC_BITS]) + w;
     end
   endgenerate
@@ -310,7 +335,7 @@ module qsnn_synapse_ae #(
         if (walking) k <= k + 1'b1;
         else if (!valid_q) state <= EMIT;
         EMIT:
-        if (out_tready) begin
+        if (emit_go) begin
           k <= 0;
           if (nf == NF - 1) begin
             nf <= 0;
@@ -340,7 +365,7 @@ module qsnn_synapse_ae #(
     end
   final
     $display("qsnn_activity %m synapse in_beats=%0d weight_reads=%0d synops=%0d acc_cycles=%0d out_beats=%0d simd=%0d pe=%0d in_bits=%0d w_bits=%0d acc_bits=%0d",
-             act_in, act_wreads, act_wreads * PE, 0, act_out, 1, PE, 1, W_BITS, ACC_BITS);
+             act_in, act_wreads, act_wreads * PE, 0, act_out * OUT_LANES / PE, 1, PE, 1, W_BITS, ACC_BITS);
 `endif
 endmodule
 

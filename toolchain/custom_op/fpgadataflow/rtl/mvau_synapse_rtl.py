@@ -30,7 +30,20 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         # the fraction of its SIMD-input chunks with a spike (measured likewise where the layer's frames are the
         # trace's own, a dense layer; -1: not measured, taken as independent spikes at input_activity)
         attrs["chunk_activity"] = ("f", False, -1.0)
+        # address-event: the accumulators leave out_lanes lanes a beat through an output register (0: PE a beat), so
+        # a wide walker (PE lanes of weight row a cycle) feeds a narrow LIF layer; a divisor of PE
+        attrs["out_lanes"] = ("i", False, 0)
         return attrs
+
+    def lanes_out(self) -> int:
+        return self.get_nodeattr("out_lanes") or self.get_nodeattr("PE")
+
+    def get_outstream_width(self, ind=0):
+        return self.get_output_datatype().bitwidth() * self.lanes_out()
+
+    def get_folded_output_shape(self, ind=0):
+        lanes = self.lanes_out()
+        return (*self.get_nodeattr("numInputVectors"), self.get_nodeattr("MH") // lanes, lanes)
 
     def get_exp_cycles(self):
         """Cycles per sample of the RTL core (qsnn_synapse.v), per frame: dense, SF (load) + NF * (SF + 2) (every
@@ -47,31 +60,43 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         a = min(1.0, max(0.0, self.get_nodeattr("input_activity"))) if mode else 1.0
         measured = self.get_nodeattr("chunk_activity")
         chunks = sf * (min(1.0, measured) if mode and measured >= 0 else 1.0 - (1.0 - a) ** simd)
-        if mode == ADDRESS_EVENT:
-            active = a * mw
-            return int(round(frames * max(sf - chunks + active, nf * (active + 3))))
+        if mode == ADDRESS_EVENT:  # a fold also waits for the output register's beats (PE / out_lanes) to leave
+            active, beats = a * mw, self.get_nodeattr("PE") // self.lanes_out()
+            return int(round(frames * max(sf - chunks + active, nf * max(active + 3, beats))))
         return int(round(frames * (sf + nf * (chunks + 2))))
 
     # -- estimates, calibrated against Yosys synth_xilinx (xc7) counts of the core over a matrix ------------
-    #   MW x MH, SIMD, PE, in bits, acc bits -> Yosys LUT (this formula):
-    #   64x32  S8  P4 spikes acc11:  626 (572)    128x32 S16 P4 spikes acc12: 1204 (1161)
-    #   128x64 S8  P8 spikes acc12: 1010 (982, ROM in 4 RAMB36)   256x16 S32 P2 spikes acc13: 1095 (1237)
-    #   64x16  S8  P4 uint8 acc19:   306 (318, 32 DSP48E1)         128x32 S4 P8 uint8 acc20:  655 (463, 32 DSP)
-    ADDER_LUT_PER_BIT = {True: 1.2, False: 0.35}  # spikes: adder trees in LUTs; products: the DSPs add too
-    ROM_LUT_PER_64_BITS = 0.7
-    CONTROL_LUTS = 60
+    #   Fitted (least squares on the relative error) to the spike-input synapses of digits networks 64-32-10 (dense
+    #   and event-driven, SIMD 1-32, PE 1-16) and of the 784-128-10 network (SIMD 1-16, PE 1-16, ROMs in BRAM and in
+    #   LUTs), all 20 within 0.79..1.16 of Yosys, and to 7 direct-encoded first layers (uint8 inputs; dense and
+    #   conv, SIMD 1-64, PE 1-16), within 0.88..1.08; tests/test_rtl.py's matrix test checks a grid.
+    #   Spikes: an adder tree of SIMD gated weights per lane, 1.43 LUT per bit, its width the partial sums' (the
+    #   weight bits + log2 SIMD + 1, at most the accumulator's); the accumulators 1.44 per bit; the frame's chunk
+    #   flags and their priority encoder 3.2 per chunk (SF = MW / SIMD), 1.8 more event-driven (the flags reload
+    #   each fold); 40 of control.
+    #   Products (multi-bit inputs): the multiplies and their sums go to DSP48E1 slices; what stays in LUTs grows
+    #   with the accumulators, 2.3 per bit, and the chunks, 5.6 each. A ROM kept as LUT logic: 1.16 per 64 bits.
+    TREE_LUT_PER_BIT, ACC_LUT_PER_BIT, LUT_PER_CHUNK, EVENT_LUT_PER_CHUNK, CONTROL_LUTS = 1.43, 1.44, 3.2, 1.8, 40
+    PRODUCT_ACC_LUT_PER_BIT, PRODUCT_LUT_PER_CHUNK, ROM_LUT_PER_64_BITS = 2.3, 5.6, 1.16
 
     def _shape(self):
         simd, pe = self.get_nodeattr("SIMD"), self.get_nodeattr("PE")
         mw, mh = self.get_nodeattr("MW"), self.get_nodeattr("MH")
         return simd, pe, mw, mh, self.get_input_datatype(1).bitwidth()
 
-    #   The address-event core (qsnn_synapse_ae) adds one weight row a cycle: PE adders, not PE x SIMD; its chunk and
-    #   bit encoders grow with SF + SIMD; the spike list is LUTRAM (counted apart). Its ROM is deep and narrow (a word
-    #   per fold and input): in LUTs, a 64-deep LUT6 per bit per 64 words plus the muxes, about 1.3 each.
-    #   64x32 S8 P4 acc8, ROM in LUTs: 285 LUT (290); 32x10 S4 P1 acc8: 116 (118); 128x10 S16 P5 acc9: 237 (252);
-    #   64x128 S8 P16 acc8, ROM in BRAM: 210 (240)
-    AE_CONTROL_LUTS, AE_ROM_LUT_PER_LUT6 = 70, 1.3
+    #   The address-event core (qsnn_synapse_ae) adds one weight row a cycle: PE adders of the accumulator's width,
+    #   not PE x SIMD trees, 0.99 LUT per bit; its ROM is deep and narrow (a word per fold and input): in LUTs, 1.1
+    #   per bit per 64 words; the lister's priority encoder and beat counters 4.4 per chunk and per lane in (SF +
+    #   SIMD); an output register shifting the accumulators out (out_lanes < PE) 0.68 per bit; the spike list is
+    #   LUTRAM (counted apart). Fitted to 8 layers (digits PE 1-32, out_lanes 1-16; 784-128-10 PE 128, SIMD 56, 16
+    #   lanes out: 3,133 against Yosys' 3,304), all within 0.95..1.08.
+    AE_ACC_LUT_PER_BIT, AE_ROM_LUT_PER_LUT6, AE_LUT_PER_LANE_IN, AE_OUT_LUT_PER_BIT, AE_CONTROL_LUTS = (
+        0.99,
+        1.1,
+        4.4,
+        0.68,
+        49,
+    )
 
     def _rom(self) -> tuple[int, int]:
         """(word bits, words) of the weight ROM: a word per (fold, chunk) of PE x SIMD weights, or per (fold,
@@ -86,15 +111,23 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         return depth * width > 16384 and depth > 64  # the generator's rom_style rule
 
     def lut_estimation(self, fpgapart=None):
+        import math
+
         simd, pe, mw, mh, wb = self._shape()
         spikes = self.get_input_datatype(0).bitwidth() == 1
         acc = self.get_output_datatype().bitwidth()
-        rom = 0 if self._rom_in_bram() else mw * mh * wb / 64 * self.ROM_LUT_PER_64_BITS
+        width, depth = self._rom()
         if self.event_driven() == ADDRESS_EVENT:
-            width, depth = self._rom()
-            rom = 0 if self._rom_in_bram() else width * -(-depth // 64) * self.AE_ROM_LUT_PER_LUT6
-            return int(self.ADDER_LUT_PER_BIT[True] * pe * acc + rom + mw // simd + simd + self.AE_CONTROL_LUTS)
-        return int(self.ADDER_LUT_PER_BIT[spikes] * pe * simd * acc + rom + self.CONTROL_LUTS)
+            rom = 0 if self._rom_in_bram() else width * math.ceil(depth / 64) * self.AE_ROM_LUT_PER_LUT6
+            out = self.AE_OUT_LUT_PER_BIT * pe * acc if self.lanes_out() < pe else 0
+            lister = self.AE_LUT_PER_LANE_IN * (mw // simd + simd)
+            return int(self.AE_ACC_LUT_PER_BIT * pe * acc + rom + lister + out + self.AE_CONTROL_LUTS)
+        rom = 0 if self._rom_in_bram() else width * depth / 64 * self.ROM_LUT_PER_64_BITS
+        if not spikes:
+            return int(self.PRODUCT_ACC_LUT_PER_BIT * pe * acc + self.PRODUCT_LUT_PER_CHUNK * (mw // simd) + rom)
+        tree = self.TREE_LUT_PER_BIT * pe * simd * min(acc, wb + math.log2(simd) + 1)
+        chunk = self.LUT_PER_CHUNK + (self.EVENT_LUT_PER_CHUNK if self.event_driven() else 0)
+        return int(tree + self.ACC_LUT_PER_BIT * pe * acc + rom + chunk * (mw // simd) + self.CONTROL_LUTS)
 
     def bram_estimation(self, fpgapart=None):
         from toolchain.estimate.storage import bram18_count
