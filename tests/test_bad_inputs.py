@@ -226,9 +226,10 @@ def build_option_cases():
         ("out_lanes without --address-event", ["build", "{run}", "--out", "{tmp}/b", "--until", "fold"], "MVAU_hls_1"),
         ("out_lanes not dividing PE", rtl_ae, "MVAU_hls_1"),
         ("out_lanes on a multi-bit input", rtl_ae, "MVAU_hls_0"),
+        ("rows 3", rtl_ae, "MVAU_hls_1"),
     ):
         lanes = 3 if "dividing" in kind else 1
-        folding = {fold: {"SIMD": 1, "PE": 2, "out_lanes": lanes}}
+        folding = {fold: {"SIMD": 1, "PE": 2, "out_lanes": lanes, **({"rows": 3} if kind == "rows 3" else {})}}
         yield f"build --folding {kind}", [*args, "--folding", "{tmp}/fold.json"], ("fold", json.dumps(folding))
     yield "build --from without earlier build", ["build", "{run}", "--out", "{tmp}/empty", "--from", "fold"], None
     yield (

@@ -87,7 +87,7 @@ def test_rtl_lif_equals_golden(k, tmp_path):
 
 
 SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, mode (0 dense, 1 event-driven, 2 address-event)
-    # [, lanes a beat out (address-event: through the output register)]
+    # [, lanes a beat out (address-event: through the output register; 0: PE) [, weight rows a cycle]]
     (32, 8, 4, 2, 1, False, 4, 0),  # spikes: gated adds
     (32, 8, 4, 2, 1, False, 4, 1),  # spikes, silent chunks skipped
     (18, 6, 9, 3, 8, False, 4, 0),  # a direct-encoded first layer: uint8 x int4 products
@@ -97,6 +97,8 @@ SYNAPSES = [  # MW, MH, SIMD, PE, input bits, signed input, weight bits, mode (0
     (32, 4, 1, 4, 1, False, 2, 2),  # address-event, one lane a beat: the lister is the slower stage
     (64, 32, 16, 16, 1, False, 4, 2, 4),  # address-event, 16 lanes walked, shifted out 4 a beat
     (24, 16, 8, 16, 1, False, 3, 2, 1),  # ... one a beat: the output register, not the walk, sets the pace
+    (64, 32, 16, 16, 1, False, 4, 2, 4, 2),  # two spikes listed and two weight rows added a cycle (dual-port ROM)
+    (56, 8, 7, 4, 1, False, 2, 2, 0, 2),  # ... odd chunks, PE 4 a beat
 ]
 
 
@@ -113,7 +115,7 @@ def _exp_cycles(mw, mh, simd, pe):
     return getCustomOp(node).get_exp_cycles()
 
 
-def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 1) -> np.ndarray:
+def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 1, rows: int = 1) -> np.ndarray:
     """The cycle at which qsnn_synapse_ae emits each frame's last beat, frames offered back to back with no stalls:
     the cycle-level schedule of its two stages, written from their handshakes (not from the Verilog), so the test
     holds the simulation to it. The lister takes a beat with p spikes in max(1, p) cycles, the next beat entering
@@ -123,7 +125,8 @@ def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 
     the list was seen by then, else after a cycle in WAIT; each fold takes n + 3 cycles (2 with no spikes). With an
     output register of ``beats`` beats (PE / OUT_LANES > 1), a fold's emit moves the accumulators into it when it
     holds at most its last beat, taken that cycle, so emits are at least ``beats`` cycles apart, and the frame's last
-    beat leaves ``beats`` cycles after its emit."""
+    beat leaves ``beats`` cycles after its emit. With ``rows`` spikes a cycle, a beat takes max(1, ceil(p / rows))
+    cycles and a fold ceil(n / rows) + 3."""
     n_frames, mw = frames.shape
     a = x_close = 0
     release, last_emit, done = [], -(10**9), []
@@ -131,7 +134,7 @@ def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 
         if i >= 2:
             a = max(a, release[i - 2] + 1)
         beats_in = frames[i].reshape(mw // simd, simd).sum(1)
-        x_close = a + int(np.maximum(beats_in, 1).sum())
+        x_close = a + int(np.maximum(-(-beats_in // rows), 1).sum())
         n = int(frames[i].sum())
         if i == 0:
             t = x_close + 2
@@ -140,7 +143,7 @@ def address_event_schedule(frames: np.ndarray, simd: int, nf: int, beats: int = 
         else:
             t = max(release[i - 1] + 1, x_close + 1) + 1
         for _ in range(nf):  # t: the fold's first RUN cycle; its emit comes after the walk, and after the last one's
-            emit = t + (n + 3 if n else 2) - 1  # beats when the output register holds them
+            emit = t + (-(-n // rows) + 3 if n else 2) - 1  # beats when the output register holds them
             if beats > 1:
                 emit = max(emit, last_emit + beats)
             last_emit, t = emit, emit + 1
@@ -179,10 +182,10 @@ def test_rtl_synapse_block_equals_the_matrix_product_in_the_estimated_cycles(k, 
     bound = _exp_cycles(mw, mh, simd, pe)
     assert bound == mw // simd + (mh // pe) * (mw // simd + 2)  # load the frame, then each neuron fold
     if event == 2:  # the lister and the walker overlap: each sample completes when the schedule says
-        want = address_event_schedule(x[:, 0, :], simd, mh // pe, pe // spec.lanes_out)
+        want = address_event_schedule(x[:, 0, :], simd, mh // pe, pe // spec.lanes_out, spec.rows)
         assert np.array_equal(np.diff(np.asarray(stats["done"])), np.diff(want)), (stats["done"][:5], want[:5])
         lister = mw // simd + x[:, 0, :].sum(1)  # an upper bound per frame (a beat costs max(1, its spikes))
-        walker = (mh // pe) * np.maximum(x[:, 0, :].sum(1) + 3, pe // spec.lanes_out)
+        walker = (mh // pe) * np.maximum(-(-x[:, 0, :].sum(1) // spec.rows) + 3, pe // spec.lanes_out)
         assert interval <= np.maximum(lister, walker).mean() + 2 < (lister + walker).mean(), interval
     elif event:
         assert interval < bound, (interval, bound)
@@ -501,10 +504,12 @@ def test_synapse_modes_are_one_at_a_time_and_rtl_only(demo_run, tmp_path):
 
 # The estimate matrix: each RTL layer kind's LUT estimate against Yosys over foldings, widths and modes (digits
 # networks: spike and uint8 inputs, 2- and 4-bit weights, beta / stochastic leaks, conv with its pool; dense,
-# event-driven and address-event synapses with and without an output register). The ternary network and these
-# foldings were not among those the estimates were fitted to.
-def _fold(p0, s0, p1, s1, o0=None, o1=None) -> dict:
+# event-driven and address-event synapses with and without an output register, one or two rows a cycle). The
+# ternary network and most of these foldings were not among those the estimates were fitted to.
+def _fold(p0, s0, p1, s1, o0=None, o1=None, rows=None) -> dict:
     out0, out1 = ({"out_lanes": o0} if o0 else {}), ({"out_lanes": o1} if o1 else {})
+    if rows:
+        out0, out1 = {**out0, "rows": rows}, {**out1, "rows": rows}
     return {
         "MVAU_hls_0": {"PE": p0, "SIMD": s0, **out0},
         "LIFLayer_hls_0": {"PE": o0 or p0},
@@ -517,6 +522,7 @@ ESTIMATE_MATRIX = [  # (fixture, build options, folding)
     ("rate_run", {"target_cycles": 64}, None),
     ("rate_run", {"event_driven": True}, _fold(2, 4, 5, 2)),
     ("rate_run", {"address_event": True}, _fold(32, 8, 10, 4, 4, 2)),
+    ("rate_run", {"address_event": True}, _fold(8, 16, 5, 8, None, 1, rows=2)),
     ("demo_run", {}, _fold(16, 4, 2, 16)),
     ("conv_run", {"target_cycles": 8}, None),
     ("ternary_stochastic_run", {"event_driven": True}, _fold(1, 4, 2, 1)),

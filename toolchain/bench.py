@@ -173,13 +173,19 @@ def bench_spiker_plus(work: Path) -> list[dict]:
 # The two design points of the 784-128-10 spiking MLP (rate-encoded MNIST, T = 8, shift leak: no multiplier),
 # each against the anchor whose end it takes. Small (2-bit weights: the ROM fits 7 BRAM36; one neuron and 16 inputs
 # a cycle) against Flexi-NeurA, event-driven by skipping silent chunks. Fast (4-bit weights) against Spiker+: the
-# address-event synapse walks each step's spikes with all 128 neurons' weight row a cycle (PE 128, the ROM laid out
-# by input row in BRAM), its accumulators shifted out 16 a beat to a 16-lane LIF layer; its dense figure is the dense
-# core of the same area class (16 x 16 lanes), since a PE 128 x SIMD 56 dense core would be ~40x larger. A folding
+# address-event synapse walks each step's spikes two a cycle, each adding all 128 neurons' weight row (PE 128, the
+# ROM laid out by input row in BRAM, read through both ports), its accumulators shifted out 16 a beat to a 16-lane
+# LIF layer; its dense figure is the dense core of a like area (16 x 16 lanes), since a PE 128 x SIMD 56 dense core
+# would be ~40x larger. A folding
 # names the HLS nodes as ``qsnn build --folding`` reads them; the RTL lane rule sets each consumer's width.
-def _folding(p0, s0, p1, s1, out0=None, out1=None) -> dict:
+def _folding(p0, s0, p1, s1, out0=None, out1=None, rows=None) -> dict:
     return {
-        "MVAU_hls_0": {"PE": p0, "SIMD": s0, **({"out_lanes": out0} if out0 else {})},
+        "MVAU_hls_0": {
+            "PE": p0,
+            "SIMD": s0,
+            **({"out_lanes": out0} if out0 else {}),
+            **({"rows": rows} if rows else {}),
+        },
         "LIFLayer_hls_0": {"PE": out0 or p0},
         "MVAU_hls_1": {"PE": p1, "SIMD": s1, **({"out_lanes": out1} if out1 else {})},
         "LIFLayer_hls_1": {"PE": out1 or p1},
@@ -197,7 +203,7 @@ POINTS = {
         "anchor": "spiker_plus",
         "train": {"quant__weight_bits": 4, "train__epochs": 20},
         "dense": ({}, _folding(16, 16, 1, 16)),
-        "event": ({"address_event": True}, _folding(128, 56, 10, 16, 16, 1)),
+        "event": ({"address_event": True}, _folding(128, 56, 10, 16, 16, 1, rows=2)),
     },
 }
 SILENCES = (0.5, 0.8, 0.95)  # the event sweep's input silence (fraction of inputs without a spike in a step)

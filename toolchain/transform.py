@@ -155,13 +155,13 @@ class UseRTLBackend(Transformation):
     kept; with the RTL folding rule that needs no width converters: each node takes its producer's lanes (a
     synapse's, a sliding window's and a padding's SIMD, a LIF's and a pool's PE: divisors of what they fold, since
     the producer's lanes divide the channels). ``mode`` is the spike-input synapses' (0 dense, 1 event-driven, 2
-    address-event: toolchain/rtl/generate.py); ``out_lanes`` ({node name: lanes}) the address-event synapses'
-    output lanes (a divisor of their PE), which their consumers then take."""
+    address-event: toolchain/rtl/generate.py); ``ae`` ({node name: {"out_lanes": K, "rows": R}}) the address-event
+    synapses' output lanes (a divisor of their PE, which their consumers then take) and weight rows a cycle (1, 2)."""
 
-    def __init__(self, mode: int = 0, out_lanes: dict | None = None):
+    def __init__(self, mode: int = 0, ae: dict | None = None):
         super().__init__()
         self.mode = int(mode)
-        self.out_lanes = dict(out_lanes or {})
+        self.ae = dict(ae or {})
 
     def apply(self, model):
         from qonnx.custom_op.registry import getCustomOp
@@ -185,13 +185,15 @@ class UseRTLBackend(Transformation):
                     op.set_nodeattr("SIMD", lanes)
                 spikes = op.get_input_datatype(0) == DataType["BINARY"]
                 op.set_nodeattr("event_driven", self.mode if spikes else 0)
-                if node.name in self.out_lanes:
-                    lanes_out, pe = self.out_lanes[node.name], op.get_nodeattr("PE")
-                    if not spikes or lanes_out < 1 or pe % lanes_out:
-                        raise QsnnError(
-                            f"{node.name}: out_lanes={lanes_out} needs spike inputs and a divisor of its PE={pe}"
-                        )
-                    op.set_nodeattr("out_lanes", lanes_out)
+                own, pe = self.ae.get(node.name, {}), op.get_nodeattr("PE")
+                lanes_out, rows = own.get("out_lanes", pe), own.get("rows", 1)
+                if own and (not spikes or lanes_out < 1 or pe % lanes_out or rows not in (1, 2)):
+                    raise QsnnError(
+                        f"{node.name}: out_lanes={lanes_out} and rows={rows} need spike inputs, out_lanes a divisor "
+                        f"of its PE={pe}, rows 1 or 2"
+                    )
+                for key, value in own.items():
+                    op.set_nodeattr(key, value)
             elif node.op_type == "FMPadding_rtl":
                 if lanes is not None:
                     op.set_nodeattr("SIMD", lanes)

@@ -165,14 +165,17 @@ def step_fold(model, cfg, state):
 
     model = _quiet(model, MinimizeAccumulatorWidth(), InferDataTypes())
     steps = state.steps_per_sample
-    out_lanes = {}  # the RTL synapse's own attribute: set once the node is one (UseRTLBackend)
+    ae = {}  # the address-event synapse's own attributes: set once the node is one (UseRTLBackend)
     if cfg.folding:
         folding = read_folding(cfg.folding, model)
-        out_lanes = {name: fold.pop("out_lanes") for name, fold in folding.items() if "out_lanes" in fold}
-        if out_lanes and cfg.synapse_mode != ADDRESS_EVENT:
+        for name, fold in folding.items():
+            own = {key: fold.pop(key) for key in AE_FOLDING if key in fold}
+            if own:
+                ae[name] = own
+        if ae and cfg.synapse_mode != ADDRESS_EVENT:
             raise QsnnError(
-                f"folding file {cfg.folding}: out_lanes (on {', '.join(out_lanes)}) is the address-event synapse's "
-                "output register; build with --backend rtl --address-event, or drop it"
+                f"folding file {cfg.folding}: {' and '.join(AE_FOLDING)} (on {', '.join(ae)}) are the address-event "
+                "synapse's; build with --backend rtl --address-event, or drop them"
             )
         model = _quiet(model, ApplyConfig(folding))
     elif cfg.target_cycles:
@@ -180,7 +183,7 @@ def step_fold(model, cfg, state):
         fold_lif(model, cfg.target_cycles)
         model = _quiet(model, SetFolding(target_cycles_per_frame=cfg.target_cycles * graph_steps(model, steps)))
     if cfg.backend == "rtl":  # each layer takes its producer's width: no converters needed
-        model = _quiet(model, UseRTLBackend(cfg.synapse_mode, out_lanes))
+        model = _quiet(model, UseRTLBackend(cfg.synapse_mode, ae))
     elif not cfg.folding:
         meet_hls_rules(model)
     check_folding(model)
@@ -195,6 +198,9 @@ def step_fold(model, cfg, state):
         model = _quiet(model, SpecializeLayers(cfg.board_info.part), UseSpikeOps())
     check_stream_widths(model)
     return model
+
+
+AE_FOLDING = ("out_lanes", "rows")  # what a folding file may set on an address-event synapse beside PE and SIMD
 
 
 def read_folding(path, model) -> dict:
@@ -217,7 +223,7 @@ def read_folding(path, model) -> dict:
             raise QsnnError(f"folding file {path}: {name} is {fold!r}, not an object; {fix}")
         allowed = {k for k in ("PE", "SIMD") if k in getCustomOp(names[name]).get_nodeattr_types()}
         if names[name].op_type.startswith("MVAU"):
-            allowed.add("out_lanes")  # the address-event synapse's output lanes (RTL backend)
+            allowed.update(AE_FOLDING)  # the address-event synapse's output lanes and rows a cycle (RTL backend)
         for key, value in fold.items():
             if key not in allowed:
                 raise QsnnError(f"folding file {path}: {name} has no attribute {key!r} (it takes {sorted(allowed)})")

@@ -121,6 +121,7 @@ class SynapseSpec:
     acc_bits: int
     event: int = 0  # the synapse's mode, its code in SYNAPSE_MODES (address-event: the core qsnn_synapse_ae)
     out_lanes: int = 0  # lanes a beat out (0: PE); fewer: the address-event core shifts its accumulators out
+    rows: int = 1  # address-event: weight rows added a cycle (2: both ports of the weight ROM)
 
     @property
     def lanes_out(self) -> int:
@@ -142,6 +143,11 @@ class SynapseSpec:
             raise QsnnError(
                 f"{self.name}: out_lanes={self.out_lanes} needs the address-event synapse (--address-event) and must "
                 f"divide PE={self.pe}; drop it, or pick a divisor of PE"
+            )
+        if self.rows not in (1, 2) or (self.rows == 2 and self.event != ADDRESS_EVENT):
+            raise QsnnError(
+                f"{self.name}: rows={self.rows}: the address-event synapse (--address-event) adds 1 or 2 weight rows "
+                "a cycle; use 1 or 2 with --address-event"
             )
         if self.event == ADDRESS_EVENT:
             if self.in_bits != 1:
@@ -167,6 +173,7 @@ class SynapseSpec:
             "w_bits": self.w_bits,
             "acc_bits": self.acc_bits,
             "out_lanes": self.lanes_out,
+            "rows": self.rows,
             "event": int(self.event),
             "mode": SYNAPSE_MODES[self.event],
             "w_addr_bits": _bits(depth),
@@ -194,6 +201,7 @@ def synapse_spec(node, model, event: bool = False) -> SynapseSpec:
         acc_bits=odt.bitwidth(),
         event=int(event) if idt.bitwidth() == 1 else 0,  # the multi-bit first layer stays dense
         out_lanes=op.get_nodeattr("out_lanes"),
+        rows=op.get_nodeattr("rows"),
     )
 
 

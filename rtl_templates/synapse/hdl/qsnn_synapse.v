@@ -182,8 +182,11 @@ endmodule
 //   input row), and the PE accumulators add it; the fold's accumulators leave as one beat, or, with OUT_LANES < PE,
 //   are copied into an output register that shifts them out OUT_LANES lanes a beat while the walker goes on (so a
 //   wide walker feeds a narrow consumer, a LIF layer of OUT_LANES lanes, with no width converter).
-// Cycles per frame: lister F = SF - active chunks + active inputs; walker NF * (active inputs + 3) (the walk, the
-// last weight word's two cycles through the ROM, the emit beat; 2 for a silent frame), + 1 when it waited. Frames
+// ROWS = 2: both stages take two spikes a cycle: the lister lists a beat's two lowest set bits (two priority
+//   encoders), into a list split by position parity (two LUTRAMs, one write each); the walker reads two positions
+//   and the ROM's two ports (w_addr2 -> w_data2: a dual-port BRAM), adding both weight rows in one cycle.
+// Cycles per frame: lister F = sum over beats of max(1, ceil(spikes / ROWS)); walker NF * (ceil(active inputs /
+// ROWS) + 3) (the walk, the last weight words' two cycles through the ROM, the emit beat; 2 for a silent frame). Frames
 // back to back take max(F, walker) each (tests/test_rtl.py holds the exact schedule the simulation is held to).
 module qsnn_synapse_ae #(
     parameter integer MW = 64,
@@ -193,13 +196,14 @@ module qsnn_synapse_ae #(
     parameter integer W_BITS = 4,
     parameter integer ACC_BITS = 16,
     parameter integer OUT_LANES = PE,
+    parameter integer ROWS = 1,
     parameter integer SF = MW / SIMD,
     parameter integer NF = MH / PE,
     parameter integer SF_BITS = (SF > 1) ? $clog2(SF) : 1,
     parameter integer NF_BITS = (NF > 1) ? $clog2(NF) : 1,
     parameter integer S_BITS = (SIMD > 1) ? $clog2(SIMD) : 1,
     parameter integer J_BITS = (MW > 1) ? $clog2(MW) : 1,
-    parameter integer K_BITS = $clog2(MW + 1),
+    parameter integer K_BITS = $clog2(MW + 2),  // a list position, or one past its end (the walk steps by ROWS)
     parameter integer W_ADDR_BITS = (NF * MW > 1) ? $clog2(NF * MW) : 1
 ) (
     input wire clk,
@@ -212,10 +216,12 @@ module qsnn_synapse_ae #(
     input wire out_tready,
     output wire w_en,
     output wire [W_ADDR_BITS-1:0] w_addr,
-    input wire [PE*W_BITS-1:0] w_data
+    input wire [PE*W_BITS-1:0] w_data,
+    output wire [W_ADDR_BITS-1:0] w_addr2,  // ROWS = 2: the second weight row (w_en reads both)
+    input wire [PE*W_BITS-1:0] w_data2
 );
-  // two banks of the frame's active inputs, in order: at {position, bank}, so 2 * MW entries hold both
-  (* ram_style = "distributed" *) reg [J_BITS-1:0] list[0:2*MW-1];
+  // two banks of the frame's active inputs, in order: at {position, bank} (ROWS = 2: even and odd positions in
+  // two memories, at {position / 2, bank})
   reg [1:0] full;  // a bank holds a whole frame's list, handed to the walker
   reg [K_BITS-1:0] cnt[0:1];  // its length
 
@@ -230,7 +236,12 @@ module qsnn_synapse_ae #(
   wire [S_BITS-1:0] bit_sel;
   qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike (.bits(chunk), .onehot(lowest_bit), .index(bit_sel));
   wire [SIMD-1:0] rest = chunk & ~lowest_bit;
-  wire finishing = live && (rest == 0);  // the beat's last spike (or none) is listed this cycle
+  wire [SIMD-1:0] lowest_bit2, rest2;
+  wire [S_BITS-1:0] bit_sel2;
+  wire w1 = live && (chunk != 0);  // the spikes listed this cycle: the lowest, and (ROWS = 2) the next
+  wire w2 = (ROWS == 2) && live && (rest != 0);
+  wire [SIMD-1:0] unlisted = (ROWS == 2) ? rest2 : rest;
+  wire finishing = live && (unlisted == 0);  // the beat's last spike (or none) is listed this cycle
   wire closing = finishing && (chunk_c == SF - 1);  // ... and it was the frame's last beat
   wire next_bank = closing ? ~wb : wb;  // where a beat taken now goes
   assign in_tready = (!live || finishing) && !full[next_bank];
@@ -243,8 +254,8 @@ module qsnn_synapse_ae #(
   reg [NF_BITS-1:0] nf;
   reg [W_ADDR_BITS-1:0] fold_base;  // nf * MW, kept as a sum so no multiplier is inferred
   reg [K_BITS-1:0] k;  // the walk's next position
-  reg [J_BITS-1:0] j_q;  // the index read from the list ...
-  reg valid_q, valid_w;  // ... in flight to the ROM, and its weight word arriving
+  reg [J_BITS-1:0] j_q, j_q2;  // the indices read from the list ...
+  reg valid_q, valid_w, valid_q2, valid_w2;  // ... in flight to the ROM, and their weight words arriving
   reg [PE*ACC_BITS-1:0] acc;
   wire walking = (state == RUN) && (k < cnt[rb]);
   wire emit_go;  // the fold's accumulators leave (or move to the output register) this cycle
@@ -274,19 +285,44 @@ module qsnn_synapse_ae #(
   endgenerate
   assign w_en = valid_q;
   assign w_addr = fold_base + j_q;
+  assign w_addr2 = fold_base + j_q2;
 
-  always @(posedge clk) begin
-    if (live && chunk != 0) list[{count[J_BITS-1:0], wb}] <= chunk_j + bit_sel;
-    if (walking) j_q <= list[{k[J_BITS-1:0], rb}];
-  end
+  generate
+    if (ROWS == 2) begin : two
+      localparam integer H_BITS = (J_BITS > 1) ? J_BITS - 1 : 1;
+      (* ram_style = "distributed" *) reg [J_BITS-1:0] even[0:2*((MW+1)/2)-1];
+      (* ram_style = "distributed" *) reg [J_BITS-1:0] odd[0:2*((MW+1)/2)-1];
+      qsnn_lowest #(.N(SIMD), .B(S_BITS)) next_spike2 (.bits(rest), .onehot(lowest_bit2), .index(bit_sel2));
+      assign rest2 = rest & ~lowest_bit2;
+      wire [K_BITS-1:0] count1 = count + 1'b1;
+      wire [J_BITS-1:0] j1 = chunk_j + bit_sel, j2 = chunk_j + bit_sel2;
+      always @(posedge clk) begin  // position count takes j1, count + 1 takes j2
+        if (count[0] ? w2 : w1) even[{count1[H_BITS:1], wb}] <= count[0] ? j2 : j1;
+        if (count[0] ? w1 : w2) odd[{count[H_BITS:1], wb}] <= count[0] ? j1 : j2;
+        if (walking) begin  // k is even: positions k and k + 1
+          j_q <= even[{k[H_BITS:1], rb}];
+          j_q2 <= odd[{k[H_BITS:1], rb}];
+        end
+      end
+    end else begin : one
+      (* ram_style = "distributed" *) reg [J_BITS-1:0] list[0:2*MW-1];
+      assign lowest_bit2 = 0, bit_sel2 = 0, rest2 = 0;
+      always @(posedge clk) begin
+        if (w1) list[{count[J_BITS-1:0], wb}] <= chunk_j + bit_sel;
+        if (walking) j_q <= list[{k[J_BITS-1:0], rb}];
+      end
+    end
+  endgenerate
 
   genvar p;
   generate
     for (p = 0; p < PE; p = p + 1) begin : lane
       wire signed [ACC_BITS-1:0] w = {{(ACC_BITS - W_BITS) {w_data[p*W_BITS+W_BITS-1]}}, w_data[p*W_BITS+:W_BITS]};
+      wire signed [ACC_BITS-1:0] w2 = valid_w2 ?
+          {{(ACC_BITS - W_BITS) {w_data2[p*W_BITS+W_BITS-1]}}, w_data2[p*W_BITS+:W_BITS]} : {ACC_BITS{1'b0}};
       always @(posedge clk)
         if (!rst_n || emit_go) acc[p*ACC_BITS+:ACC_BITS] <= 0;
-        else if (valid_w) acc[p*ACC_BITS+:ACC_BITS] <= $signed(acc[p*ACC_BITS+:ACC_BITS]) + w;
+        else if (valid_w) acc[p*ACC_BITS+:ACC_BITS] <= $signed(acc[p*ACC_BITS+:ACC_BITS]) + w + w2;
     end
   endgenerate
 
@@ -307,12 +343,14 @@ module qsnn_synapse_ae #(
       k <= 0;
       valid_q <= 1'b0;
       valid_w <= 1'b0;
+      valid_q2 <= 1'b0;
+      valid_w2 <= 1'b0;
     end else begin
       // the lister
-      if (live) chunk <= rest;
-      if (live && chunk != 0) count <= count + 1'b1;
+      if (live) chunk <= unlisted;
+      count <= count + w1 + w2;
       if (closing) begin
-        cnt[wb] <= count + (chunk != 0);
+        cnt[wb] <= count + w1 + w2;
         wb <= ~wb;
         count <= 0;
       end
@@ -329,10 +367,12 @@ module qsnn_synapse_ae #(
       // the walker
       valid_q <= walking;
       valid_w <= valid_q;
+      valid_q2 <= walking && (ROWS == 2) && (k + 1'b1 < cnt[rb]);
+      valid_w2 <= valid_q2;
       case (state)
         WAIT: if (full[rb]) state <= RUN;
         RUN:  // the list walked (k); the last weight word adds as EMIT begins
-        if (walking) k <= k + 1'b1;
+        if (walking) k <= k + ROWS;
         else if (!valid_q) state <= EMIT;
         EMIT:
         if (emit_go) begin
@@ -360,7 +400,7 @@ module qsnn_synapse_ae #(
   always @(posedge clk)
     if (rst_n) begin
       if (accept) act_in <= act_in + 1;
-      if (valid_q) act_wreads <= act_wreads + 1;
+      if (valid_q) act_wreads <= act_wreads + 1 + valid_q2;
       if (out_tvalid && out_tready) act_out <= act_out + 1;
     end
   final

@@ -33,6 +33,8 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         # address-event: the accumulators leave out_lanes lanes a beat through an output register (0: PE a beat), so
         # a wide walker (PE lanes of weight row a cycle) feeds a narrow LIF layer; a divisor of PE
         attrs["out_lanes"] = ("i", False, 0)
+        # address-event: weight rows added a cycle, 2 through both ports of the weight ROM (and two spikes listed)
+        attrs["rows"] = ("i", False, 1, {1, 2})
         return attrs
 
     def lanes_out(self) -> int:
@@ -61,8 +63,11 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         measured = self.get_nodeattr("chunk_activity")
         chunks = sf * (min(1.0, measured) if mode and measured >= 0 else 1.0 - (1.0 - a) ** simd)
         if mode == ADDRESS_EVENT:  # a fold also waits for the output register's beats (PE / out_lanes) to leave
-            active, beats = a * mw, self.get_nodeattr("PE") // self.lanes_out()
-            return int(round(frames * max(sf - chunks + active, nf * max(active + 3, beats))))
+            active, beats, rows = a * mw, self.get_nodeattr("PE") // self.lanes_out(), self.get_nodeattr("rows")
+            # R spikes a cycle: a beat's ceil(p / R) rounds up by (R - 1) / 2R a beat on average, the walk's likewise
+            lister = sf - chunks + active / rows + chunks * (rows - 1) / (2 * rows)
+            walk = active / rows + (rows - 1) / (2 * rows) + 3
+            return int(round(frames * max(lister, nf * max(walk, beats))))
         return int(round(frames * (sf + nf * (chunks + 2))))
 
     # -- estimates, calibrated against Yosys synth_xilinx (xc7) counts of the core over a matrix ------------
@@ -89,7 +94,9 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
     #   per bit per 64 words; the lister's priority encoder and beat counters 4.4 per chunk and per lane in (SF +
     #   SIMD); an output register shifting the accumulators out (out_lanes < PE) 0.68 per bit; the spike list is
     #   LUTRAM (counted apart). Fitted to 8 layers (digits PE 1-32, out_lanes 1-16; 784-128-10 PE 128, SIMD 56, 16
-    #   lanes out: 3,133 against Yosys' 3,304), all within 0.95..1.08.
+    #   lanes out: 3,133 against Yosys' 3,304), all within 0.95..1.08. Two rows a cycle add a second adder per
+    #   lane, 0.93 per accumulator bit, and a second encoder with the split list, 4 per lane in and 40 (fitted to 5
+    #   layers, PE 5-128: within 0.91..1.07; 784-128-10, PE 128: 4,623 LUT by Yosys against 3,304 with one row).
     AE_ACC_LUT_PER_BIT, AE_ROM_LUT_PER_LUT6, AE_LUT_PER_LANE_IN, AE_OUT_LUT_PER_BIT, AE_CONTROL_LUTS = (
         0.99,
         1.1,
@@ -97,6 +104,7 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
         0.68,
         49,
     )
+    AE_ROW_LUT_PER_BIT, AE_ROW_LUT_PER_LANE_IN, AE_ROW_CONTROL_LUTS = 0.93, 4, 40
 
     def _rom(self) -> tuple[int, int]:
         """(word bits, words) of the weight ROM: a word per (fold, chunk) of PE x SIMD weights, or per (fold,
@@ -121,7 +129,12 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
             rom = 0 if self._rom_in_bram() else width * math.ceil(depth / 64) * self.AE_ROM_LUT_PER_LUT6
             out = self.AE_OUT_LUT_PER_BIT * pe * acc if self.lanes_out() < pe else 0
             lister = self.AE_LUT_PER_LANE_IN * (mw // simd + simd)
-            return int(self.AE_ACC_LUT_PER_BIT * pe * acc + rom + lister + out + self.AE_CONTROL_LUTS)
+            luts = self.AE_ACC_LUT_PER_BIT * pe * acc + rom + lister + out + self.AE_CONTROL_LUTS
+            if self.get_nodeattr("rows") == 2:
+                luts += (
+                    self.AE_ROW_LUT_PER_BIT * pe * acc + self.AE_ROW_LUT_PER_LANE_IN * simd + self.AE_ROW_CONTROL_LUTS
+                )
+            return int(luts)
         rom = 0 if self._rom_in_bram() else width * depth / 64 * self.ROM_LUT_PER_64_BITS
         if not spikes:
             return int(self.PRODUCT_ACC_LUT_PER_BIT * pe * acc + self.PRODUCT_LUT_PER_CHUNK * (mw // simd) + rom)
