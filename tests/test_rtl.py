@@ -518,14 +518,12 @@ def _fold(p0, s0, p1, s1, o0=None, o1=None, rows=None) -> dict:
     }
 
 
-ESTIMATE_MATRIX = [  # (fixture, build options, folding)
-    ("rate_run", {"target_cycles": 64}, None),
-    ("rate_run", {"event_driven": True}, _fold(2, 4, 5, 2)),
-    ("rate_run", {"address_event": True}, _fold(32, 8, 10, 4, 4, 2)),
-    ("rate_run", {"address_event": True}, _fold(8, 16, 5, 8, None, 1, rows=2)),
-    ("demo_run", {}, _fold(16, 4, 2, 16)),
-    ("conv_run", {"target_cycles": 8}, None),
-    ("ternary_stochastic_run", {"event_driven": True}, _fold(1, 4, 2, 1)),
+ESTIMATE_MATRIX = [  # (fixture, build options, folding); the demo's and the AE test's builds check more
+    ("rate_run", {"address_event": True}, _fold(32, 8, 10, 4, 4, 2)),  # spikes walked, an output register
+    ("rate_run", {"address_event": True}, _fold(8, 16, 5, 8, None, 1, rows=2)),  # two rows a cycle
+    ("demo_run", {}, _fold(16, 4, 2, 16)),  # uint8 products, a dense spike synapse, LIF membranes in registers
+    ("conv_run", {"target_cycles": 8}, None),  # a conv's products, its pool, a LIF in LUTRAM
+    ("ternary_stochastic_run", {"event_driven": True}, _fold(1, 4, 2, 1)),  # 2-bit, chunks skipped, stochastic
 ]
 
 
