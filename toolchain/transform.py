@@ -14,6 +14,7 @@ from qonnx.transformation.base import Transformation
 from qonnx.util.basic import get_by_name
 
 from toolchain.errors import QsnnError
+from toolchain.flow.build_config import check_synapse_options
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
@@ -185,13 +186,9 @@ class UseRTLBackend(Transformation):
                     op.set_nodeattr("SIMD", lanes)
                 spikes = op.get_input_datatype(0) == DataType["BINARY"]
                 op.set_nodeattr("event_driven", self.mode if spikes else 0)
-                own, pe = self.ae.get(node.name, {}), op.get_nodeattr("PE")
-                lanes_out, rows = own.get("out_lanes", pe), own.get("rows", 1)
-                if own and (not spikes or lanes_out < 1 or pe % lanes_out or rows not in (1, 2)):
-                    raise QsnnError(
-                        f"{node.name}: out_lanes={lanes_out} and rows={rows} need spike inputs, out_lanes a divisor "
-                        f"of its PE={pe}, rows 1 or 2"
-                    )
+                own = self.ae.get(node.name, {})
+                lanes_out, rows, pe = own.get("out_lanes", 0), own.get("rows", 1), op.get_nodeattr("PE")
+                check_synapse_options(node.name, self.mode, spikes, pe, lanes_out, rows)
                 for key, value in own.items():
                     op.set_nodeattr(key, value)
             elif node.op_type == "FMPadding_rtl":

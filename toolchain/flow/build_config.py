@@ -18,6 +18,22 @@ SYNAPSE_MODES = ("dense", "event-driven", "address-event")
 ADDRESS_EVENT = SYNAPSE_MODES.index("address-event")
 
 
+def check_synapse_options(name: str, mode: int, spikes: bool, pe: int, out_lanes: int, rows: int) -> None:
+    """An RTL synapse's output lanes (0: PE) and weight rows a cycle, the address-event core's own options, as the
+    graph (UseRTLBackend) and the generator (SynapseSpec) both take them: a QsnnError naming the fix."""
+    if out_lanes in (0, pe) and rows == 1:
+        return
+    if mode != ADDRESS_EVENT or not spikes:
+        raise QsnnError(
+            f"{name}: out_lanes={out_lanes} and rows={rows} are the address-event synapse's, for spike inputs; "
+            "build with --backend rtl --address-event, or drop them on this layer"
+        )
+    if out_lanes < 0 or pe % (out_lanes or pe):
+        raise QsnnError(f"{name}: out_lanes={out_lanes} must divide its PE={pe}; pick a divisor of {pe}")
+    if rows not in (1, 2):
+        raise QsnnError(f"{name}: rows={rows}: the address-event synapse adds 1 or 2 weight rows a cycle")
+
+
 @dataclass(frozen=True)
 class Step:
     """A build step, declared once: the runner, ``--from``/``--until`` and invalidation read this. Its function is

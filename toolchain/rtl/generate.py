@@ -20,7 +20,7 @@ from toolchain import assets
 from toolchain.custom_op.layer_spec import LayerSpec
 from toolchain.custom_op.lif import output_datatype
 from toolchain.errors import QsnnError
-from toolchain.flow.build_config import ADDRESS_EVENT, SYNAPSE_MODES
+from toolchain.flow.build_config import ADDRESS_EVENT, SYNAPSE_MODES, check_synapse_options
 from toolchain.fsutil import write_text
 from toolchain.golden import LEAK, RESET, ROUNDING
 
@@ -139,16 +139,7 @@ class SynapseSpec:
         if self.mw % self.simd or self.mh % self.pe:
             raise QsnnError(f"{self.name}: SIMD={self.simd} must divide {self.mw} and PE={self.pe} divide {self.mh}")
         nf, sf = self.mh // self.pe, self.mw // self.simd
-        if self.lanes_out != self.pe and (self.event != ADDRESS_EVENT or self.pe % self.lanes_out):
-            raise QsnnError(
-                f"{self.name}: out_lanes={self.out_lanes} needs the address-event synapse (--address-event) and must "
-                f"divide PE={self.pe}; drop it, or pick a divisor of PE"
-            )
-        if self.rows not in (1, 2) or (self.rows == 2 and self.event != ADDRESS_EVENT):
-            raise QsnnError(
-                f"{self.name}: rows={self.rows}: the address-event synapse (--address-event) adds 1 or 2 weight rows "
-                "a cycle; use 1 or 2 with --address-event"
-            )
+        check_synapse_options(self.name, self.event, self.in_bits == 1, self.pe, self.out_lanes, self.rows)
         if self.event == ADDRESS_EVENT:
             if self.in_bits != 1:
                 raise QsnnError(

@@ -50,9 +50,10 @@ class MVAUSynapse_rtl(ProjectRTLBackend, MVAU, RTLBackend):  # noqa: N801 - FINN
     def get_exp_cycles(self):
         """Cycles per sample of the RTL core (qsnn_synapse.v), per frame: dense, SF (load) + NF * (SF + 2) (every
         chunk of every fold); event-driven, the active chunks instead of SF; address-event (qsnn_synapse_ae, its
-        lister and walker overlapped), the slower of the lister's SF - active chunks + active inputs and the
-        walker's NF * (active inputs + 3). Active inputs at the measured ``input_activity`` a: a * MW; active chunks
-        SF * the measured ``chunk_activity``, else SF * (1 - (1 - a)^SIMD) as if spikes were independent."""
+        lister and walker overlapped), the slower of the lister's SF - active chunks + active inputs / R and the
+        walker's NF * (active inputs / R + 3), R the rows a cycle, a fold at least PE / out_lanes cycles (its output
+        register's beats). Active inputs at the measured ``input_activity`` a: a * MW; active chunks SF * the
+        measured ``chunk_activity``, else SF * (1 - (1 - a)^SIMD) as if spikes were independent."""
         import numpy as np
 
         mw, simd = self.get_nodeattr("MW"), self.get_nodeattr("SIMD")
